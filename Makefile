@@ -1,0 +1,40 @@
+# Every target does its own set-up from a fresh clone: see README.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint typecheck clean
+
+setup: $(STAMP) node_modules/.installed build/contracts/.compiled
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+build/contracts/.compiled: $(STAMP) node_modules/.installed $(shell find contracts -name '*.sol')
+	$(BIN)/crowdtrain compile
+	touch $@
+
+demo: setup
+	$(BIN)/python scripts/demo.py
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint:
+	$(BIN)/ruff check node verifier marketplace_api tests scripts
+	$(BIN)/ruff format --check node verifier marketplace_api tests scripts
+
+typecheck:
+	$(BIN)/mypy
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache

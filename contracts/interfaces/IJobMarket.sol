@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IJobMarket
+/// @notice Escrow and state machine of training jobs (DESIGN §4):
+/// Open → Claimed → Committed → Finalized; Open → Cancelled; Claimed → Open on solve timeout;
+/// Committed → Open when the dispute game proves fraud (attempt + 1, escrow intact).
+/// Payouts are pull-based credits withdrawn with `withdraw`.
+interface IJobMarket {
+    enum JobStatus {
+        None,
+        Open,
+        Claimed,
+        Committed,
+        Finalized,
+        Cancelled
+    }
+
+    /// @notice One job. `commitment` = keccak256(abi.encode(stateRoot, segRootsRoot,
+    /// finalStateHash, manifestHash)) of the current attempt; the preimage is in `JobCommitted`.
+    struct Job {
+        address submitter;
+        uint96 reward;
+        address solver;
+        uint96 verifierFee;
+        bytes32 specHash; // sha256 of the canonical spec JSON; the spec blob is `sha256:<specHash>`
+        uint32 numSegments; // N = steps / checkpointEvery
+        uint32 checkpointEvery; // K
+        uint32 attempt; // starts at 0, +1 each time the job reopens
+        uint32 solveTimeout; // seconds from claim to the solve deadline
+        uint16 sampleRateBps; // share of segments verifiers sample, in basis points
+        uint8 openDisputes; // while > 0 the job is frozen: no finalize
+        JobStatus status;
+        uint64 deadline; // solve deadline while Claimed, end of the challenge window while Committed
+        bytes32 commitment;
+    }
+
+    /// @notice `steps` is zero or not a multiple of `checkpointEvery`, or `checkpointEvery` < 2.
+    error JobMarketInvalidSteps(uint256 steps, uint256 checkpointEvery);
+    /// @notice The reward is zero.
+    error JobMarketZeroReward();
+    /// @notice The spec hash is zero.
+    error JobMarketZeroSpecHash();
+    /// @notice The sample rate is below the protocol minimum or above 100%.
+    error JobMarketInvalidSampleRate(uint256 sampleRateBps, uint256 minimumBps);
+    /// @notice The solve timeout is outside [minimum, maximum].
+    error JobMarketInvalidSolveTimeout(uint256 solveTimeout, uint256 minimum, uint256 maximum);
+    /// @notice The submitter approved only `allowance` tokens, `required` are needed.
+    error JobMarketInsufficientAllowance(uint256 allowance, uint256 required);
+    /// @notice No job has id `jobId`.
+    error JobMarketUnknownJob(uint256 jobId);
+    /// @notice Job `jobId` is in `status`, which does not allow this action.
+    error JobMarketWrongStatus(uint256 jobId, JobStatus status);
+    /// @notice `caller` is not the job's submitter.
+    error JobMarketNotSubmitter(uint256 jobId, address caller);
+    /// @notice `caller` is not the job's solver.
+    error JobMarketNotSolver(uint256 jobId, address caller);
+    /// @notice The solve deadline `deadline` has passed.
+    error JobMarketSolveDeadlinePassed(uint256 jobId, uint256 deadline);
+    /// @notice The solve deadline `deadline` has not passed yet.
+    error JobMarketSolveDeadlineNotReached(uint256 jobId, uint256 deadline);
+    /// @notice The challenge window ends at `deadline`, not yet.
+    error JobMarketChallengeWindowOpen(uint256 jobId, uint256 deadline);
+    /// @notice The job is frozen by `openDisputes` open disputes.
+    error JobMarketFrozen(uint256 jobId, uint256 openDisputes);
+    /// @notice The job has no open dispute to unfreeze.
+    error JobMarketNotFrozen(uint256 jobId);
+    /// @notice The proof does not show `finalStateHash` as checkpoint leaf N of `stateRoot`.
+    error JobMarketInvalidFinalStateProof(uint256 jobId);
+    /// @notice The given commitment preimage does not hash to the stored commitment.
+    error JobMarketCommitmentMismatch(uint256 jobId);
+    /// @notice `caller` is not the dispute game.
+    error JobMarketNotDisputeGame(address caller);
+    /// @notice Payee and amount lists differ in length, or the amounts exceed `available`.
+    error JobMarketInvalidPayouts(uint256 total, uint256 available);
+    /// @notice The caller has no credit to withdraw.
+    error JobMarketNothingToWithdraw(address account);
+
+    /// @notice Emitted when `submitter` posted job `jobId` and escrowed `reward + verifierFee`.
+    event JobPosted(
+        uint256 indexed jobId,
+        address indexed submitter,
+        bytes32 specHash,
+        uint256 reward,
+        uint256 verifierFee,
+        uint256 steps,
+        uint256 checkpointEvery,
+        uint256 solveTimeout,
+        uint256 sampleRateBps
+    );
+    /// @notice Emitted when the submitter cancelled open job `jobId`; its escrow became the submitter's credit.
+    event JobCancelled(uint256 indexed jobId);
+    /// @notice Emitted when `solver` claimed job `jobId` for `attempt`, locking `lockedStake` until `solveDeadline`.
+    event JobClaimed(
+        uint256 indexed jobId, address indexed solver, uint256 attempt, uint256 lockedStake, uint256 solveDeadline
+    );
+    /// @notice Emitted when the solver committed the trace of `attempt`; the challenge window ends at `challengeDeadline`.
+    event JobCommitted(
+        uint256 indexed jobId,
+        address indexed solver,
+        uint256 attempt,
+        bytes32 stateRoot,
+        bytes32 segRootsRoot,
+        bytes32 finalStateHash,
+        bytes32 manifestHash,
+        uint256 challengeDeadline
+    );
+    /// @notice Emitted when the solve deadline passed without a commit: `burned` of the lock was burned, the job reopened.
+    event JobSolveTimedOut(uint256 indexed jobId, address indexed solver, uint256 burned, uint256 newAttempt);
+    /// @notice Emitted when job `jobId` was finalized: `solver` was credited `reward`, the submitter `refund`.
+    event JobFinalized(uint256 indexed jobId, address indexed solver, uint256 reward, uint256 refund);
+    /// @notice Emitted when the dispute game froze the job (`openDisputes` now open).
+    event JobFrozen(uint256 indexed jobId, uint256 openDisputes);
+    /// @notice Emitted when a dispute closed; the challenge window was extended by `extension` seconds.
+    event JobUnfrozen(uint256 indexed jobId, uint256 openDisputes, uint256 extension, uint256 challengeDeadline);
+    /// @notice Emitted when fraud was proven: the solver's lock was slashed (`paid` credited, `burned` burned)
+    /// and the job reopened as `newAttempt`.
+    event JobReopened(uint256 indexed jobId, address indexed solver, uint256 paid, uint256 burned, uint256 newAttempt);
+    /// @notice Emitted when `account` was credited `amount` (pull payment).
+    event Credited(address indexed account, uint256 amount);
+    /// @notice Emitted when `account` withdrew `amount` of credit.
+    event CreditWithdrawn(address indexed account, uint256 amount);
+
+    /// @notice Post a job and escrow `reward + verifierFee` (pulled with transferFrom).
+    /// @param specHash sha256 of the canonical spec JSON (its blob address).
+    /// @param steps optimizer steps; must be a positive multiple of `checkpointEvery`.
+    /// @param checkpointEvery K, at least 2.
+    /// @param solveTimeout seconds a solver has from claim to commit.
+    /// @param sampleRateBps share of segments sampled by verifiers, at least the protocol minimum.
+    function postJob(
+        bytes32 specHash,
+        uint32 steps,
+        uint32 checkpointEvery,
+        uint96 reward,
+        uint96 verifierFee,
+        uint32 solveTimeout,
+        uint16 sampleRateBps
+    ) external returns (uint256 jobId);
+
+    /// @notice Cancel an open job; its escrow becomes the submitter's credit.
+    function cancelJob(uint256 jobId) external;
+
+    /// @notice Claim an open job, locking max(minSolverStake, 2 × reward) of the caller's stake.
+    function claimJob(uint256 jobId) external;
+
+    /// @notice Commit the trace; `finalStateProof` shows `finalStateHash` as checkpoint leaf N of `stateRoot`.
+    function commitTrace(
+        uint256 jobId,
+        bytes32 stateRoot,
+        bytes32 segRootsRoot,
+        bytes32 finalStateHash,
+        bytes32 manifestHash,
+        bytes32[] calldata finalStateProof
+    ) external;
+
+    /// @notice After the solve deadline of a claimed job: burn 10% of the solver's lock, unlock the rest,
+    /// reopen the job with attempt + 1. Anyone may call.
+    function reclaimTimedOut(uint256 jobId) external;
+
+    /// @notice After the challenge window, with no open dispute: credit the solver `reward`, the
+    /// submitter the unpaid verifier fee, and unlock the solver's stake. Anyone may call.
+    function finalizeJob(uint256 jobId) external;
+
+    /// @notice Withdraw all of the caller's credit.
+    function withdraw() external returns (uint256 amount);
+
+    // --- entry points of the dispute game (only `disputeGame`) ---
+
+    /// @notice Freeze a committed job while a dispute is open.
+    function freezeJob(uint256 jobId) external;
+    /// @notice Close one dispute on the job, extending its challenge window by `extension` seconds.
+    function unfreezeJob(uint256 jobId, uint64 extension) external;
+    /// @notice Fraud proven: slash the solver's whole lock — `amounts[k]` credited to `payees[k]`, the rest
+    /// burned — and reopen the job with attempt + 1, escrow intact.
+    function reopenJob(uint256 jobId, address[] calldata payees, uint256[] calldata amounts) external;
+
+    // --- views ---
+
+    function getJob(uint256 jobId) external view returns (Job memory);
+    function jobCount() external view returns (uint256);
+    function creditOf(address account) external view returns (uint256);
+    /// @notice Stake a solver locks for this job: max(minSolverStake, 2 × reward).
+    function solverLockOf(uint256 jobId) external view returns (uint256);
+    /// @notice Tokens this contract must hold: open escrows plus unpaid credits.
+    function totalLiabilities() external view returns (uint256);
+    function token() external view returns (address);
+    function stakeRegistry() external view returns (address);
+    function disputeGame() external view returns (address);
+    function minSolverStake() external view returns (uint256);
+    function challengeWindow() external view returns (uint256);
+    function minSampleRateBps() external view returns (uint256);
+}

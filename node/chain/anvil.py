@@ -1,0 +1,122 @@
+"""Start and stop a local Anvil node from the npm install (DESIGN §8).
+
+Used by ``crowdtrain devnet`` and by the test suite (one Anvil per test session).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from node.errors import ChainError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ANVIL_BIN = REPO_ROOT / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+
+
+def anvil_binary() -> Path:
+    """The Anvil binary that npm installed for this platform."""
+    base = REPO_ROOT / "node_modules" / "@foundry-rs"
+    for candidate in sorted(base.glob("anvil-*/bin/anvil")):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    launcher = REPO_ROOT / "node_modules" / ".bin" / "anvil"
+    if launcher.exists():
+        return launcher
+    raise ChainError("Anvil is not installed: run `make setup` (npm ci) first")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rpc_ready(url: str, timeout: float = 0.5) -> bool:
+    try:
+        response = requests.post(
+            url,
+            json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+            timeout=timeout,
+        )
+        return response.ok and "result" in response.json()
+    except (requests.RequestException, ValueError):
+        return False
+
+
+@dataclass
+class AnvilProcess:
+    """A running Anvil; ``stop`` ends it (tests call it in ``finally``)."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_anvil(
+    *,
+    port: int | None = None,
+    block_time: int | None = None,
+    chain_id: int = 31337,
+    accounts: int = 20,
+    balance_eth: int = 10_000,
+    state_file: Path | None = None,
+    log_file: Path | None = None,
+    ready_timeout: float = 30.0,
+) -> AnvilProcess:
+    """Start Anvil and wait until it answers JSON-RPC.
+
+    ``block_time=None`` mines on demand (tests move time explicitly with ``evm_mine``);
+    the devnet uses ``--block-time 1`` so seeds and deadlines keep moving.
+    """
+    port = port or free_port()
+    cmd = [
+        str(anvil_binary()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--chain-id",
+        str(chain_id),
+        "--accounts",
+        str(accounts),
+        "--balance",
+        str(balance_eth),
+        "--mnemonic",
+        DEV_MNEMONIC,
+    ]
+    if block_time:
+        cmd += ["--block-time", str(block_time)]
+    if state_file is not None:
+        cmd += ["--state", str(state_file)]
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    anvil = AnvilProcess(process=process, port=port)
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ChainError(f"Anvil exited with code {process.returncode} before it was ready")
+        if rpc_ready(anvil.rpc_url):
+            return anvil
+        time.sleep(0.05)
+    anvil.stop()
+    raise ChainError(f"Anvil did not answer on {anvil.rpc_url} within {ready_timeout:.0f} s")

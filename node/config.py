@@ -1,0 +1,56 @@
+"""One validated settings class for every crowdtrain command and daemon (pydantic-settings).
+
+Each value comes from a CLI flag or from the environment as ``CROWDTRAIN_<NAME>``
+(``CROWDTRAIN_RPC_URL``, ``CROWDTRAIN_PRIVATE_KEY``, ``CROWDTRAIN_BLOB_DIR``, ``CROWDTRAIN_THREADS`` …).
+The private key is a ``SecretStr`` so it never shows up in a repr, a log line or a dumped config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from node.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_HOME = Path.home() / ".crowdtrain"
+
+
+class Settings(BaseSettings):
+    """Resolved configuration; fails fast with a clear message on an invalid value."""
+
+    model_config = SettingsConfigDict(env_prefix="CROWDTRAIN_", extra="ignore")
+
+    rpc_url: str = "http://127.0.0.1:8545"
+    private_key: SecretStr | None = None
+    blob_dir: Path = DEFAULT_HOME / "blobs"
+    data_dir: Path = DEFAULT_HOME / "data"
+    deployments_dir: Path = REPO_ROOT / "deployments"
+    api_url: str | None = None
+    threads: int | None = Field(default=None, ge=1)
+    confirmations: int = Field(default=0, ge=0)
+    poll_interval: float = Field(default=0.5, gt=0)
+
+    @field_validator("rpc_url")
+    @classmethod
+    def _rpc_scheme(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ValueError(f"RPC URL must start with http(s):// or ws(s)://, got {value!r}")
+        return value
+
+    def require_private_key(self) -> str:
+        """The signing key; raises ConfigError (never echoing the key) when missing."""
+        if self.private_key is None:
+            raise ConfigError("no private key: set CROWDTRAIN_PRIVATE_KEY or pass --private-key")
+        return self.private_key.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from env, with non-None CLI overrides on top."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    except ValueError as err:
+        raise ConfigError(f"invalid setting: {err}") from err
