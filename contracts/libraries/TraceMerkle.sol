@@ -68,12 +68,12 @@ library TraceMerkle {
     }
 
     /// @notice Whether `leaf` sits at `index` of the tree `root` over `leafCount` leaves.
-    function verify(bytes32 root, bytes32 leaf, uint256 index, uint256 leafCount, bytes32[] calldata proof)
+    function verify(bytes32 root_, bytes32 leaf, uint256 index, uint256 leafCount, bytes32[] calldata proof)
         internal
         pure
         returns (bool)
     {
-        return rootFrom(leaf, index, leafCount, proof) == root;
+        return rootFrom(leaf, index, leafCount, proof) == root_;
     }
 
     /// @notice Root of the tree over `leaves` (used by tests and small on-chain trees).

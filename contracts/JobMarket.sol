@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IJobMarket} from "./interfaces/IJobMarket.sol";
+import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
+import {TraceMerkle} from "./libraries/TraceMerkle.sol";
+
+/// @title JobMarket
+/// @notice Escrow and state machine of training jobs (DESIGN §4, defaults of §9).
+/// @dev Deadlines are inclusive: a solver may commit while `block.timestamp <= deadline`, and a job
+/// can be reclaimed or finalized only once `block.timestamp > deadline`.
+///
+/// Solvency invariant, exact to the wei after every transaction:
+/// `token.balanceOf(this) == totalLiabilities() == Σ escrow of Open/Claimed/Committed jobs + Σ credits`.
+///
+/// Gas: a job is five storage slots (submitter+reward, solver+verifierFee, specHash, the small
+/// fields, commitment); job ids start at 1 and share a slot with the liability total. A credit slot
+/// stores `credit + 1` once an account has been credited, so a withdrawal leaves it at 1 instead of
+/// zeroing it, and the next credit to that account is a cheap non-zero to non-zero write.
+contract JobMarket is IJobMarket, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice Share of the solver's lock burned on a solve timeout, in basis points (DESIGN §9).
+    uint256 public constant SOLVE_TIMEOUT_SLASH_BPS = 1_000;
+    uint256 private constant _BPS = 10_000;
+
+    /// @notice A constructor argument is out of range (zero address, inverted bounds, rate > 100%).
+    error JobMarketInvalidConfiguration();
+
+    IERC20 private immutable _token;
+    IStakeRegistry private immutable _stakeRegistry;
+    address private immutable _disputeGame;
+    uint256 private immutable _minSolverStake;
+    uint64 private immutable _challengeWindow;
+    uint16 private immutable _minSampleRateBps;
+    uint32 private immutable _minSolveTimeout;
+    uint32 private immutable _maxSolveTimeout;
+
+    mapping(uint256 jobId => Job) private _jobs;
+    /// @dev 0: never credited; otherwise credit + 1.
+    mapping(address account => uint256 creditPlusOne) private _credits;
+    uint64 private _jobCount;
+    uint192 private _totalLiabilities;
+
+    /// @param token_ the escrow ERC20 (CrowdToken).
+    /// @param stakeRegistry_ where solver stakes are locked; it must allow this contract.
+    /// @param disputeGame_ the only address allowed to freeze, unfreeze and reopen jobs.
+    /// @param minSolverStake_ the least a solver locks per claim.
+    /// @param challengeWindow_ seconds from commit to the end of the challenge window.
+    /// @param minSampleRateBps_ protocol minimum of a job's sample rate.
+    /// @param minSolveTimeout_ least solve timeout a job may ask for, in seconds.
+    /// @param maxSolveTimeout_ largest solve timeout a job may ask for, in seconds.
+    constructor(
+        address token_,
+        address stakeRegistry_,
+        address disputeGame_,
+        uint256 minSolverStake_,
+        uint64 challengeWindow_,
+        uint16 minSampleRateBps_,
+        uint32 minSolveTimeout_,
+        uint32 maxSolveTimeout_
+    ) {
+        if (
+            token_ == address(0) || stakeRegistry_ == address(0) || disputeGame_ == address(0)
+                || minSampleRateBps_ > _BPS || minSolveTimeout_ > maxSolveTimeout_
+        ) revert JobMarketInvalidConfiguration();
+        _token = IERC20(token_);
+        _stakeRegistry = IStakeRegistry(stakeRegistry_);
+        _disputeGame = disputeGame_;
+        _minSolverStake = minSolverStake_;
+        _challengeWindow = challengeWindow_;
+        _minSampleRateBps = minSampleRateBps_;
+        _minSolveTimeout = minSolveTimeout_;
+        _maxSolveTimeout = maxSolveTimeout_;
+    }
+
+    modifier onlyDisputeGame() {
+        if (msg.sender != _disputeGame) revert JobMarketNotDisputeGame(msg.sender);
+        _;
+    }
+
+    // --- submitter ---
+
+    /// @inheritdoc IJobMarket
+    /// @dev Job ids start at 1. `numSegments` is stored as steps / checkpointEvery.
+    function postJob(
+        bytes32 specHash,
+        uint32 steps,
+        uint32 checkpointEvery,
+        uint96 reward,
+        uint96 verifierFee,
+        uint32 solveTimeout,
+        uint16 sampleRateBps
+    ) external nonReentrant returns (uint256 jobId) {
+        if (specHash == bytes32(0)) revert JobMarketZeroSpecHash();
+        if (checkpointEvery < 2 || steps == 0 || steps % checkpointEvery != 0) {
+            revert JobMarketInvalidSteps(steps, checkpointEvery);
+        }
+        if (reward == 0) revert JobMarketZeroReward();
+        if (sampleRateBps < _minSampleRateBps || sampleRateBps > _BPS) {
+            revert JobMarketInvalidSampleRate(sampleRateBps, _minSampleRateBps);
+        }
+        if (solveTimeout < _minSolveTimeout || solveTimeout > _maxSolveTimeout) {
+            revert JobMarketInvalidSolveTimeout(solveTimeout, _minSolveTimeout, _maxSolveTimeout);
+        }
+        uint256 escrow = uint256(reward) + verifierFee;
+        uint256 allowance = _token.allowance(msg.sender, address(this));
+        if (allowance < escrow) revert JobMarketInsufficientAllowance(allowance, escrow);
+
+        unchecked {
+            jobId = _jobCount + 1; // a uint64 of job ids never runs out
+        }
+        _jobCount = uint64(jobId);
+        _totalLiabilities += uint192(escrow);
+        Job storage job = _jobs[jobId];
+        job.submitter = msg.sender;
+        job.reward = reward;
+        job.verifierFee = verifierFee;
+        job.specHash = specHash;
+        unchecked {
+            job.numSegments = steps / checkpointEvery;
+        }
+        job.checkpointEvery = checkpointEvery;
+        job.solveTimeout = solveTimeout;
+        job.sampleRateBps = sampleRateBps;
+        job.status = JobStatus.Open;
+        emit JobPosted(
+            jobId, msg.sender, specHash, reward, verifierFee, steps, checkpointEvery, solveTimeout, sampleRateBps
+        );
+        _token.safeTransferFrom(msg.sender, address(this), escrow);
+    }
+
+    /// @inheritdoc IJobMarket
+    function cancelJob(uint256 jobId) external {
+        Job storage job = _jobs[jobId];
+        _requireStatus(jobId, job.status, JobStatus.Open);
+        address submitter = job.submitter;
+        if (msg.sender != submitter) revert JobMarketNotSubmitter(jobId, msg.sender);
+        job.status = JobStatus.Cancelled;
+        emit JobCancelled(jobId);
+        unchecked {
+            _credit(submitter, uint256(job.reward) + job.verifierFee); // escrow stays a liability
+        }
+    }
+
+    // --- solver ---
+
+    /// @inheritdoc IJobMarket
+    function claimJob(uint256 jobId) external {
+        Job storage job = _jobs[jobId];
+        _requireStatus(jobId, job.status, JobStatus.Open);
+        uint256 lockedStake = _lockFor(job.reward);
+        uint64 solveDeadline = uint64(block.timestamp) + job.solveTimeout;
+        job.solver = msg.sender;
+        job.status = JobStatus.Claimed;
+        job.deadline = solveDeadline;
+        emit JobClaimed(jobId, msg.sender, job.attempt, lockedStake, solveDeadline);
+        _stakeRegistry.lock(msg.sender, lockedStake);
+    }
+
+    /// @inheritdoc IJobMarket
+    /// @dev Allowed while `block.timestamp <= deadline`. `finalStateProof` must have exactly the
+    /// depth of a tree over N + 1 checkpoint leaves; any other proof is an invalid proof.
+    function commitTrace(
+        uint256 jobId,
+        bytes32 stateRoot,
+        bytes32 segRootsRoot,
+        bytes32 finalStateHash,
+        bytes32 manifestHash,
+        bytes32[] calldata finalStateProof
+    ) external {
+        Job storage job = _jobs[jobId];
+        _requireStatus(jobId, job.status, JobStatus.Claimed);
+        if (msg.sender != job.solver) revert JobMarketNotSolver(jobId, msg.sender);
+        uint64 solveDeadline = job.deadline;
+        if (block.timestamp > solveDeadline) revert JobMarketSolveDeadlinePassed(jobId, solveDeadline);
+        uint256 attempt = job.attempt;
+        uint256 n = job.numSegments;
+        unchecked {
+            if (
+                finalStateProof.length != TraceMerkle.depth(n + 1)
+                    || !TraceMerkle.verify(
+                        stateRoot, TraceMerkle.checkpointLeaf(jobId, attempt, n, finalStateHash), n, n + 1, finalStateProof
+                    )
+            ) revert JobMarketInvalidFinalStateProof(jobId);
+        }
+        uint64 challengeDeadline = uint64(block.timestamp) + _challengeWindow;
+        job.commitment = keccak256(abi.encode(stateRoot, segRootsRoot, finalStateHash, manifestHash));
+        job.status = JobStatus.Committed;
+        job.deadline = challengeDeadline;
+        emit JobCommitted(
+            jobId, msg.sender, attempt, stateRoot, segRootsRoot, finalStateHash, manifestHash, challengeDeadline
+        );
+    }
+
+    /// @inheritdoc IJobMarket
+    /// @dev Allowed once `block.timestamp > deadline`. Burns floor(lock / 10); the rest is unlocked.
+    function reclaimTimedOut(uint256 jobId) external nonReentrant {
+        Job storage job = _jobs[jobId];
+        _requireStatus(jobId, job.status, JobStatus.Claimed);
+        uint64 solveDeadline = job.deadline;
+        if (block.timestamp <= solveDeadline) revert JobMarketSolveDeadlineNotReached(jobId, solveDeadline);
+        address solver = job.solver;
+        uint256 lockedStake = _lockFor(job.reward);
+        uint256 burned = lockedStake * SOLVE_TIMEOUT_SLASH_BPS / _BPS;
+        uint32 newAttempt = job.attempt + 1;
+        _reopen(job, newAttempt);
+        emit JobSolveTimedOut(jobId, solver, burned, newAttempt);
+        _stakeRegistry.burn(solver, burned);
+        unchecked {
+            _stakeRegistry.unlock(solver, lockedStake - burned);
+        }
+    }
+
+    /// @inheritdoc IJobMarket
+    /// @dev Allowed once `block.timestamp > deadline` (the challenge window, extended by disputes).
+    function finalizeJob(uint256 jobId) external {
+        Job storage job = _jobs[jobId];
+        _requireStatus(jobId, job.status, JobStatus.Committed);
+        uint256 openDisputes = job.openDisputes;
+        if (openDisputes != 0) revert JobMarketFrozen(jobId, openDisputes);
+        uint64 challengeDeadline = job.deadline;
+        if (block.timestamp <= challengeDeadline) revert JobMarketChallengeWindowOpen(jobId, challengeDeadline);
+        address solver = job.solver;
+        uint96 reward = job.reward;
+        uint96 refund = job.verifierFee;
+        job.status = JobStatus.Finalized;
+        emit JobFinalized(jobId, solver, reward, refund);
+        // reward + refund was escrow: the liability total does not change.
+        _credit(solver, reward);
+        _credit(job.submitter, refund);
+        _stakeRegistry.unlock(solver, _lockFor(reward));
+    }
+
+    /// @inheritdoc IJobMarket
+    function withdraw() external nonReentrant returns (uint256 amount) {
+        uint256 stored = _credits[msg.sender];
+        if (stored < 2) revert JobMarketNothingToWithdraw(msg.sender);
+        unchecked {
+            amount = stored - 1;
+            _totalLiabilities -= uint192(amount); // every credit is part of the total
+        }
+        _credits[msg.sender] = 1;
+        emit CreditWithdrawn(msg.sender, amount);
+        _token.safeTransfer(msg.sender, amount);
+    }
+
+    // --- dispute game ---
+
+    /// @inheritdoc IJobMarket
+    function freezeJob(uint256 jobId) external onlyDisputeGame {
+        Job storage job = _jobs[jobId];
+        _requireStatus(jobId, job.status, JobStatus.Committed);
+        uint8 openDisputes = job.openDisputes + 1;
+        job.openDisputes = openDisputes;
+        emit JobFrozen(jobId, openDisputes);
+    }
+
+    /// @inheritdoc IJobMarket
+    function unfreezeJob(uint256 jobId, uint64 extension) external onlyDisputeGame {
+        Job storage job = _jobs[jobId];
+        _requireStatus(jobId, job.status, JobStatus.Committed);
+        uint8 openDisputes = job.openDisputes;
+        if (openDisputes == 0) revert JobMarketNotFrozen(jobId);
+        unchecked {
+            --openDisputes;
+        }
+        uint64 challengeDeadline = job.deadline + extension;
+        job.openDisputes = openDisputes;
+        job.deadline = challengeDeadline;
+        emit JobUnfrozen(jobId, openDisputes, extension, challengeDeadline);
+    }
+
+    /// @inheritdoc IJobMarket
+    /// @dev The new attempt starts with no commitment and no open dispute. A length mismatch reverts
+    /// with `JobMarketInvalidPayouts(amounts.length, payees.length)`.
+    function reopenJob(uint256 jobId, address[] calldata payees, uint256[] calldata amounts)
+        external
+        onlyDisputeGame
+        nonReentrant
+    {
+        Job storage job = _jobs[jobId];
+        _requireStatus(jobId, job.status, JobStatus.Committed);
+        if (payees.length != amounts.length) revert JobMarketInvalidPayouts(amounts.length, payees.length);
+        uint256 lockedStake = _lockFor(job.reward);
+        uint256 paid;
+        for (uint256 k; k < amounts.length; ++k) {
+            paid += amounts[k];
+        }
+        if (paid > lockedStake) revert JobMarketInvalidPayouts(paid, lockedStake);
+        address solver = job.solver;
+        uint32 newAttempt = job.attempt + 1;
+        _reopen(job, newAttempt);
+        job.openDisputes = 0;
+        job.commitment = bytes32(0);
+        uint256 burned;
+        unchecked {
+            burned = lockedStake - paid;
+        }
+        emit JobReopened(jobId, solver, paid, burned, newAttempt);
+        _totalLiabilities += SafeCast.toUint192(paid);
+        for (uint256 k; k < amounts.length; ++k) {
+            _credit(payees[k], amounts[k]);
+        }
+        _stakeRegistry.slash(solver, paid);
+        _stakeRegistry.burn(solver, burned);
+    }
+
+    // --- views ---
+
+    /// @inheritdoc IJobMarket
+    function getJob(uint256 jobId) external view returns (Job memory job) {
+        job = _jobs[jobId];
+        if (job.status == JobStatus.None) revert JobMarketUnknownJob(jobId);
+    }
+
+    /// @inheritdoc IJobMarket
+    function jobCount() external view returns (uint256) {
+        return _jobCount;
+    }
+
+    /// @inheritdoc IJobMarket
+    function creditOf(address account) external view returns (uint256) {
+        uint256 stored = _credits[account];
+        return stored == 0 ? 0 : stored - 1;
+    }
+
+    /// @inheritdoc IJobMarket
+    function solverLockOf(uint256 jobId) external view returns (uint256) {
+        Job storage job = _jobs[jobId];
+        if (job.status == JobStatus.None) revert JobMarketUnknownJob(jobId);
+        return _lockFor(job.reward);
+    }
+
+    /// @inheritdoc IJobMarket
+    function totalLiabilities() external view returns (uint256) {
+        return _totalLiabilities;
+    }
+
+    /// @inheritdoc IJobMarket
+    function token() external view returns (address) {
+        return address(_token);
+    }
+
+    /// @inheritdoc IJobMarket
+    function stakeRegistry() external view returns (address) {
+        return address(_stakeRegistry);
+    }
+
+    /// @inheritdoc IJobMarket
+    function disputeGame() external view returns (address) {
+        return _disputeGame;
+    }
+
+    /// @inheritdoc IJobMarket
+    function minSolverStake() external view returns (uint256) {
+        return _minSolverStake;
+    }
+
+    /// @inheritdoc IJobMarket
+    function challengeWindow() external view returns (uint256) {
+        return _challengeWindow;
+    }
+
+    /// @inheritdoc IJobMarket
+    function minSampleRateBps() external view returns (uint256) {
+        return _minSampleRateBps;
+    }
+
+    /// @notice Least solve timeout a job may ask for, in seconds.
+    function minSolveTimeout() external view returns (uint256) {
+        return _minSolveTimeout;
+    }
+
+    /// @notice Largest solve timeout a job may ask for, in seconds.
+    function maxSolveTimeout() external view returns (uint256) {
+        return _maxSolveTimeout;
+    }
+
+    // --- internals ---
+
+    /// @dev Revert unless `status` is `expected`: unknown jobs get their own error.
+    function _requireStatus(uint256 jobId, JobStatus status, JobStatus expected) private pure {
+        if (status != expected) {
+            if (status == JobStatus.None) revert JobMarketUnknownJob(jobId);
+            revert JobMarketWrongStatus(jobId, status);
+        }
+    }
+
+    /// @dev max(minSolverStake, 2 × reward).
+    function _lockFor(uint256 reward) private view returns (uint256) {
+        uint256 doubled = reward * 2; // reward < 2^96: no overflow
+        return doubled > _minSolverStake ? doubled : _minSolverStake;
+    }
+
+    /// @dev Back to Open for `newAttempt`: no solver, no deadline.
+    function _reopen(Job storage job, uint32 newAttempt) private {
+        job.solver = address(0);
+        job.status = JobStatus.Open;
+        job.attempt = newAttempt;
+        job.deadline = 0;
+    }
+
+    /// @dev Credit `amount` to `account`. The caller keeps `_totalLiabilities` in step.
+    function _credit(address account, uint256 amount) private {
+        if (amount == 0) return;
+        uint256 stored = _credits[account];
+        unchecked {
+            // credits are bounded by the token supply held here
+            _credits[account] = stored == 0 ? amount + 1 : stored + amount;
+        }
+        emit Credited(account, amount);
+    }
+}

@@ -1,0 +1,43 @@
+"""Gas of the happy path in steady state: post + claim + commit + finalize + withdraw (bar 400k, goal 300k)."""
+
+from __future__ import annotations
+
+import pytest
+from protocol_kit import CHALLENGE_WINDOW, ETHER
+from protocol_world import Trace, World
+
+pytestmark = pytest.mark.chain
+
+GAS_BAR = 400_000
+# Measured 352,497 (post 133,908, claim 49,094, commit 61,853 with N = 8, finalize 59,024,
+# withdraw 48,618); the budget catches regressions well before the bar.
+STEADY_STATE_BUDGET = 360_000
+
+
+def _cycle(world: World, submitter: str, solver: str) -> dict[str, int]:
+    market = world.market
+    reward, fee = 10 * ETHER, 2 * ETHER
+    world.fund(submitter, reward + fee)
+    world.send(world.token.functions.approve(market.address, reward + fee), submitter)
+    gas: dict[str, int] = {}
+    post = world.send(
+        market.functions.postJob(b"\x11" * 32, 32, 4, reward, fee, 3_600, 1_000), submitter
+    )
+    gas["post"] = post["gasUsed"]
+    job_id = market.functions.jobCount().call()
+    gas["claim"] = world.send(market.functions.claimJob(job_id), solver)["gasUsed"]
+    trace = Trace.make(job_id, 0, 8)
+    gas["commit"] = world.send(market.functions.commitTrace(*trace.args(job_id)), solver)["gasUsed"]
+    world.advance(CHALLENGE_WINDOW + 1)
+    gas["finalize"] = world.send(market.functions.finalizeJob(job_id), solver)["gasUsed"]
+    gas["withdraw"] = world.send(market.functions.withdraw(), solver)["gasUsed"]
+    return gas
+
+
+def test_happy_path_gas_in_steady_state(world: World, submitter: str, solver: str) -> None:
+    world.stake(solver, 1_000 * ETHER)
+    _cycle(world, submitter, solver)  # the first job ever pays for fresh slots
+    gas = _cycle(world, submitter, solver)
+    total = sum(gas.values())
+    print(f"\nsteady-state gas: {gas} total={total}")
+    assert total <= STEADY_STATE_BUDGET <= GAS_BAR
