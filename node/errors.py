@@ -11,6 +11,11 @@ class CompilationError(CrowdtrainError):
     """Raised when the Solidity compiler reports errors (the message lists them as file:line)."""
 
 
+class CommandError(CrowdtrainError):
+    """Raised when a command cannot do what was asked (too little balance or stake, nothing to
+    withdraw, a malformed amount); raised before any transaction is sent."""
+
+
 class ConfigError(CrowdtrainError):
     """Raised when a setting is missing or invalid (RPC URL, key, folders)."""
 

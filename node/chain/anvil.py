@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +83,7 @@ def start_anvil(
     state_file: Path | None = None,
     log_file: Path | None = None,
     ready_timeout: float = 30.0,
+    extra_args: Sequence[str] = (),
 ) -> AnvilProcess:
     """Start Anvil and wait until it answers JSON-RPC.
 
@@ -108,6 +110,7 @@ def start_anvil(
         cmd += ["--block-time", str(block_time)]
     if state_file is not None:
         cmd += ["--state", str(state_file)]
+    cmd += list(extra_args)
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     anvil = AnvilProcess(process=process, port=port)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import solcx  # type: ignore[import-untyped]
-from solcx.exceptions import SolcError  # type: ignore[import-untyped]
+import solcx
+from solcx.exceptions import SolcError
 
 from node.errors import CompilationError
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer._click.exceptions import ClickException
 
 from node.cli import bench, chain_cmds, data, devnet, jobs, solver, train
 from node.errors import CrowdtrainError
@@ -44,7 +45,7 @@ train.register(app)
 def main() -> None:
     """Entry point: CrowdtrainError becomes one clear line on stderr and exit code 1."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except CrowdtrainError as err:
         typer.echo(f"error: {err}", err=True)
         sys.exit(1)
@@ -53,10 +54,11 @@ def main() -> None:
     except typer.Abort:
         typer.echo("aborted", err=True)
         sys.exit(1)
-    except Exception as err:  # click usage errors
-        import click
+    except ClickException as err:  # usage errors: a missing argument, a bad option value
+        err.show()
+        sys.exit(err.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
-        raise
+
+if __name__ == "__main__":
+    main()

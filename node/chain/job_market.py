@@ -1,0 +1,175 @@
+"""Typed adapter of ``JobMarket``: the job state machine, escrow credits and the trace commitment."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eth_typing import ChecksumAddress
+
+from node.chain.adapter import ContractAdapter, first_event
+from node.chain.events import (
+    JOB_MARKET_EVENTS,
+    CreditWithdrawn,
+    JobCancelled,
+    JobClaimed,
+    JobCommitted,
+    JobFinalized,
+    JobPosted,
+    JobSolveTimedOut,
+)
+from node.chain.types import Commitment, Job, JobId, JobStatus, Timestamp, Wei
+from node.errors import TransactionRevertedError
+
+
+class JobMarketAdapter(ContractAdapter):
+    CONTRACT = "JobMarket"
+    EVENTS = JOB_MARKET_EVENTS
+
+    # --- transactions (each returns the event it emitted) ---
+
+    def post_job(
+        self,
+        *,
+        spec_hash: bytes,
+        steps: int,
+        checkpoint_every: int,
+        reward: int,
+        verifier_fee: int,
+        solve_timeout: int,
+        sample_rate_bps: int,
+    ) -> JobPosted:
+        """Post a job; the sender must have approved ``reward + verifier_fee`` to the market."""
+        sent = self._transact(
+            "postJob",
+            spec_hash,
+            steps,
+            checkpoint_every,
+            reward,
+            verifier_fee,
+            solve_timeout,
+            sample_rate_bps,
+        )
+        return first_event(self.events_in(sent.receipt), JobPosted)
+
+    def cancel_job(self, job_id: int) -> JobCancelled:
+        return first_event(
+            self.events_in(self._transact("cancelJob", job_id).receipt), JobCancelled
+        )
+
+    def claim_job(self, job_id: int) -> JobClaimed:
+        """Claim an open job, locking ``solver_lock_of(job_id)`` of the sender's free stake."""
+        return first_event(self.events_in(self._transact("claimJob", job_id).receipt), JobClaimed)
+
+    def commit_trace(
+        self, job_id: int, commitment: Commitment, final_state_proof: Sequence[bytes]
+    ) -> JobCommitted:
+        """Commit the trace; the proof shows ``final_state_hash`` as checkpoint leaf N of ``state_root``."""
+        sent = self._transact(
+            "commitTrace",
+            job_id,
+            commitment.state_root,
+            commitment.seg_roots_root,
+            commitment.final_state_hash,
+            commitment.manifest_hash,
+            list(final_state_proof),
+        )
+        return first_event(self.events_in(sent.receipt), JobCommitted)
+
+    def reclaim_timed_out(self, job_id: int) -> JobSolveTimedOut:
+        sent = self._transact("reclaimTimedOut", job_id)
+        return first_event(self.events_in(sent.receipt), JobSolveTimedOut)
+
+    def finalize_job(self, job_id: int) -> JobFinalized:
+        return first_event(
+            self.events_in(self._transact("finalizeJob", job_id).receipt), JobFinalized
+        )
+
+    def withdraw(self) -> CreditWithdrawn:
+        """Withdraw all of the sender's credit."""
+        return first_event(self.events_in(self._transact("withdraw").receipt), CreditWithdrawn)
+
+    # --- views ---
+
+    def get_job(self, job_id: int) -> Job:
+        """The job as stored; TransactionRevertedError(JobMarketUnknownJob) for an unknown id."""
+        raw = self._call("getJob", job_id)
+        job = job_from_tuple(JobId(job_id), tuple(raw))
+        if job.status is JobStatus.NONE:
+            raise TransactionRevertedError(
+                f"JobMarket.getJob: no job {job_id}",
+                error_name="JobMarketUnknownJob",
+                error_args=(job_id,),
+            )
+        return job
+
+    def job_count(self) -> int:
+        return int(self._call("jobCount"))
+
+    def credit_of(self, account: str) -> Wei:
+        return Wei(int(self._call("creditOf", self.w3.to_checksum_address(account))))
+
+    def solver_lock_of(self, job_id: int) -> Wei:
+        return Wei(int(self._call("solverLockOf", job_id)))
+
+    def total_liabilities(self) -> Wei:
+        return Wei(int(self._call("totalLiabilities")))
+
+    def dispute_game(self) -> ChecksumAddress:
+        return self.w3.to_checksum_address(self._call("disputeGame"))
+
+    def min_solver_stake(self) -> Wei:
+        return Wei(int(self._call("minSolverStake")))
+
+    def challenge_window(self) -> int:
+        return int(self._call("challengeWindow"))
+
+    def min_sample_rate_bps(self) -> int:
+        return int(self._call("minSampleRateBps"))
+
+    def get_commitment(self, job_id: int) -> JobCommitted | None:
+        """The latest ``JobCommitted`` of the job's current attempt, or None if it has none."""
+        job = self.get_job(job_id)
+        found = [
+            event
+            for event in self.get_events("JobCommitted", filters={"jobId": job_id})
+            if isinstance(event, JobCommitted) and event.attempt == job.attempt
+        ]
+        return max(found, key=lambda e: e.position) if found else None
+
+
+def job_from_tuple(job_id: JobId, raw: Sequence[Any]) -> Job:
+    """``IJobMarket.Job`` as returned by ``getJob`` (field order fixed by the interface)."""
+    (
+        submitter,
+        reward,
+        solver,
+        verifier_fee,
+        spec_hash,
+        num_segments,
+        checkpoint_every,
+        attempt,
+        solve_timeout,
+        sample_rate_bps,
+        open_disputes,
+        status,
+        deadline,
+        commitment,
+    ) = raw
+    return Job(
+        job_id=job_id,
+        submitter=submitter,
+        reward=Wei(int(reward)),
+        solver=solver,
+        verifier_fee=Wei(int(verifier_fee)),
+        spec_hash=bytes(spec_hash),
+        num_segments=int(num_segments),
+        checkpoint_every=int(checkpoint_every),
+        attempt=int(attempt),
+        solve_timeout=int(solve_timeout),
+        sample_rate_bps=int(sample_rate_bps),
+        open_disputes=int(open_disputes),
+        status=JobStatus(int(status)),
+        deadline=Timestamp(int(deadline)),
+        commitment=bytes(commitment),
+    )

@@ -1,0 +1,83 @@
+"""Typed on-chain data: ``NewType`` for wei, block numbers and job ids; ``Enum`` for statuses;
+frozen dataclasses for the contracts' structs (field names follow the Solidity, in snake_case)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import NewType
+
+from eth_typing import ChecksumAddress
+
+Wei = NewType("Wei", int)
+BlockNumber = NewType("BlockNumber", int)
+JobId = NewType("JobId", int)
+Timestamp = NewType("Timestamp", int)
+"""Chain time in seconds (``block.timestamp``)."""
+
+ZERO_ADDRESS = ChecksumAddress("0x0000000000000000000000000000000000000000")  # type: ignore[arg-type]
+
+
+class JobStatus(IntEnum):
+    """``IJobMarket.JobStatus``, value for value."""
+
+    NONE = 0
+    OPEN = 1
+    CLAIMED = 2
+    COMMITTED = 3
+    FINALIZED = 4
+    CANCELLED = 5
+
+
+@dataclass(frozen=True)
+class Job:
+    """``IJobMarket.Job``: one job as the contract stores it."""
+
+    job_id: JobId
+    submitter: ChecksumAddress
+    reward: Wei
+    solver: ChecksumAddress
+    verifier_fee: Wei
+    spec_hash: bytes
+    num_segments: int
+    checkpoint_every: int
+    attempt: int
+    solve_timeout: int
+    sample_rate_bps: int
+    open_disputes: int
+    status: JobStatus
+    deadline: Timestamp
+    """Solve deadline while Claimed; end of the challenge window while Committed."""
+    commitment: bytes
+
+    @property
+    def steps(self) -> int:
+        return self.num_segments * self.checkpoint_every
+
+    @property
+    def escrow(self) -> Wei:
+        return Wei(self.reward + self.verifier_fee)
+
+
+@dataclass(frozen=True)
+class StakeInfo:
+    """``IStakeRegistry.StakeInfo``: all amounts in token wei."""
+
+    staked: Wei
+    locked: Wei
+    unbonding: Wei
+    unbonding_release_time: Timestamp
+
+    @property
+    def free(self) -> Wei:
+        return Wei(self.staked - self.locked)
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """The trace commitment of one attempt, as posted in ``commitTrace`` (DESIGN §2)."""
+
+    state_root: bytes
+    seg_roots_root: bytes
+    final_state_hash: bytes
+    manifest_hash: bytes

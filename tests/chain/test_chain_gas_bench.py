@@ -1,0 +1,29 @@
+"""``crowdtrain bench gas --json``: every action measured, the happy path under the bar."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.chain, pytest.mark.slow]
+
+
+def test_gas_bench_json() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "from node.cli.main import main; main()", "bench", "gas", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result) == {"actions", "happy_path_total", "bar"}
+    actions = result["actions"]
+    for name in ("stake", "postJob", "claimJob", "commitTrace", "finalizeJob", "withdraw",
+                 "cancelJob", "reclaimTimedOut", "requestUnstake"):  # fmt: skip
+        assert actions[name] > 21_000
+    happy = ("postJob", "claimJob", "commitTrace", "finalizeJob", "withdraw")
+    assert result["happy_path_total"] == sum(actions[name] for name in happy)
+    assert result["bar"] == 400_000
+    assert result["happy_path_total"] <= result["bar"]
