@@ -1,7 +1,67 @@
-"""Placeholder until its owner lands it."""
+"""``crowdtrain train``: run a job spec locally (no chain) and print its final stateHash."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the top-level app."""
+    """Add ``train`` to the top-level app."""
+    app.command("train")(train_cmd)
+
+
+def train_cmd(
+    spec_path: Path = typer.Argument(..., help="Job spec, JSON or TOML."),
+    out: Path = typer.Option(
+        ..., "--out", help="Work dir: progress, per-step hashes, result (resumable)."
+    ),
+    runtime: str | None = typer.Option(
+        None, help="Override the spec's runtime: native | repro-v1."
+    ),
+    steps: int | None = typer.Option(
+        None, help="Override steps (must stay a multiple of checkpoint_every)."
+    ),
+    threads: int | None = typer.Option(None, help="Torch threads (default: CROWDTRAIN_THREADS)."),
+    blob_dir: Path | None = typer.Option(None, help="Blob folder (default: CROWDTRAIN_BLOB_DIR)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on the last line."),
+) -> None:
+    """Train SPEC with jobId 0, attempt 0; checkpoints and the manifest go to the blob store."""
+    from node.config import load_settings
+    from node.storage import open_store
+    from node.training.spec import load_spec
+    from node.training.trainer import train
+
+    settings = load_settings(blob_dir=blob_dir, threads=threads)
+    spec = load_spec(spec_path)
+    if runtime is not None or steps is not None:
+        spec = spec.with_overrides(runtime=runtime, steps=steps)
+
+    def progress(record: object) -> None:
+        from node.trace.workdir import CheckpointRecord
+
+        assert isinstance(record, CheckpointRecord)
+        typer.echo(
+            f"checkpoint {record.index} step {record.step} 0x{record.state_hash.hex()}", err=True
+        )
+
+    result = train(
+        spec,
+        store=open_store(settings),
+        work_dir=out,
+        job_id=0,
+        attempt=0,
+        threads=settings.threads,
+        on_checkpoint=progress,
+    )
+    if as_json:
+        typer.echo(json.dumps(result.summary(), sort_keys=True))
+    else:
+        typer.echo(f"stateRoot     0x{result.state_root.hex()}")
+        typer.echo(f"segRootsRoot  0x{result.seg_roots_root.hex()}")
+        typer.echo(f"manifest      {result.manifest_address}")
+        typer.echo(f"loss          {result.losses[0]:.4f} -> {result.losses[-1]:.4f}")
+        typer.echo(f"seconds       {result.seconds:.2f}")
+        typer.echo(f"0x{result.final_state_hash.hex()}")

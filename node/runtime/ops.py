@@ -28,7 +28,9 @@ class Ops(Protocol):
     def matmul(self, a: Tensor, b: Tensor) -> Tensor:
         """Batched matmul ``a @ b`` with equal leading (batch) dims."""
 
-    def conv2d(self, x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, padding: int) -> Tensor:
+    def conv2d(
+        self, x: Tensor, weight: Tensor, bias: Tensor | None, stride: int, padding: int
+    ) -> Tensor:
         """2-D convolution, NCHW."""
 
     def max_pool2d(self, x: Tensor, kernel: int) -> Tensor:

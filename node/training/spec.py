@@ -1,0 +1,240 @@
+"""The job spec (DESIGN §8): a validated pydantic model, its canonical JSON and ``specHash``.
+
+A spec is rejected here, with a message naming the offending field, before any token moves. The
+canonical JSON (every field with defaults filled in, keys sorted, no whitespace, UTF-8) is what gets
+stored as the spec blob, so ``sha256:<specHash>`` is that blob's address and parsing the canonical
+JSON again yields the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from node.errors import SpecError
+
+ARCHITECTURE_NAMES = ("mlp", "cnn", "gpt")
+OPTIMIZER_NAMES = ("adamw", "sgd")
+DATASET_FORMATS = {"mlp": "classification", "cnn": "classification", "gpt": "tokens"}
+
+Count = Annotated[int, Field(strict=True, ge=1)]
+Width = Annotated[int, Field(strict=True, ge=1, le=65536)]
+Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class MLPSpec(_Section):
+    """Hyper-parameters of ``mlp``: input width, hidden widths, classes, activation."""
+
+    architecture: Literal["mlp"]
+    input_dim: Width = 64
+    hidden: list[Width] = Field(default_factory=lambda: [64], min_length=0, max_length=16)
+    num_classes: Annotated[int, Field(strict=True, ge=2, le=65536)] = 10
+    activation: Literal["relu", "tanh", "gelu"] = "relu"
+
+
+class CNNSpec(_Section):
+    """Hyper-parameters of ``cnn``: square images, conv widths (each halves the side), head."""
+
+    architecture: Literal["cnn"]
+    in_channels: Annotated[int, Field(strict=True, ge=1, le=64)] = 1
+    image_size: Annotated[int, Field(strict=True, ge=2, le=1024)] = 8
+    channels: list[Annotated[int, Field(strict=True, ge=1, le=1024)]] = Field(
+        default_factory=lambda: [8, 16], min_length=1, max_length=8
+    )
+    kernel_size: Annotated[int, Field(strict=True, ge=1, le=7)] = 3
+    hidden: Width = 64
+    num_classes: Annotated[int, Field(strict=True, ge=2, le=65536)] = 10
+
+    @model_validator(mode="after")
+    def _shapes(self) -> CNNSpec:
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd (same padding), got {self.kernel_size}")
+        if self.image_size % (1 << len(self.channels)):
+            raise ValueError(
+                f"image_size {self.image_size} must be divisible by 2^{len(self.channels)} "
+                f"(one 2x2 pool per conv layer)"
+            )
+        return self
+
+
+class GPTSpec(_Section):
+    """Hyper-parameters of ``gpt`` (nanoGPT names)."""
+
+    architecture: Literal["gpt"]
+    vocab_size: Annotated[int, Field(strict=True, ge=2, le=65536)]
+    block_size: Annotated[int, Field(strict=True, ge=1, le=4096)] = 32
+    n_layer: Annotated[int, Field(strict=True, ge=1, le=64)] = 2
+    n_head: Annotated[int, Field(strict=True, ge=1, le=64)] = 4
+    n_embd: Width = 64
+    dropout: Fraction = 0.0
+    bias: bool = True
+
+    @model_validator(mode="after")
+    def _heads(self) -> GPTSpec:
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_head {self.n_head} must divide n_embd {self.n_embd}")
+        return self
+
+
+ModelSpec = Annotated[MLPSpec | CNNSpec | GPTSpec, Field(discriminator="architecture")]
+
+
+class DatasetSpec(_Section):
+    """The training data: a content address and the format of its tensors."""
+
+    address: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    format: Literal["classification", "tokens"]
+
+
+class AdamWSpec(_Section):
+    name: Literal["adamw"]
+    lr: float = Field(gt=0.0, le=10.0)
+    betas: tuple[Fraction, Fraction] = (0.9, 0.999)
+    eps: float = Field(default=1e-8, gt=0.0)
+    weight_decay: float = Field(default=0.0, ge=0.0)
+    grad_clip: float | None = Field(default=None, gt=0.0)
+
+
+class SGDSpec(_Section):
+    name: Literal["sgd"]
+    lr: float = Field(gt=0.0, le=10.0)
+    momentum: Fraction = 0.9
+    weight_decay: float = Field(default=0.0, ge=0.0)
+    grad_clip: float | None = Field(default=None, gt=0.0)
+
+
+OptimizerSpec = Annotated[AdamWSpec | SGDSpec, Field(discriminator="name")]
+
+
+def _known(value: Any, key: str, known: tuple[str, ...], what: str) -> Any:
+    if isinstance(value, dict) and key in value and value[key] not in known:
+        raise ValueError(f"unknown {what} {value[key]!r} (known: {', '.join(known)})")
+    return value
+
+
+class JobSpec(_Section):
+    """A training job: what to train, on which data, how, and how it is checkpointed and sampled."""
+
+    version: Literal[1] = 1
+    model: ModelSpec
+    dataset: DatasetSpec
+    optimizer: OptimizerSpec
+    batch_size: Annotated[int, Field(strict=True, ge=1, le=65536)]
+    steps: Count
+    checkpoint_every: Annotated[int, Field(strict=True, ge=2)]
+    seed: Annotated[int, Field(strict=True, ge=0, lt=1 << 64)] = 0
+    runtime: Literal["native", "repro-v1"] = "repro-v1"
+    sample_rate: float = Field(default=0.1, gt=0.0, le=1.0)
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _architecture(cls, value: Any) -> Any:
+        return _known(value, "architecture", ARCHITECTURE_NAMES, "architecture")
+
+    @field_validator("optimizer", mode="before")
+    @classmethod
+    def _optimizer(cls, value: Any) -> Any:
+        return _known(value, "name", OPTIMIZER_NAMES, "optimizer")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JobSpec:
+        k = self.checkpoint_every
+        if self.steps % k:
+            raise ValueError(f"steps ({self.steps}) must be a multiple of checkpoint_every ({k})")
+        wanted = DATASET_FORMATS[self.model.architecture]
+        if self.dataset.format != wanted:
+            raise ValueError(
+                f"dataset.format {self.dataset.format!r} does not fit architecture "
+                f"{self.model.architecture!r} (needs {wanted!r})"
+            )
+        return self
+
+    @property
+    def segments(self) -> int:
+        """N = steps / checkpoint_every."""
+        return self.steps // self.checkpoint_every
+
+    def canonical_json(self) -> bytes:
+        """Sorted keys, no whitespace, UTF-8, every default written out."""
+        return json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+
+    def spec_hash(self) -> bytes:
+        """``specHash``: SHA-256 of the canonical JSON (the spec blob's address digest)."""
+        return hashlib.sha256(self.canonical_json()).digest()
+
+    def address(self) -> str:
+        """``sha256:<specHash>``, the address of the canonical spec blob."""
+        return "sha256:" + self.spec_hash().hex()
+
+    def with_overrides(self, **changes: Any) -> JobSpec:
+        """A re-validated copy with top-level fields replaced (``steps``, ``runtime``…)."""
+        data = self.model_dump(mode="json")
+        data.update({k: v for k, v in changes.items() if v is not None})
+        return parse_spec(data)
+
+
+def _format_errors(err: ValidationError) -> str:
+    parts = []
+    for item in err.errors():
+        loc = [str(p) for p in item["loc"]]
+        if (
+            len(loc) > 1
+            and loc[0] in ("model", "optimizer")
+            and loc[1]
+            in (
+                *ARCHITECTURE_NAMES,
+                *OPTIMIZER_NAMES,
+            )
+        ):
+            del loc[1]
+        msg = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{'.'.join(loc)}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def parse_spec(data: Any) -> JobSpec:
+    """Validate a parsed spec (a dict); SpecError naming each invalid field."""
+    if not isinstance(data, dict):
+        raise SpecError(f"invalid job spec: expected an object, got {type(data).__name__}")
+    try:
+        return JobSpec.model_validate(data)
+    except ValidationError as err:
+        raise SpecError(f"invalid job spec: {_format_errors(err)}") from None
+
+
+def _parse_text(raw: bytes, toml: bool | None, origin: str) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SpecError(f"job spec {origin} is not UTF-8: {err}") from None
+    if toml is None:
+        toml = not text.lstrip().startswith("{")
+    try:
+        return tomllib.loads(text) if toml else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
+        kind = "TOML" if toml else "JSON"
+        raise SpecError(f"job spec {origin} is not valid {kind}: {err}") from None
+
+
+def load_spec(source: str | Path | bytes) -> JobSpec:
+    """A spec from a JSON/TOML file path or from raw bytes (JSON if it starts with ``{``, else TOML)."""
+    if isinstance(source, bytes):
+        return parse_spec(_parse_text(source, None, "<bytes>"))
+    path = Path(source)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise SpecError(f"cannot read job spec {path}: {err.strerror or err}") from None
+    toml = True if path.suffix == ".toml" else (False if path.suffix == ".json" else None)
+    return parse_spec(_parse_text(raw, toml, str(path)))
