@@ -28,14 +28,14 @@ def fail(message: str) -> NoReturn:
     raise CommandError(message)
 
 
-def parse_amount(text: str) -> Wei:
-    """CROWD text → wei, exactly; a bad amount fails with one clear line."""
+def parse_amount(text: str, what: str = "amount", *, allow_zero: bool = False) -> Wei:
+    """CROWD text → wei, exactly; a bad amount fails with one clear line naming ``what``."""
     from node.chain.units import parse_crowd
 
     try:
-        return parse_crowd(text)
+        return parse_crowd(text, allow_zero=allow_zero)
     except ValueError as err:
-        fail(f"invalid amount: {err}")
+        fail(f"invalid {what}: {err}")
 
 
 def open_protocol(rpc_url: str | None, private_key: str | None, *, signer: bool = True) -> Protocol:

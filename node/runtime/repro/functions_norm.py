@@ -1,0 +1,122 @@
+"""Autograd functions built on reductions: sum, layer_norm, softmax, log_softmax, cross_entropy.
+
+Every sum is a ``tree_sum``; exp/log are the fixed-order versions from ``transcendental``; row maxima
+(``amax``) are exact in any order and get ``+ 0.0`` so a -0.0/+0.0 tie cannot flip a sign bit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from node.runtime.repro import transcendental as T
+from node.runtime.repro.reduce import tree_sum, tree_sum_all
+
+
+class Sum(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, dim: int | None) -> Tensor:
+        ctx.shape, ctx.dim = x.shape, dim
+        return tree_sum_all(x) if dim is None else tree_sum(x, dim)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        if ctx.dim is not None:
+            grad = grad.unsqueeze(ctx.dim)
+        return grad.expand(ctx.shape).contiguous(), None
+
+
+def _row_max(x: Tensor, dim: int) -> Tensor:
+    return x.amax(dim=dim, keepdim=True) + 0.0
+
+
+class LayerNorm(torch.autograd.Function):
+    """``(x - mean) / sqrt(var + eps) * weight + bias`` over the last dim (biased variance)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, eps: float) -> Tensor:
+        n = float(x.shape[-1])
+        mean = tree_sum(x, -1, keepdim=True) / n
+        xc = x - mean
+        var = tree_sum(xc * xc, -1, keepdim=True) / n
+        rstd = 1.0 / torch.sqrt(var + eps)
+        xhat = xc * rstd
+        y = xhat * weight
+        if bias is not None:
+            y = y + bias
+        ctx.save_for_backward(xhat, rstd, weight)
+        ctx.has_bias = bias is not None
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        xhat, rstd, weight = ctx.saved_tensors
+        n = float(xhat.shape[-1])
+        dx = dw = db = None
+        if ctx.needs_input_grad[0]:
+            dxhat = grad * weight
+            mean_d = tree_sum(dxhat, -1, keepdim=True) / n
+            mean_dx = tree_sum(dxhat * xhat, -1, keepdim=True) / n
+            dx = ((dxhat - mean_d) - xhat * mean_dx) * rstd
+        rows = grad.reshape(-1, grad.shape[-1])
+        if ctx.needs_input_grad[1]:
+            dw = tree_sum(rows * xhat.reshape(rows.shape), 0)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            db = tree_sum(rows, 0)
+        return dx, dw, db, None
+
+
+def _softmax(x: Tensor, dim: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Returns ``(p, z, s)``: softmax, ``x - max`` and the denominator sum of ``exp(z)``."""
+    z = x - _row_max(x, dim)
+    e = T.exp(z)
+    s = tree_sum(e, dim, keepdim=True)
+    return e / s, z, s
+
+
+class Softmax(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, dim: int) -> Tensor:
+        p, _, _ = _softmax(x, dim)
+        ctx.save_for_backward(p)
+        ctx.dim = dim
+        return p
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        (p,) = ctx.saved_tensors
+        return p * (grad - tree_sum(grad * p, ctx.dim, keepdim=True)), None
+
+
+class LogSoftmax(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, dim: int) -> Tensor:
+        p, z, s = _softmax(x, dim)
+        ctx.save_for_backward(p)
+        ctx.dim = dim
+        return z - T.log(s)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        (p,) = ctx.saved_tensors
+        return grad - p * tree_sum(grad, ctx.dim, keepdim=True), None
+
+
+class CrossEntropy(torch.autograd.Function):
+    """Mean over the batch of ``-log_softmax(logits)[i, targets[i]]``."""
+
+    @staticmethod
+    def forward(ctx: Any, logits: Tensor, targets: Tensor) -> Tensor:
+        p, z, s = _softmax(logits, 1)
+        picked = z.gather(1, targets.view(-1, 1)) - T.log(s)
+        batch = float(logits.shape[0])
+        ctx.save_for_backward(p, targets)
+        return -(tree_sum_all(picked) / batch)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        p, targets = ctx.saved_tensors
+        onehot = torch.zeros_like(p).scatter_(1, targets.view(-1, 1), 1.0)
+        return (p - onehot) * (grad / float(p.shape[0])), None

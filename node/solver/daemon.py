@@ -1,0 +1,194 @@
+"""The solver daemon: claim a job it can do, train, commit, finalize after the window, withdraw.
+
+Structure (STYLE.md): the chain is the source of truth, ``decide.next_action`` is the pure
+decision, this module executes it, and ``SolverJournal`` records every transition so a restart
+(even after SIGKILL mid-training) resumes the same claim from its last checkpoint instead of
+claiming again or starting over.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from node.chain.client import chain_time
+from node.chain.protocol import Protocol
+from node.chain.types import Job, JobStatus
+from node.errors import CrowdtrainError, SpecError, StorageError
+from node.solver.decide import Action, can_claim, next_action
+from node.solver.journal import Phase, SolverJournal
+from node.storage import BlobStore
+from node.training.spec import JobSpec, load_spec
+from node.training.trainer import train
+
+log = logging.getLogger("crowdtrain.solver")
+
+
+@dataclass
+class SolverStats:
+    """What one run did; printed by the CLI and checked by tests."""
+
+    claimed: list[int] = field(default_factory=list)
+    committed: list[int] = field(default_factory=list)
+    finalized: list[int] = field(default_factory=list)
+    abandoned: list[int] = field(default_factory=list)
+    withdrawn: int = 0
+
+
+class Solver:
+    """One solver account working through jobs, one at a time."""
+
+    def __init__(
+        self,
+        protocol: Protocol,
+        store: BlobStore,
+        data_dir: Path,
+        *,
+        threads: int | None = None,
+        poll_interval: float = 0.5,
+        now: Callable[[], int] | None = None,
+    ) -> None:
+        self.protocol = protocol
+        self.store = store
+        self.data_dir = data_dir
+        self.journal = SolverJournal(data_dir / "solver.sqlite")
+        self.threads = threads
+        self.poll_interval = poll_interval
+        self._now = now or (lambda: int(chain_time(protocol.w3)))
+        self.me = protocol.address
+        self.stats = SolverStats()
+        self._skipped: set[tuple[int, int]] = set()
+
+    # --- the loop ---
+
+    def run(self, *, once: bool = False, max_seconds: float | None = None) -> SolverStats:
+        """Work until stopped; with ``once``, stop after one job is finalized and paid (or lost)."""
+        started = time.monotonic()
+        while True:
+            progressed = self.tick()
+            if (
+                once
+                and (self.stats.finalized or self.stats.abandoned)
+                and not self.journal.active()
+            ):
+                return self.stats
+            if max_seconds is not None and time.monotonic() - started > max_seconds:
+                return self.stats
+            if not progressed:
+                time.sleep(self.poll_interval)
+
+    def tick(self) -> bool:
+        """One pass: advance active claims, else try to claim. True if anything happened."""
+        active = self.journal.active()
+        if active:
+            entry = active[0]
+            return self._advance(self.protocol.market.get_job(entry.job_id), entry.attempt)
+        return self._claim_next()
+
+    # --- claims ---
+
+    def _claim_next(self) -> bool:
+        market = self.protocol.market
+        free = self.protocol.registry.free_stake_of(self.me)
+        for job_id in range(1, market.job_count() + 1):
+            job = market.get_job(job_id)
+            if (job_id, job.attempt) in self._skipped or job.status is not JobStatus.OPEN:
+                continue
+            if not can_claim(job, free_stake=free, lock=market.solver_lock_of(job_id)):
+                continue
+            if self._load_spec(job) is None:
+                self._skipped.add((job_id, job.attempt))
+                continue
+            claimed = market.claim_job(job_id)
+            self.journal.record(job_id, claimed.attempt, Phase.CLAIMED)
+            self.stats.claimed.append(job_id)
+            log.info(
+                "claimed job %d (attempt %d), deadline %d",
+                job_id,
+                claimed.attempt,
+                claimed.solve_deadline,
+            )
+            return True
+        return False
+
+    def _load_spec(self, job: Job) -> JobSpec | None:
+        """The job's spec if we can do it: spec and dataset fetchable, valid and consistent."""
+        try:
+            spec = load_spec(self.store.get("sha256:" + job.spec_hash.hex()))
+            if spec.steps != job.steps or spec.checkpoint_every != job.checkpoint_every:
+                raise SpecError("spec steps/checkpointEvery differ from the on-chain job")
+            if not self.store.has(spec.dataset.address):
+                raise StorageError(f"dataset {spec.dataset.address} is not available")
+        except CrowdtrainError as err:
+            log.warning("skipping job %d: %s", job.job_id, err)
+            return None
+        return spec
+
+    # --- one claim ---
+
+    def _advance(self, job: Job, attempt: int) -> bool:
+        action = next_action(job, me=self.me, attempt=attempt, now=self._now())
+        if action is Action.WAIT:
+            return False
+        if action is Action.ABANDON:
+            log.warning(
+                "job %d attempt %d is no longer ours (%s)", job.job_id, attempt, job.status.name
+            )
+            self.journal.record(job.job_id, attempt, Phase.ABANDONED)
+            self.stats.abandoned.append(job.job_id)
+        elif action is Action.TRAIN_AND_COMMIT:
+            self._train_and_commit(job, attempt)
+        elif action is Action.FINALIZE:
+            self.protocol.market.finalize_job(job.job_id)
+            log.info("finalized job %d", job.job_id)
+        elif action is Action.COLLECT:
+            self._collect(job.job_id, attempt)
+        return True
+
+    def _train_and_commit(self, job: Job, attempt: int) -> None:
+        spec = self._load_spec(job)
+        if spec is None:
+            return  # a later issue lets the solver open an availability claim instead
+        work_dir = self.data_dir / "work" / f"job-{job.job_id}-attempt-{attempt}"
+        result = train(
+            spec,
+            store=self.store,
+            work_dir=work_dir,
+            job_id=job.job_id,
+            attempt=attempt,
+            threads=self.threads,
+        )
+        self.journal.record(job.job_id, attempt, Phase.TRAINED, result.manifest_address)
+        fresh = self.protocol.market.get_job(job.job_id)
+        if (
+            next_action(fresh, me=self.me, attempt=attempt, now=self._now())
+            is not Action.TRAIN_AND_COMMIT
+        ):
+            return  # the next tick abandons it (deadline passed while training)
+        from node.chain.types import Commitment
+
+        self.protocol.market.commit_trace(
+            job.job_id,
+            Commitment(
+                result.state_root,
+                result.seg_roots_root,
+                result.final_state_hash,
+                result.manifest_hash,
+            ),
+            result.final_state_proof,
+        )
+        self.journal.record(job.job_id, attempt, Phase.COMMITTED)
+        self.stats.committed.append(job.job_id)
+        log.info("committed job %d: finalStateHash 0x%s", job.job_id, result.final_state_hash.hex())
+
+    def _collect(self, job_id: int, attempt: int) -> None:
+        credit = self.protocol.market.credit_of(self.me)
+        if credit > 0:
+            self.protocol.market.withdraw()
+            self.stats.withdrawn += credit
+            log.info("withdrew %d wei of credit", credit)
+        self.journal.record(job_id, attempt, Phase.FINALIZED)
+        self.stats.finalized.append(job_id)

@@ -1,0 +1,126 @@
+"""A deployed marketplace on the session Anvil, and helpers to drive the real `crowdtrain` CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from node.chain.anvil import AnvilProcess
+from node.chain.deploy import DeploymentParams, deploy_protocol, write_deployment
+from node.chain.protocol import Protocol
+from node.chain.reverts import project_decoder
+from node.chain.tx import TxSender
+
+CROWD = 10**18
+REPO = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "node.cli.main"]
+
+
+@dataclass
+class Market:
+    """One deployment with a funded submitter and solver, and an isolated home for each CLI user."""
+
+    w3: Web3
+    rpc_url: str
+    root: Path
+    deployer: Protocol
+    submitter: LocalAccount
+    solver: LocalAccount
+
+    def env(self, account: LocalAccount | None, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CROWDTRAIN_")}
+        env.update(
+            CROWDTRAIN_RPC_URL=self.rpc_url,
+            CROWDTRAIN_DEPLOYMENTS_DIR=str(self.root / "deployments"),
+            CROWDTRAIN_BLOB_DIR=str(self.root / "blobs"),
+            CROWDTRAIN_DATA_DIR=str(self.root / "data"),
+            CROWDTRAIN_THREADS="1",
+            CROWDTRAIN_POLL_INTERVAL="0.2",
+        )
+        if account is not None:
+            env["CROWDTRAIN_PRIVATE_KEY"] = account.key.hex()
+        env.update(extra)
+        return env
+
+    def cli(
+        self, account: LocalAccount | None, *args: str, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [*CLI, *args],
+            env=self.env(account),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"crowdtrain {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+            )
+        return done
+
+    def spawn(self, account: LocalAccount, *args: str, log: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [*CLI, *args],
+            env=self.env(account),
+            cwd=REPO,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+
+    def as_(self, account: LocalAccount) -> Protocol:
+        return self.deployer.as_account(account)
+
+    def advance(self, seconds: int) -> None:
+        self.w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+        self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def wait_until(
+    predicate: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    proc: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Poll an observable condition (not a timer standing in for one)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if proc is not None and proc.poll() is not None and not predicate():
+            raise AssertionError(f"process exited with {proc.returncode} before: {what}")
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for: {what}")
+
+
+@pytest.fixture
+def market(
+    chain: Web3, anvil: AnvilProcess, dev_accounts: list[LocalAccount], tmp_path: Path
+) -> Iterator[Market]:
+    deployer_account, submitter, solver = dev_accounts[0], dev_accounts[1], dev_accounts[2]
+    sender = TxSender(chain, deployer_account, project_decoder())
+    deployment = deploy_protocol(sender, DeploymentParams())
+    write_deployment(deployment, tmp_path / "deployments")
+    deployer = Protocol.from_deployment(chain, deployment, deployer_account)
+    for account in (submitter, solver):
+        deployer.token.mint(account.address, 10_000 * CROWD)
+    yield Market(chain, anvil.rpc_url, tmp_path, deployer, submitter, solver)
+
+
+def json_line(text: str) -> dict[str, object]:
+    """The JSON object on the last non-empty line of a command's output."""
+    line = [ln for ln in text.splitlines() if ln.strip()][-1]
+    data = json.loads(line)
+    assert isinstance(data, dict)
+    return data
