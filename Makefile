@@ -26,7 +26,7 @@ build/contracts/.compiled: $(STAMP) node_modules/.installed $(shell find contrac
 demo: setup
 	$(BIN)/python scripts/demo.py
 
-test: setup
+test: setup lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint:

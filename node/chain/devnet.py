@@ -117,7 +117,12 @@ def running_devnet(home: Path) -> DevnetInfo | None:
 
 
 def devnet_up(
-    home: Path, *, port: int = DEFAULT_PORT, deployments_dir: Path, accounts: int = DEV_ACCOUNTS
+    home: Path,
+    *,
+    port: int = DEFAULT_PORT,
+    deployments_dir: Path,
+    accounts: int = DEV_ACCOUNTS,
+    params: DeploymentParams | None = None,
 ) -> DevnetUp:
     """Start (if needed), deploy (if needed) and fund the devnet."""
     files = DevnetFiles(home)
@@ -145,7 +150,7 @@ def devnet_up(
     try:
         deployment = load_deployment(settings, w3)
     except DeploymentError:
-        deployment = _deploy_and_fund(w3, accounts)
+        deployment = _deploy_and_fund(w3, accounts, params or DeploymentParams())
         write_deployment(deployment, deployments_dir)
         deployed = True
     finally:
@@ -158,10 +163,10 @@ def devnet_up(
     return DevnetUp(info=info, deployment=deployment, started=started, deployed=deployed)
 
 
-def _deploy_and_fund(w3: Web3, accounts: int) -> Deployment:
+def _deploy_and_fund(w3: Web3, accounts: int, params: DeploymentParams) -> Deployment:
     decoder = project_decoder()
     owner = dev_account(0)
-    deployment = deploy_protocol(TxSender(w3, owner, decoder), DeploymentParams())
+    deployment = deploy_protocol(TxSender(w3, owner, decoder), params)
     protocol = Protocol.from_deployment(w3, deployment, owner, decoder=decoder)
     for index in range(accounts):
         protocol.token.mint(dev_account(index).address, FAUCET_AMOUNT)

@@ -26,14 +26,23 @@ HomeOption = typer.Option(
 def up(
     home: Path | None = HomeOption,
     port: int = typer.Option(8545, help="Port Anvil listens on (127.0.0.1)."),
+    challenge_window: int = typer.Option(
+        120, help="Challenge window of a new deployment, seconds."
+    ),
 ) -> None:
     """Start Anvil (--block-time 1), deploy, mint 1,000,000 CROWD to dev accounts 0-9. Idempotent."""
+    from node.chain.deploy import DeploymentParams
     from node.chain.devnet import FAUCET_AMOUNT, dev_account, devnet_home, devnet_up
     from node.chain.units import format_crowd
     from node.config import load_settings
 
     settings = load_settings()
-    result = devnet_up(devnet_home(home), port=port, deployments_dir=settings.deployments_dir)
+    result = devnet_up(
+        devnet_home(home),
+        port=port,
+        deployments_dir=settings.deployments_dir,
+        params=DeploymentParams(challenge_window=challenge_window),
+    )
     if not result.started and not result.deployed:
         typer.echo("devnet already up and deployed; nothing to do")
         _print_status(result.info.rpc_url, settings.deployments_dir)

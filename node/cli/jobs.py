@@ -154,6 +154,10 @@ def status(
         typer.echo(json.dumps(data))
         return
     for key, value in data.items():
+        if key in ("reward", "verifier_fee"):
+            value = _crowd(int(str(value)))
+        elif key == "solver" and int(str(value), 16) == 0:
+            value = "-"
         typer.echo(f"{key:<17} {value}")
 
 
