@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Submit, inspect, cancel and download training jobs.", no_args_is_help=True)
 
+ON_CHAIN_RUNTIME = "repro-v1"
 BlobDirOption = typer.Option(None, "--blob-dir", help="Blob folder (env CROWDTRAIN_BLOB_DIR).")
 JsonOption = typer.Option(False, "--json", help="Print one JSON object.")
 
@@ -57,6 +58,11 @@ def submit(
     from node.training.spec import load_spec
 
     spec = load_spec(spec_path)
+    if spec.runtime != ON_CHAIN_RUNTIME:
+        fail(
+            f"runtime {spec.runtime!r} is for local comparison only: on-chain jobs must use "
+            f"{ON_CHAIN_RUNTIME!r}, the only runtime whose results verifiers can reproduce bit for bit"
+        )
     reward_wei = parse_amount(reward, "reward")
     fee_wei = parse_amount(verifier_fee, "verifier fee", allow_zero=True)
     store = _store(blob_dir)

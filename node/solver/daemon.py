@@ -118,6 +118,8 @@ class Solver:
         """The job's spec if we can do it: spec and dataset fetchable, valid and consistent."""
         try:
             spec = load_spec(self.store.get("sha256:" + job.spec_hash.hex()))
+            if spec.runtime != "repro-v1":
+                raise SpecError(f"runtime {spec.runtime!r} cannot be verified on-chain")
             if spec.steps != job.steps or spec.checkpoint_every != job.checkpoint_every:
                 raise SpecError("spec steps/checkpointEvery differ from the on-chain job")
             if not self.store.has(spec.dataset.address):

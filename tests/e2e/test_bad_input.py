@@ -60,6 +60,7 @@ def prepared(market: Market) -> Market:
         ("steps_not_multiple", {"steps": 205}, "steps"),
         ("k_below_two", {"checkpoint_every": 1, "steps": 10}, "checkpoint_every"),
         ("negative_lr", {"optimizer__lr": -0.1}, "lr"),
+        ("native_runtime", {"runtime": "native"}, "repro-v1"),
         ("missing_dataset", {"dataset__address": "sha256:" + "ab" * 32}, "dataset"),
     ],
 )
