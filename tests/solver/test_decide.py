@@ -12,9 +12,20 @@ from node.solver.decide import Action, can_claim, next_action
 ME = "0x00000000000000000000000000000000000000aa"
 OTHER = "0x00000000000000000000000000000000000000bb"
 BASE = Job(
-    job_id=JobId(1), submitter=OTHER, reward=Wei(10), solver=ME, verifier_fee=Wei(1),  # type: ignore[arg-type]
-    spec_hash=b"\x01" * 32, num_segments=4, checkpoint_every=2, attempt=0, solve_timeout=600,
-    sample_rate_bps=1000, open_disputes=0, status=JobStatus.CLAIMED, deadline=Timestamp(1000),
+    job_id=JobId(1),
+    submitter=OTHER,
+    reward=Wei(10),
+    solver=ME,
+    verifier_fee=Wei(1),
+    spec_hash=b"\x01" * 32,
+    num_segments=4,
+    checkpoint_every=2,
+    attempt=0,
+    solve_timeout=600,
+    sample_rate_bps=1000,
+    open_disputes=0,
+    status=JobStatus.CLAIMED,
+    deadline=Timestamp(1000),
     commitment=b"\x00" * 32,
 )
 
