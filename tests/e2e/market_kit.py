@@ -124,3 +124,33 @@ def json_line(text: str) -> dict[str, object]:
     data = json.loads(line)
     assert isinstance(data, dict)
     return data
+
+
+def submit_example(market: Market, spec: str, *options: str) -> int:
+    """Post ``examples/specs/<spec>.json`` as the submitter through the CLI; the new job id."""
+    out = market.cli(
+        market.submitter,
+        "job",
+        "submit",
+        str(REPO / "examples" / "specs" / f"{spec}.json"),
+        *options,
+        "--json",
+    ).stdout
+    return int(json_line(out)["job_id"])  # type: ignore[arg-type]
+
+
+def wait_for_status(
+    market: Market,
+    job_id: int,
+    status: object,
+    proc: subprocess.Popen[bytes],
+    *,
+    timeout: float = 300,
+) -> None:
+    """Wait until the job reaches ``status`` on-chain, failing early if ``proc`` dies."""
+    wait_until(
+        lambda: market.deployer.market.get_job(job_id).status is status,
+        timeout=timeout,
+        what=f"job {job_id} to become {status}",
+        proc=proc,
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from market_kit import CROWD, REPO, Market, json_line, wait_until
+from market_kit import CROWD, Market, json_line, submit_example, wait_for_status
 
 from node.chain.types import JobStatus
 from node.storage import LocalBlobStore
@@ -22,35 +22,16 @@ def test_paid_job_end_to_end(market: Market, tmp_path: Path) -> None:
     market.cli(market.submitter, "data", "prepare", "digits")
     market.cli(market.solver, "stake", "500")
 
-    sub_before = solver_before = 0
     sub_before = submitter.token.balance_of(market.submitter.address)
     solver_before = solver.token.balance_of(market.solver.address)
 
-    posted = json_line(
-        market.cli(
-            market.submitter,
-            "job",
-            "submit",
-            str(REPO / "examples/specs/mlp_digits.json"),
-            "--reward",
-            "100",
-            "--verifier-fee",
-            "10",
-            "--json",
-        ).stdout
-    )
-    job_id = int(posted["job_id"])  # type: ignore[arg-type]
+    job_id = submit_example(market, "mlp_digits", "--reward", "100", "--verifier-fee", "10")
     assert submitter.token.balance_of(market.submitter.address) == sub_before - REWARD - FEE
     assert market.deployer.market.total_liabilities() == REWARD + FEE
 
     proc = market.spawn(market.solver, "solver", "run", "--once", log=tmp_path / "solver.log")
     try:
-        wait_until(
-            lambda: market.deployer.market.get_job(job_id).status is JobStatus.COMMITTED,
-            timeout=300,
-            what="the solver commits",
-            proc=proc,
-        )
+        wait_for_status(market, job_id, JobStatus.COMMITTED, proc)
         # The window is still open: nobody can finalize yet, the solver waits.
         assert market.deployer.market.get_job(job_id).status is JobStatus.COMMITTED
         market.advance(market.deployer.market.challenge_window() + 1)
@@ -87,26 +68,10 @@ def test_download_rejects_a_tampered_model(market: Market, tmp_path: Path) -> No
     """A final checkpoint whose bytes were swapped in storage never reaches the submitter."""
     market.cli(market.submitter, "data", "prepare", "digits")
     market.cli(market.solver, "stake", "500")
-    posted = json_line(
-        market.cli(
-            market.submitter,
-            "job",
-            "submit",
-            str(REPO / "examples/specs/mlp_digits.json"),
-            "--reward",
-            "100",
-            "--json",
-        ).stdout
-    )
-    job_id = int(posted["job_id"])  # type: ignore[arg-type]
+    job_id = submit_example(market, "mlp_digits", "--reward", "100")
     proc = market.spawn(market.solver, "solver", "run", log=tmp_path / "solver.log")
     try:
-        wait_until(
-            lambda: market.deployer.market.get_job(job_id).status is JobStatus.COMMITTED,
-            timeout=300,
-            what="the solver commits",
-            proc=proc,
-        )
+        wait_for_status(market, job_id, JobStatus.COMMITTED, proc)
     finally:
         proc.kill()
         proc.wait()

@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from market_kit import REPO, Market, json_line, wait_until
+from market_kit import REPO, Market, submit_example, wait_for_status, wait_until
 
 from node.chain.types import JobStatus
 from node.storage import LocalBlobStore
@@ -33,13 +33,7 @@ def test_solver_killed_mid_training_resumes_and_commits_same_roots(
     spec = load_spec(spec_path)
     market.cli(market.submitter, "data", "prepare", "text")
     market.cli(market.solver, "stake", "500")
-    job_id = int(
-        json_line(
-            market.cli(
-                market.submitter, "job", "submit", str(spec_path), "--reward", "100", "--json"
-            ).stdout
-        )["job_id"]
-    )  # type: ignore[arg-type]
+    job_id = submit_example(market, "gpt_text", "--reward", "100")
     work = market.root / "data" / "work" / f"job-{job_id}-attempt-0"
 
     first = market.spawn(market.solver, "solver", "run", "--once", log=tmp_path / "first.log")
@@ -61,12 +55,7 @@ def test_solver_killed_mid_training_resumes_and_commits_same_roots(
 
     second = market.spawn(market.solver, "solver", "run", "--once", log=tmp_path / "second.log")
     try:
-        wait_until(
-            lambda: market.deployer.market.get_job(job_id).status is JobStatus.COMMITTED,
-            timeout=300,
-            what="the restarted solver commits",
-            proc=second,
-        )
+        wait_for_status(market, job_id, JobStatus.COMMITTED, second)
         market.advance(market.deployer.market.challenge_window() + 1)
         assert second.wait(timeout=120) == 0, (tmp_path / "second.log").read_text()
     finally:
