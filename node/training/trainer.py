@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from node import faults
 from node.errors import TraceError
 from node.storage import BlobStore
 from node.trace.commitment import build_commitment, seg_root
@@ -104,11 +105,12 @@ def train(
     k = spec.checkpoint_every
     work = WorkDir(work_dir, spec_hash=spec.spec_hash(), job_id=job_id, attempt=attempt)
     session = TrainingSession(spec, load_dataset(spec, store))
+    fault = faults.active()  # FAULT HOOK: test-only, None unless CROWDTRAIN_FAULT is set
     records = work.checkpoints()
     if records:
         state = _resume(spec, session, store, records)
     else:
-        state = session.initial_state()
+        state = faults.initial_state(fault, session, session.initial_state())  # FAULT HOOK
         blob, h = encode_state(state)
         records = [CheckpointRecord(0, 0, store.put(blob), h)]
         work.record_checkpoint(records)
@@ -119,10 +121,11 @@ def train(
     for segment in range(len(records), spec.segments + 1):
         hashes, losses = [records[-1].state_hash], []
         for j in range(1, k + 1):
-            state = session.step(state)
+            state = faults.step(fault, session, state)  # FAULT HOOK: session.step(state)
             losses.append(float(state.loss))
             if j < k:
                 hashes.append(state_hash(state))
+        state = faults.at_checkpoint(fault, segment, spec.segments, state)  # FAULT HOOK
         blob, h = encode_state(state)
         hashes.append(h)
         record = CheckpointRecord(segment, segment * k, store.put(blob), h)
@@ -146,6 +149,7 @@ def _commit(
     resumed_from: int,
 ) -> TrainResult:
     seg_roots, losses = [], []
+    fault = faults.active()  # FAULT HOOK: test-only, None unless CROWDTRAIN_FAULT is set
     for segment in range(1, spec.segments + 1):
         hashes, seg_losses = work.segment(segment)
         if (
@@ -155,8 +159,10 @@ def _commit(
             raise TraceError(
                 f"segment {segment} hashes in {work.root} disagree with its checkpoints"
             )
-        seg_roots.append(seg_root(job_id, attempt, segment, hashes))
+        committed = faults.committed_step_hashes(fault, segment, hashes)  # FAULT HOOK
+        seg_roots.append(seg_root(job_id, attempt, segment, committed))
         losses.extend(seg_losses)
+    seg_roots = faults.committed_seg_roots(fault, seg_roots)  # FAULT HOOK
     commitment = build_commitment(job_id, attempt, [r.state_hash for r in records], seg_roots)
     manifest = build_manifest(
         spec_hash=spec.spec_hash(),
