@@ -25,3 +25,39 @@ def gas(as_json: bool = typer.Option(False, "--json", help="Print one JSON objec
     from node.bench.gas import run_gas_bench
 
     _emit(run_gas_bench(), as_json)
+
+
+@app.command("repro")
+def repro(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    repeats: int = typer.Option(5, help="Interleaved repeats per model (the median is reported)."),
+    threads: int | None = typer.Option(None, help="Torch threads for both runtimes."),
+) -> None:
+    """Step time of repro-v1 vs native fp32 per model (ratio of medians) and hash equality across threads."""
+    from node.bench.repro import run_repro_bench
+
+    _emit(run_repro_bench(repeats=repeats, threads=threads), as_json)
+
+
+@app.command("hash")
+def hash_(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    size_mb: int = typer.Option(512, help="Size of the synthetic training state."),
+) -> None:
+    """stateHash throughput (GB/s) of node.trace.state on a large state."""
+    from node.bench.hash import run_hash_bench
+
+    _emit(run_hash_bench(size_mb=size_mb), as_json)
+
+
+@app.command("verify")
+def verify(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    trials: int = typer.Option(1000, help="Random seeds per sample rate."),
+    seed: int | None = typer.Option(None, help="Seed of the seed generator (reproducible runs)."),
+) -> None:
+    """Detection rate vs sampleRate, verifier cost and the best cheat's expected profit (N = 500)."""
+    from node.bench.verify import run_verify_bench
+
+    _emit(run_verify_bench(trials=trials, seed=seed), as_json)
+

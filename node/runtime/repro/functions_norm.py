@@ -38,14 +38,14 @@ class LayerNorm(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, eps: float) -> Tensor:
         n = float(x.shape[-1])
-        mean = tree_sum(x, -1, keepdim=True) / n
+        mean = tree_sum(x, -1, keepdim=True).div_(n)
         xc = x - mean
-        var = tree_sum(xc * xc, -1, keepdim=True) / n
-        rstd = 1.0 / torch.sqrt(var + eps)
-        xhat = xc * rstd
+        var = tree_sum(xc * xc, -1, keepdim=True).div_(n)
+        rstd = 1.0 / torch.sqrt_(var.add_(eps))  # a true division: reciprocal() may be approximate
+        xhat = xc.mul_(rstd)
         y = xhat * weight
         if bias is not None:
-            y = y + bias
+            y.add_(bias)
         ctx.save_for_backward(xhat, rstd, weight)
         ctx.has_bias = bias is not None
         return y
@@ -57,9 +57,9 @@ class LayerNorm(torch.autograd.Function):
         dx = dw = db = None
         if ctx.needs_input_grad[0]:
             dxhat = grad * weight
-            mean_d = tree_sum(dxhat, -1, keepdim=True) / n
-            mean_dx = tree_sum(dxhat * xhat, -1, keepdim=True) / n
-            dx = ((dxhat - mean_d) - xhat * mean_dx) * rstd
+            mean_d = tree_sum(dxhat, -1, keepdim=True).div_(n)
+            mean_dx = tree_sum(dxhat * xhat, -1, keepdim=True).div_(n)
+            dx = dxhat.sub_(mean_d).sub_(xhat * mean_dx).mul_(rstd)
         rows = grad.reshape(-1, grad.shape[-1])
         if ctx.needs_input_grad[1]:
             dw = tree_sum(rows * xhat.reshape(rows.shape), 0)
@@ -73,7 +73,7 @@ def _softmax(x: Tensor, dim: int) -> tuple[Tensor, Tensor, Tensor]:
     z = x - _row_max(x, dim)
     e = T.exp(z)
     s = tree_sum(e, dim, keepdim=True)
-    return e / s, z, s
+    return e.div_(s), z, s
 
 
 class Softmax(torch.autograd.Function):
@@ -87,7 +87,7 @@ class Softmax(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         (p,) = ctx.saved_tensors
-        return p * (grad - tree_sum(grad * p, ctx.dim, keepdim=True)), None
+        return (grad - tree_sum(grad * p, ctx.dim, keepdim=True)).mul_(p), None
 
 
 class LogSoftmax(torch.autograd.Function):

@@ -25,20 +25,21 @@ class Gelu(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> Tensor:
-        x2 = x * x
-        inner = (x + (x2 * x) * GELU_A) * GELU_C
+        # In-place chains on temporaries; + and * are commutative in IEEE, so t + x is x + t bitwise.
+        inner = (x * x).mul_(x).mul_(GELU_A).add_(x).mul_(GELU_C)
         t = T.tanh(inner)
         ctx.save_for_backward(x, t)
-        return (x * 0.5) * (t + 1.0)
+        return (x * 0.5).mul_(t + 1.0)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         x: Tensor
         t: Tensor
         x, t = ctx.saved_tensors
-        dinner = ((x * x) * GELU_3A + 1.0) * GELU_C
-        slope = (t + 1.0) * 0.5 + ((x * 0.5) * (1.0 - t * t)) * dinner
-        return grad * slope
+        dinner = (x * x).mul_(GELU_3A).add_(1.0).mul_(GELU_C)
+        one_minus_t2 = (t * t).neg_().add_(1.0)  # -(t*t) + 1 is 1 - t*t bitwise
+        slope = (t + 1.0).mul_(0.5).add_((x * 0.5).mul_(one_minus_t2).mul_(dinner))
+        return slope.mul_(grad)
 
 
 class Tanh(torch.autograd.Function):

@@ -3,17 +3,15 @@
 Two paths, both exact before one final rounding, so threads, blocking, SIMD width and device cannot
 change a bit:
 
-- ``exact_mm`` (2-D, the big linear/conv GEMMs): Ozaki-style int8 limbs on ``torch._int_mm``.
-  ``a`` is quantized per row to 14 bits (``a = 128*a_hi + a_lo``, ``a_hi`` in [-127, 127], ``a_lo`` in
-  [-64, 63]), ``b`` per column to 13 bits (``b_hi``, ``b_lo`` both within [-64, 64]). Two int8 GEMMs
-  give ``H = a_hi @ b_hi`` and ``Mid = [a_hi | a_lo] @ [b_lo ; b_hi]`` (one call, K doubled); the
-  ``a_lo @ b_lo`` term (2^-14 of the top term) is dropped, as in the Ozaki scheme. ``128*H + Mid`` is
-  formed in int32 (exact for K <= 2032, so K is chunked at 1024), converted to float32 (the one
-  rounding) and rescaled by powers of two. Limbs on the ``b`` side stay within ±64 because oneDNN's
+- ``exact_mm_int8`` (2-D, not used by repro-v1 today): Ozaki-style int8 limbs on ``torch._int_mm``.
+  ``a`` is quantized per row to 21 bits (three 7-bit limbs, the top one in [-127, 127]), ``b`` per
+  column to 20 bits (every limb within [-64, 64]). Three int8 GEMMs with K stacked give the terms
+  down to 2^-14 of the top one; each is exact in int32 (K chunked at 1024) and they are combined in
+  float32 in a fixed order, then rescaled by powers of two. Limbs on the ``b`` side stay within ±64 because oneDNN's
   int8 kernels on CPUs without VNNI (AVX2/AVX-512 without DL Boost, SSE4.1) add pairs of u8*s8
   products into saturating int16: with |b| <= 64 the pair sum stays below 2^15 and the result is
   exact there too (checked by ``check_int8_kernel`` and the test suite with ``ONEDNN_MAX_CPU_ISA``).
-- ``exact_bmm`` (batched, attention-sized): operands quantized to ``floor((53 - ceil(log2 K)) / 2)``
+- ``exact_bmm`` (batched; ``exact_mm`` is its batch-of-one case): operands quantized to ``floor((53 - ceil(log2 K)) / 2)``
   bits (23 for K=128, capped at 24), multiplied as float64 integers with ``torch.bmm``: every product
   and partial sum is an integer below 2^53, hence exact in any order; rescale in float64 (exact),
   round once to float32. ``_int_mm`` is 2-D only and a per-batch loop of small calls costs more.
@@ -28,8 +26,8 @@ from torch import Tensor
 
 from node.runtime.repro.quantize import quantize, split_limbs
 
-A_BITS = 14
-B_BITS = 13
+A_BITS = 21
+B_BITS = 20
 LIMB_BITS = 7
 K_CHUNK = 1024
 BMM_K_CHUNK = 4096
@@ -79,24 +77,52 @@ def check_int8_kernel(device: torch.device) -> None:
 
 
 def exact_mm(a: Tensor, b: Tensor) -> Tensor:
-    """``a @ b`` for float32 ``a`` [M, K], ``b`` [K, N], reproducible bit for bit on any hardware."""
+    """``a @ b`` for float32 ``a`` [M, K], ``b`` [K, N], reproducible bit for bit on any hardware.
+
+    The float64 path (``exact_bmm``, 21-24-bit operands): at 13/14-bit int8 limbs the error
+    (~1e-4 of |a||b|) flipped ReLU masks and moved the CNN example's loss curve 18% away from fp32's,
+    and a 3-limb int8 split (``exact_mm_int8``) is slower than float64 on CPUs (see its docstring).
+    """
+    return exact_bmm(a.unsqueeze(0), b.unsqueeze(0)).squeeze(0)
+
+
+def exact_mm_int8(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` from int8 limbs on ``torch._int_mm``: 21-bit ``a`` rows, 20-bit ``b`` columns.
+
+    Not used by repro-v1 (it defines different bits from ``exact_mm``); kept for devices where int8
+    GEMMs are far faster than float64 (GPU tensor cores). Six K-units of int8 work (``high``, ``mid``,
+    ``low`` below; the terms below 2^-14 of the top one are dropped, error ~2^-20 of |a||b|). Measured
+    here on one thread, [2048,256]x[256,1024]: fp32 13 ms, this 55 ms, the float64 path 52 ms;
+    [2048,256]x[256,768]: 9 / 45 / 33 ms.
+    """
     check_int8_kernel(a.device)
     k = a.shape[1]
     qa, inv_a, amax_a = quantize(a, 1, A_BITS)
     qb, inv_b, amax_b = quantize(b, 0, B_BITS)
-    a_hi, a_lo = (t.to(torch.int8) for t in split_limbs(qa, LIMB_BITS))
-    b_hi, b_lo = (t.to(torch.int8) for t in split_limbs(qb, LIMB_BITS))
+    a2, a1, a0 = _limbs3(qa)
+    b2, b1, b0 = _limbs3(qb)
+    base = float(1 << LIMB_BITS)
     total: Tensor | None = None
     for k0 in range(0, max(k, 1), K_CHUNK):
-        k1 = min(k0 + K_CHUNK, k)
-        ah, al, bh, bl = a_hi[:, k0:k1], a_lo[:, k0:k1], b_hi[k0:k1], b_lo[k0:k1]
-        high = _int_mm(ah, bh)
-        mid = _int_mm(torch.cat([ah, al], 1), torch.cat([bl, bh], 0))
-        part = torch.add(mid, high, alpha=1 << LIMB_BITS).to(torch.float32)
+        s = slice(k0, min(k0 + K_CHUNK, k))
+        h, m1, m0 = a2[:, s], a1[:, s], a0[:, s]
+        high = _int_mm(h, b2[s])
+        mid = _int_mm(torch.cat([h, m1], 1), torch.cat([b1[s], b2[s]], 0))
+        low = _int_mm(torch.cat([h, m1, m0], 1), torch.cat([b0[s], b1[s], b2[s]], 0))
+        # 128*high + mid is exact in int32 for K <= 1024; the float32 combine rounds, deterministically.
+        part = torch.add(mid, high, alpha=1 << LIMB_BITS).to(torch.float32) * base
+        part = part + low.to(torch.float32)
         total = part if total is None else total + part
     assert total is not None
-    out = total * (inv_a * float(1 << LIMB_BITS)) * inv_b
+    out = total * (inv_a * float(1 << (2 * LIMB_BITS))) * inv_b
     return _poison_non_finite(out, amax_a, amax_b)
+
+
+def _limbs3(q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """int8 limbs ``(top, mid, low)`` of ``q = top * 2**14 + mid * 2**7 + low``, ``mid``/``low`` in [-64, 64)."""
+    rest, low = split_limbs(q, LIMB_BITS)
+    top, mid = split_limbs(rest, LIMB_BITS)
+    return top.to(torch.int8), mid.to(torch.int8), low.to(torch.int8)
 
 
 def exact_bmm(a: Tensor, b: Tensor) -> Tensor:

@@ -3,6 +3,8 @@
 Library ``exp``/``log``/``tanh`` differ between SLEEF (each CPU capability), glibc and CUDA's
 libdevice. These versions use only correctly rounded float32 ops, each its own kernel, in a fixed
 order (Horner, no FMA-capable helpers such as ``addcmul``), so they give the same bits everywhere.
+Temporaries are updated in place (``add_``/``mul_``: still one IEEE op per element per kernel) to
+save allocations on the large activations of attention and GELU.
 Accuracy: within a few float32 ulp (see the tests for the bounds).
 
 Constants are float32-representable Python floats, so each op is the same whether a backend computes
@@ -36,8 +38,10 @@ EXP_MIN, EXP_MAX = -104.0, 89.0  # exp underflows to 0 below -103.97 and overflo
 def _reduce(x: Tensor) -> tuple[Tensor, Tensor]:
     """``x = k ln2 + r`` with integer ``k`` and ``|r| <= ln2/2`` (plus rounding)."""
     x = torch.clamp(x, EXP_MIN, EXP_MAX)
-    k = torch.round(x * LOG2E)
-    r = (x - k * LN2_HI) - k * LN2_LO
+    k = torch.round_(x * LOG2E)
+    r = x.sub_(k * LN2_HI).sub_(
+        k * LN2_LO
+    )  # x is clamp's own copy: in place saves a pass's allocation
     return k, r
 
 
@@ -45,31 +49,31 @@ def _expm1_poly(r: Tensor) -> Tensor:
     """``exp(r) - 1`` for small ``r``: r + r²(1/2 + r(1/6 + ...)) in Horner form, no constant 1 added."""
     p = r * EXPM1_COEFFS[0]
     for c in EXPM1_COEFFS[1:]:
-        p = (p + c) * r
-    return p * r + r
+        p.add_(c).mul_(r)
+    return p.mul_(r).add_(r)
 
 
 def _scale2(x: Tensor, k: Tensor) -> Tensor:
     """``x * 2**k`` for integer ``k`` in [-151, 129] as two exact power-of-two multiplies.
 
     Splitting ``k`` keeps each factor a normal float; only the last multiply can round (subnormal
-    results) or overflow, both deterministic.
+    results) or overflow, both deterministic. Scales ``x`` in place (callers pass a temporary).
     """
-    k1 = torch.floor(k * 0.5)
-    return (x * pow2(k1)) * pow2(k - k1)
+    k1 = torch.floor_(k * 0.5)
+    return x.mul_(pow2(k1)).mul_(pow2(k - k1))
 
 
 def exp(x: Tensor) -> Tensor:
     """exp(x) = 2^k * (1 + expm1(r))."""
     k, r = _reduce(x)
-    return _scale2(_expm1_poly(r) + 1.0, k)
+    return _scale2(_expm1_poly(r).add_(1.0), k)
 
 
 def expm1(x: Tensor) -> Tensor:
     """exp(x) - 1 without cancellation near 0: 2^k * expm1(r) + (2^k - 1)."""
     k, r = _reduce(x)
     big = torch.clamp(k, -30.0, 30.0)  # beyond ±30 the "- 1" no longer matters in float32
-    return _scale2(_expm1_poly(r), k) + (pow2(big) - 1.0)
+    return _scale2(_expm1_poly(r), k).add_(pow2(big) - 1.0)
 
 
 def log(x: Tensor) -> Tensor:
@@ -99,6 +103,6 @@ def log(x: Tensor) -> Tensor:
 
 def tanh(x: Tensor) -> Tensor:
     """tanh(x) = sign(x) * u / (u + 2) with u = expm1(2|x|); equals ±1 in float32 beyond |x| = 9.1."""
-    ax = torch.clamp(x.abs(), max=10.0)
-    u = expm1(ax + ax)
-    return torch.copysign(u / (u + 2.0), x)
+    ax = x.abs().clamp_(max=10.0)
+    u = expm1(ax.add_(ax))
+    return u.div_(u + 2.0).copysign_(x)
