@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     threads: int | None = Field(default=None, ge=1)
     confirmations: int = Field(default=0, ge=0)
     poll_interval: float = Field(default=0.5, gt=0)
+    database_url: str | None = None
+    """Marketplace API database (SQLAlchemy URL); None means SQLite under ``data_dir``."""
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=0, le=65535)
+    blob_max_bytes: int = Field(default=1 << 30, ge=1)
+    upload_quota_bytes: int = Field(default=256 << 20, ge=0)
+    """Bytes any address may upload to the marketplace API (a first-time submitter's dataset)."""
+    staked_upload_quota_bytes: int = Field(default=16 << 30, ge=0)
+    """Bytes a staked address may upload (solver checkpoints, verifier states)."""
 
     @field_validator("rpc_url")
     @classmethod

@@ -61,3 +61,14 @@ def verify(
 
     _emit(run_verify_bench(trials=trials, seed=seed), as_json)
 
+
+@app.command("api")
+def api(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    jobs: int = typer.Option(10_000, help="Jobs posted and indexed before the load."),
+    duration: float = typer.Option(8.0, help="Seconds of load on GET /jobs?limit=50."),
+) -> None:
+    """Marketplace API: `req_per_s` for GET /jobs?limit=50 (SQLite, load from a second process) and `index_events_per_s`."""
+    from node.bench.api import run_api_bench
+
+    _emit(run_api_bench(jobs=jobs, duration=duration), as_json)

@@ -34,17 +34,10 @@ __all__ = [
 def open_store(settings: Settings) -> BlobStore:
     """The store the settings name: the marketplace API when ``api_url`` is set, else the blob folder.
 
-    The API backend lands with the marketplace service; until then asking for it fails loudly
-    rather than silently writing blobs where no counterparty can fetch them.
+    Either way the ``sha256:<hex>`` addresses are the same, so a job never depends on the backend.
     """
     if settings.api_url:
-        try:
-            api = importlib.import_module("node.storage.api")
-        except ImportError:
-            raise ConfigError(
-                f"CROWDTRAIN_API_URL={settings.api_url} is set but the API blob store is not "
-                "available yet; unset it to use the local blob folder"
-            ) from None
-        store: BlobStore = api.ApiBlobStore(settings.api_url)
-        return store
+        from node.storage.api import ApiBlobStore
+
+        return ApiBlobStore.from_settings(settings)
     return LocalBlobStore(settings.blob_dir)

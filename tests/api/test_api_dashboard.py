@@ -1,0 +1,134 @@
+"""The dashboard in headless Chromium (Debian's package, driven by playwright) against a real
+``crowdtrain api serve``: a job posted on-chain shows up in the jobs table within seconds, and its
+page draws the loss curve of its committed manifest. Screenshots land in test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from api_kit import REPO, Market, requires_ci_or_skip, wait_until
+
+from node.chain.anvil import free_port
+from node.storage.api import ApiBlobStore
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's chromium, installed with apt-get when missing (once per session)."""
+    if not CHROMIUM.exists() and shutil.which("apt-get") and os.getuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(
+            ["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=300, check=False
+        )
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+            capture_output=True,
+            env=env,
+            timeout=600,
+            check=False,
+        )
+    if not CHROMIUM.exists():
+        requires_ci_or_skip("Debian's chromium is not installed and could not be installed")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        requires_ci_or_skip("the playwright package is not installed (pip install -e '.[dev]')")
+    return CHROMIUM
+
+
+@pytest.fixture
+def served(market: Market, tmp_path: Path) -> Iterator[str]:
+    """``crowdtrain api serve`` for the test's deployment, as its own process."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CROWDTRAIN_")}
+    env.update(
+        CROWDTRAIN_RPC_URL=market.rpc_url,
+        CROWDTRAIN_DEPLOYMENTS_DIR=str(market.root / "deployments"),
+        CROWDTRAIN_DATA_DIR=str(tmp_path / "api-data"),
+        CROWDTRAIN_POLL_INTERVAL="0.2",
+    )
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "node.cli.main", "api", "serve", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(
+            lambda: _ok(url + "/health") or proc.poll() is not None, timeout=30, what="api serve"
+        )
+        assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _ok(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def test_dashboard_shows_new_jobs_and_draws_the_loss_curve(
+    chromium: Path, market: Market, served: str
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    market.stake_solver()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(served + "/ui/jobs")
+            page.wait_for_selector("#jobs thead")
+            (job_id,) = market.post(1)
+            posted = time.monotonic()
+            page.wait_for_selector(f"#jobs a[href='/ui/jobs/{job_id}']", timeout=5_000)
+            assert time.monotonic() - posted < 5
+            page.screenshot(path=str(ARTIFACTS / "dashboard-jobs.png"), full_page=True)
+
+            store = ApiBlobStore(served, private_key=market.solver_account.key.hex())
+            manifest = market.claim_and_commit(job_id, store.put)
+            page.goto(f"{served}/ui/jobs/{job_id}")
+            page.wait_for_selector("#loss-svg polyline.loss-line", timeout=10_000)
+            points = page.get_attribute("#loss-svg polyline.loss-line", "points") or ""
+            assert len(points.split()) == len(manifest.losses)
+            page.wait_for_selector("#timeline li:has-text('JobCommitted')", timeout=5_000)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-job.png"), full_page=True)
+
+            page.goto(served + "/")
+            page.wait_for_selector("#stats .card")
+            page.goto(served + "/ui/leaderboards")
+            page.wait_for_selector(
+                f"#solvers td:has-text('{market.solver.address}')", timeout=5_000
+            )
+        finally:
+            browser.close()
