@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
-from node.errors import ConfigError
 from node.storage.base import (
     ADDRESS_PREFIX,
     BlobStore,
