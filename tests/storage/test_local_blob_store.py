@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from node.config import Settings
-from node.errors import ConfigError, StorageError
+from node.errors import StorageError
 from node.storage import BlobStore, LocalBlobStore, address_of, open_store
+from node.storage.api import ApiBlobStore
 
 
 def test_put_get_roundtrip_and_idempotent(tmp_path: Path) -> None:
@@ -49,5 +50,7 @@ def test_bad_address_rejected(tmp_path: Path, bad: str) -> None:
 def test_open_store(tmp_path: Path) -> None:
     store = open_store(Settings(blob_dir=tmp_path))
     assert isinstance(store, LocalBlobStore) and store.root == tmp_path
-    with pytest.raises(ConfigError, match="API blob store"):
-        open_store(Settings(blob_dir=tmp_path, api_url="http://127.0.0.1:1"))
+    remote = open_store(Settings(blob_dir=tmp_path, api_url="http://127.0.0.1:1"))
+    assert isinstance(remote, ApiBlobStore), (
+        "CROWDTRAIN_API_URL selects the marketplace API backend"
+    )
