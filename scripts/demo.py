@@ -97,6 +97,7 @@ class Demo:
             "--challenge-window",
             str(CHALLENGE_WINDOW),
         )
+        self.start_api()
         before = self.balances()
 
         banner("2. submitter prepares the digits dataset and posts an MLP training job")
@@ -121,6 +122,8 @@ class Demo:
         self.crowdtrain(self.submitter, "job", "download", "1", "--out", str(self.home / "model"))
         self.crowdtrain(self.solver, "unstake", "300")
 
+        time.sleep(2)  # let the indexer see the last blocks (block time 1 s)
+        self.show_api()
         after = self.balances()
         banner("5. balances (CROWD; solver's includes its stake)")
         print(f"  {'party':<20} {'before':>14} {'after':>14} {'change':>10}")
@@ -128,7 +131,45 @@ class Demo:
             b, a = before[name] / 1e18, after[name] / 1e18
             print(f"  {name:<20} {b:>14,.2f} {a:>14,.2f} {a - b:>+10.2f}")
 
+    def start_api(self) -> None:
+        """The marketplace API and dashboard, indexing the devnet while the scenario runs."""
+        import requests
+
+        port = free_port()
+        self.api_url = f"http://127.0.0.1:{port}"
+        self.api = subprocess.Popen(
+            [sys.executable, "-m", "node.cli.main", "api", "serve", "--port", str(port)],
+            cwd=REPO,
+            env=self.env(None, data_dir="api"),
+            stdout=subprocess.DEVNULL,
+            stderr=(self.home / "api.log").open("wb"),
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.api_url}/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        print(f"  dashboard: {self.api_url}/  (live while the demo runs)", flush=True)
+
+    def show_api(self) -> None:
+        import requests
+
+        try:
+            stats = requests.get(f"{self.api_url}/stats", timeout=5).json()
+        except (requests.RequestException, ValueError):
+            return
+        print(f"  dashboard stats ({self.api_url}/stats): {stats}", flush=True)
+
     def stop(self) -> None:
+        api = getattr(self, "api", None)
+        if api is not None and api.poll() is None:
+            api.terminate()
+            try:
+                api.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                api.kill()
         banner("stopping the devnet")
         subprocess.run(
             [sys.executable, "-m", "node.cli.main", "devnet", "down"],
