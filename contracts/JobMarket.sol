@@ -6,6 +6,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {IAttestations} from "./interfaces/IAttestations.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
 import {TraceMerkle} from "./libraries/TraceMerkle.sol";
@@ -35,6 +36,8 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     IERC20 private immutable _token;
     IStakeRegistry private immutable _stakeRegistry;
     address private immutable _disputeGame;
+    IAttestations private immutable _attestations;
+    uint64 private immutable _revealPhase;
     uint256 private immutable _minSolverStake;
     uint64 private immutable _challengeWindow;
     uint16 private immutable _minSampleRateBps;
@@ -49,7 +52,9 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
 
     /// @param token_ the escrow ERC20 (CrowdToken).
     /// @param stakeRegistry_ where solver stakes are locked; it must allow this contract.
-    /// @param disputeGame_ the only address allowed to freeze, unfreeze and reopen jobs.
+    /// @param disputeGame_ the only address allowed to freeze, unfreeze, reopen, abort and settle stakes.
+    /// @param attestations_ the attestation contract `finalizeJob` asks for attester payouts.
+    /// @param revealPhase_ seconds of the attestation reveal phase after the challenge window.
     /// @param minSolverStake_ the least a solver locks per claim.
     /// @param challengeWindow_ seconds from commit to the end of the challenge window.
     /// @param minSampleRateBps_ protocol minimum of a job's sample rate.
@@ -59,6 +64,8 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         address token_,
         address stakeRegistry_,
         address disputeGame_,
+        address attestations_,
+        uint64 revealPhase_,
         uint256 minSolverStake_,
         uint64 challengeWindow_,
         uint16 minSampleRateBps_,
@@ -67,11 +74,14 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     ) {
         if (
             token_ == address(0) || stakeRegistry_ == address(0) || disputeGame_ == address(0)
+                || attestations_ == address(0)
                 || minSampleRateBps_ > _BPS || minSolveTimeout_ > maxSolveTimeout_
         ) revert JobMarketInvalidConfiguration();
         _token = IERC20(token_);
         _stakeRegistry = IStakeRegistry(stakeRegistry_);
         _disputeGame = disputeGame_;
+        _attestations = IAttestations(attestations_);
+        _revealPhase = revealPhase_;
         _minSolverStake = minSolverStake_;
         _challengeWindow = challengeWindow_;
         _minSampleRateBps = minSampleRateBps_;
@@ -177,6 +187,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         Job storage job = _jobs[jobId];
         _requireStatus(jobId, job.status, JobStatus.Claimed);
         if (msg.sender != job.solver) revert JobMarketNotSolver(jobId, msg.sender);
+        if (job.openDisputes != 0) revert JobMarketFrozen(jobId, job.openDisputes);
         uint64 solveDeadline = job.deadline;
         if (block.timestamp > solveDeadline) revert JobMarketSolveDeadlinePassed(jobId, solveDeadline);
         uint256 attempt = job.attempt;
@@ -193,6 +204,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         job.commitment = keccak256(abi.encode(stateRoot, segRootsRoot, finalStateHash, manifestHash));
         job.status = JobStatus.Committed;
         job.deadline = challengeDeadline;
+        job.commitBlock = uint32(block.number);
         emit JobCommitted(
             jobId, msg.sender, attempt, stateRoot, segRootsRoot, finalStateHash, manifestHash, challengeDeadline
         );
@@ -203,6 +215,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     function reclaimTimedOut(uint256 jobId) external nonReentrant {
         Job storage job = _jobs[jobId];
         _requireStatus(jobId, job.status, JobStatus.Claimed);
+        if (job.openDisputes != 0) revert JobMarketFrozen(jobId, job.openDisputes);
         uint64 solveDeadline = job.deadline;
         if (block.timestamp <= solveDeadline) revert JobMarketSolveDeadlineNotReached(jobId, solveDeadline);
         address solver = job.solver;
@@ -218,22 +231,38 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IJobMarket
-    /// @dev Allowed once `block.timestamp > deadline` (the challenge window, extended by disputes).
+    /// @dev Allowed once `block.timestamp > deadline + revealPhase` (the challenge window, extended by
+    /// disputes, then the reveal phase). Per-segment fee = verifierFee / assignedSegments (floor).
     function finalizeJob(uint256 jobId) external {
         Job storage job = _jobs[jobId];
         _requireStatus(jobId, job.status, JobStatus.Committed);
         uint256 openDisputes = job.openDisputes;
         if (openDisputes != 0) revert JobMarketFrozen(jobId, openDisputes);
-        uint64 challengeDeadline = job.deadline;
-        if (block.timestamp <= challengeDeadline) revert JobMarketChallengeWindowOpen(jobId, challengeDeadline);
+        uint256 end = uint256(job.deadline) + _revealPhase;
+        if (block.timestamp <= end) revert JobMarketChallengeWindowOpen(jobId, end);
         address solver = job.solver;
         uint96 reward = job.reward;
-        uint96 refund = job.verifierFee;
+        uint256 fee = job.verifierFee;
         job.status = JobStatus.Finalized;
-        emit JobFinalized(jobId, solver, reward, refund);
-        // reward + refund was escrow: the liability total does not change.
+        (address[] memory attesters, uint256[] memory valid, uint256 assigned) =
+            _attestations.payoutsOf(jobId, job.attempt);
+        uint256 attesterPaid;
+        if (assigned != 0) {
+            uint256 perSegment = fee / assigned;
+            for (uint256 k; k < attesters.length; ++k) {
+                attesterPaid += perSegment * valid[k];
+            }
+        }
+        emit JobFinalized(jobId, solver, reward, attesterPaid, fee - attesterPaid);
+        // reward + fee was escrow: the liability total does not change.
         _credit(solver, reward);
-        _credit(job.submitter, refund);
+        if (attesterPaid != 0) {
+            uint256 perSegment = fee / assigned;
+            for (uint256 k; k < attesters.length; ++k) {
+                _credit(attesters[k], perSegment * valid[k]);
+            }
+        }
+        _credit(job.submitter, fee - attesterPaid);
         _stakeRegistry.unlock(solver, _lockFor(reward));
     }
 
@@ -255,7 +284,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     /// @inheritdoc IJobMarket
     function freezeJob(uint256 jobId) external onlyDisputeGame {
         Job storage job = _jobs[jobId];
-        _requireStatus(jobId, job.status, JobStatus.Committed);
+        _requireLive(jobId, job.status);
         uint8 openDisputes = job.openDisputes + 1;
         job.openDisputes = openDisputes;
         emit JobFrozen(jobId, openDisputes);
@@ -264,7 +293,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     /// @inheritdoc IJobMarket
     function unfreezeJob(uint256 jobId, uint64 extension) external onlyDisputeGame {
         Job storage job = _jobs[jobId];
-        _requireStatus(jobId, job.status, JobStatus.Committed);
+        _requireLive(jobId, job.status);
         uint8 openDisputes = job.openDisputes;
         if (openDisputes == 0) revert JobMarketNotFrozen(jobId);
         unchecked {
@@ -286,29 +315,64 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     {
         Job storage job = _jobs[jobId];
         _requireStatus(jobId, job.status, JobStatus.Committed);
-        if (payees.length != amounts.length) revert JobMarketInvalidPayouts(amounts.length, payees.length);
         uint256 lockedStake = _lockFor(job.reward);
-        uint256 paid;
-        for (uint256 k; k < amounts.length; ++k) {
-            paid += amounts[k];
-        }
-        if (paid > lockedStake) revert JobMarketInvalidPayouts(paid, lockedStake);
+        uint256 paid = _sumPayouts(payees, amounts, lockedStake);
         address solver = job.solver;
         uint32 newAttempt = job.attempt + 1;
         _reopen(job, newAttempt);
-        job.openDisputes = 0;
-        job.commitment = bytes32(0);
         uint256 burned;
         unchecked {
             burned = lockedStake - paid;
         }
         emit JobReopened(jobId, solver, paid, burned, newAttempt);
         _totalLiabilities += SafeCast.toUint192(paid);
-        for (uint256 k; k < amounts.length; ++k) {
-            _credit(payees[k], amounts[k]);
-        }
+        _creditAll(payees, amounts);
         _stakeRegistry.slash(solver, paid);
         _stakeRegistry.burn(solver, burned);
+    }
+
+    /// @inheritdoc IJobMarket
+    /// @dev Escrow moves to credits: the liability total does not change.
+    function abortJob(uint256 jobId, address[] calldata payees, uint256[] calldata amounts)
+        external
+        onlyDisputeGame
+        nonReentrant
+    {
+        Job storage job = _jobs[jobId];
+        _requireStatus(jobId, job.status, JobStatus.Claimed);
+        uint96 reward = job.reward;
+        uint96 fee = job.verifierFee;
+        uint256 paid = _sumPayouts(payees, amounts, uint256(reward) + fee);
+        if (paid <= fee) {
+            job.verifierFee = fee - uint96(paid);
+        } else {
+            job.verifierFee = 0;
+            job.reward = reward - uint96(paid - fee);
+        }
+        address solver = job.solver;
+        uint32 newAttempt = job.attempt + 1;
+        _reopen(job, newAttempt);
+        emit JobAborted(jobId, solver, paid, newAttempt);
+        _creditAll(payees, amounts);
+        _stakeRegistry.unlock(solver, _lockFor(reward));
+    }
+
+    /// @inheritdoc IJobMarket
+    function settleStake(address account, uint256 amount, address[] calldata payees, uint256[] calldata amounts)
+        external
+        onlyDisputeGame
+        nonReentrant
+    {
+        uint256 paid = _sumPayouts(payees, amounts, amount);
+        uint256 burned;
+        unchecked {
+            burned = amount - paid;
+        }
+        emit StakeSettled(account, paid, burned);
+        _totalLiabilities += SafeCast.toUint192(paid);
+        _creditAll(payees, amounts);
+        _stakeRegistry.slash(account, paid);
+        _stakeRegistry.burn(account, burned);
     }
 
     // --- views ---
@@ -358,6 +422,16 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IJobMarket
+    function attestations() external view returns (address) {
+        return address(_attestations);
+    }
+
+    /// @inheritdoc IJobMarket
+    function revealPhase() external view returns (uint256) {
+        return _revealPhase;
+    }
+
+    /// @inheritdoc IJobMarket
     function minSolverStake() external view returns (uint256) {
         return _minSolverStake;
     }
@@ -392,18 +466,49 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev Revert unless the job is Claimed or Committed (the states a dispute can freeze).
+    function _requireLive(uint256 jobId, JobStatus status) private pure {
+        if (status != JobStatus.Committed && status != JobStatus.Claimed) {
+            if (status == JobStatus.None) revert JobMarketUnknownJob(jobId);
+            revert JobMarketWrongStatus(jobId, status);
+        }
+    }
+
+    /// @dev Σ amounts, reverting on a length mismatch (`JobMarketInvalidPayouts(amounts, payees)`) or a
+    /// total above `available`.
+    function _sumPayouts(address[] calldata payees, uint256[] calldata amounts, uint256 available)
+        private
+        pure
+        returns (uint256 paid)
+    {
+        if (payees.length != amounts.length) revert JobMarketInvalidPayouts(amounts.length, payees.length);
+        for (uint256 k; k < amounts.length; ++k) {
+            paid += amounts[k];
+        }
+        if (paid > available) revert JobMarketInvalidPayouts(paid, available);
+    }
+
+    function _creditAll(address[] calldata payees, uint256[] calldata amounts) private {
+        for (uint256 k; k < amounts.length; ++k) {
+            _credit(payees[k], amounts[k]);
+        }
+    }
+
     /// @dev max(minSolverStake, 2 × reward).
     function _lockFor(uint256 reward) private view returns (uint256) {
         uint256 doubled = reward * 2; // reward < 2^96: no overflow
         return doubled > _minSolverStake ? doubled : _minSolverStake;
     }
 
-    /// @dev Back to Open for `newAttempt`: no solver, no deadline.
+    /// @dev Back to Open for `newAttempt`: no solver, deadline, commitment or open dispute.
     function _reopen(Job storage job, uint32 newAttempt) private {
         job.solver = address(0);
         job.status = JobStatus.Open;
         job.attempt = newAttempt;
         job.deadline = 0;
+        job.openDisputes = 0;
+        job.commitBlock = 0;
+        job.commitment = bytes32(0);
     }
 
     /// @dev Credit `amount` to `account`. The caller keeps `_totalLiabilities` in step.

@@ -1,7 +1,11 @@
-"""`make demo`: one paid training job on a local Anvil devnet, from submission to withdrawal.
+"""`make demo`: paid training jobs on a local Anvil devnet, verified by four verifier nodes.
 
-Every step is the real `crowdtrain` CLI in its own process, exactly as a user would type it; the
-script only sequences them, prints the balance changes, and stops every process it started.
+Job 1 is solved honestly: the drawn attesters replay their segments, attest and are paid per
+segment. Job 2 is claimed by a cheating solver (``CROWDTRAIN_FAULT=alter_step:3``, the test-only
+fault hook): a verifier replays segment 3, challenges, wins the bisection and the jury, the
+cheater's lock is slashed, and the reopened job is then solved honestly. Every step is the real
+`crowdtrain` CLI in its own process, exactly as a user would type it; the script only sequences
+them, prints every party's balance change, and stops every process it started.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ sys.path.insert(0, str(REPO))
 from node.chain.anvil import free_port  # noqa: E402
 from node.chain.devnet import dev_account  # noqa: E402
 
-CHALLENGE_WINDOW = 10  # seconds: a short window so the demo ends quickly (the default is 120)
+CHALLENGE_WINDOW = 30  # seconds: short, but long enough for verifiers to replay and attest
+VERIFIERS = {f"verifier-{k}": 3 + k for k in range(1, 5)}  # dev accounts 4..7
+CHEATER = 8
+FAULT = "alter_step:3"
 SPEC = REPO / "examples" / "specs" / "mlp_digits.json"
 
 
@@ -34,6 +41,9 @@ class Demo:
         self.port = free_port()
         self.submitter = dev_account(1)
         self.solver = dev_account(2)
+        self.cheater = dev_account(CHEATER)
+        self.verifiers = {name: dev_account(i) for name, i in VERIFIERS.items()}
+        self.procs: list[subprocess.Popen[bytes]] = []
         self.base_env = {k: v for k, v in os.environ.items() if not k.startswith("CROWDTRAIN_")}
         self.base_env.update(
             CROWDTRAIN_RPC_URL=f"http://127.0.0.1:{self.port}",
@@ -43,20 +53,25 @@ class Demo:
             CROWDTRAIN_THREADS="1",
         )
 
-    def env(self, account: object | None, data_dir: str | None = None) -> dict[str, str]:
-        env = dict(self.base_env)
+    def env(
+        self, account: object | None, data_dir: str | None = None, **extra: str
+    ) -> dict[str, str]:
+        env = dict(self.base_env, **extra)
         if account is not None:
             env["CROWDTRAIN_PRIVATE_KEY"] = account.key.hex()  # type: ignore[attr-defined]
         if data_dir:
             env["CROWDTRAIN_DATA_DIR"] = str(self.home / data_dir)
         return env
 
-    def crowdtrain(self, account: object | None, *args: str, data_dir: str | None = None) -> str:
-        print(f"$ crowdtrain {' '.join(args)}", flush=True)
+    def crowdtrain(
+        self, account: object | None, *args: str, data_dir: str | None = None, **extra: str
+    ) -> str:
+        shown = " ".join(f"{k}={v}" for k, v in extra.items())
+        print(f"$ {shown + ' ' if shown else ''}crowdtrain {' '.join(args)}", flush=True)
         done = subprocess.run(
             [sys.executable, "-m", "node.cli.main", *args],
             cwd=REPO,
-            env=self.env(account, data_dir),
+            env=self.env(account, data_dir, **extra),
             capture_output=True,
             text=True,
         )
@@ -77,7 +92,9 @@ class Demo:
         )
         protocol = Protocol.connect(settings, signer=False)
         out = {}
-        for name, account in (("submitter", self.submitter), ("solver", self.solver)):
+        parties = [("submitter", self.submitter), ("solver", self.solver)]
+        parties += [("cheating solver", self.cheater), *self.verifiers.items()]
+        for name, account in parties:
             stake = protocol.registry.stake_of(account.address)
             out[name] = protocol.token.balance_of(account.address) + stake.staked + stake.unbonding
         out["escrow (JobMarket)"] = protocol.token.balance_of(protocol.market.address)
@@ -99,6 +116,7 @@ class Demo:
         )
         self.start_api()
         before = self.balances()
+        self.start_verifiers()
 
         banner("2. submitter prepares the digits dataset and posts an MLP training job")
         self.crowdtrain(self.submitter, "data", "prepare", "digits")
@@ -108,8 +126,8 @@ class Demo:
         self.crowdtrain(None, "job", "list")
 
         banner(
-            "3. solver stakes, claims, trains, commits, waits out the challenge window, "
-            "finalizes and withdraws"
+            "3. solver stakes, claims, trains, commits; verifiers attest; the solver waits out "
+            "the window and reveal phase, finalizes and withdraws"
         )
         self.crowdtrain(self.solver, "stake", "300")
         started = time.monotonic()
@@ -120,16 +138,67 @@ class Demo:
         banner("4. submitter withdraws the unpaid verifier fee and downloads the verified model")
         self.crowdtrain(self.submitter, "withdraw")
         self.crowdtrain(self.submitter, "job", "download", "1", "--out", str(self.home / "model"))
+
+        banner(f"5. a cheating solver claims job 2 ({FAULT}): caught, slashed, job reopened")
+        self.crowdtrain(
+            self.submitter, "job", "submit", str(SPEC), "--reward", "100", "--verifier-fee", "10"
+        )
+        self.crowdtrain(self.cheater, "stake", "200")
+        self.crowdtrain(
+            self.cheater,
+            "solver", "run", "--once", "--max-seconds", "900",
+            data_dir="cheater", CROWDTRAIN_FAULT=FAULT,
+        )  # fmt: skip
+        self.crowdtrain(None, "job", "status", "2")
+
+        banner("6. the honest solver solves the reopened job 2 to the end")
+        self.crowdtrain(self.solver, "solver", "run", "--once", data_dir="solver")
+        self.crowdtrain(self.submitter, "withdraw")
         self.crowdtrain(self.solver, "unstake", "300")
+        self.wait_verifiers_paid()
 
         time.sleep(2)  # let the indexer see the last blocks (block time 1 s)
         self.show_api()
         after = self.balances()
-        banner("5. balances (CROWD; solver's includes its stake)")
+        banner("7. balances (CROWD; stakes included: the cheater's lock was slashed)")
         print(f"  {'party':<20} {'before':>14} {'after':>14} {'change':>10}")
         for name in before:
             b, a = before[name] / 1e18, after[name] / 1e18
             print(f"  {name:<20} {b:>14,.2f} {a:>14,.2f} {a - b:>+10.2f}")
+
+    def start_verifiers(self) -> None:
+        """Four verifier nodes, each with its own key and data folder. verifier-1 is diligent and
+        replays every segment (a verifier may check more than its assignment)."""
+        for name, account in self.verifiers.items():
+            extra = ["--check-all"] if name == "verifier-1" else []
+            self.crowdtrain(account, "verifier", "register", "--stake", "200")
+            log = (self.home / f"{name}.log").open("wb")
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "node.cli.main", "verifier", "run", *extra],
+                    cwd=REPO,
+                    env=self.env(account, data_dir=name, CROWDTRAIN_POLL_INTERVAL="0.5"),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        print(f"  {len(self.verifiers)} verifier nodes running (logs in {self.home})", flush=True)
+
+    def wait_verifiers_paid(self) -> None:
+        """Verifier nodes withdraw their credit by themselves: wait until they have."""
+        from node.chain.protocol import Protocol
+        from node.config import Settings
+
+        settings = Settings(
+            rpc_url=self.base_env["CROWDTRAIN_RPC_URL"],
+            deployments_dir=Path(self.base_env["CROWDTRAIN_DEPLOYMENTS_DIR"]),
+        )
+        market = Protocol.connect(settings, signer=False).market
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if all(market.credit_of(a.address) == 0 for a in self.verifiers.values()):
+                return
+            time.sleep(0.5)
 
     def start_api(self) -> None:
         """The marketplace API and dashboard, indexing the devnet while the scenario runs."""
@@ -163,6 +232,13 @@ class Demo:
         print(f"  dashboard stats ({self.api_url}/stats): {stats}", flush=True)
 
     def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
         api = getattr(self, "api", None)
         if api is not None and api.poll() is None:
             api.terminate()
@@ -187,7 +263,7 @@ def main() -> None:
     finally:
         demo.stop()
         shutil.rmtree(home, ignore_errors=True)
-    print("\ndemo finished: one job paid end to end", flush=True)
+    print("\ndemo finished: an honest job paid, a cheater caught and slashed", flush=True)
 
 
 if __name__ == "__main__":

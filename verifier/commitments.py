@@ -33,12 +33,14 @@ def attestation_digest(
     attester: str,
     salt: bytes,
 ) -> bytes:
-    """``keccak256(abi.encode(h_1, …, h_c))`` over the assigned segments in assignment order."""
+    """``keccak256(abi.encode(bytes32[] [h_1, …, h_c]))`` over the assigned segments in assignment
+    order: ``Attestations.revealAttestation`` hashes the dynamic array (offset and length
+    included), not the packed words the interface comment suggests."""
     leaves = [
         attestation_leaf(job_id, attempt, s, r, attester, salt)
         for s, r in zip(segments, seg_roots, strict=True)
     ]
-    return keccak(b"".join(leaves))
+    return keccak(encode(["bytes32[]"], [leaves]))
 
 
 def challenge_hash(job_id: int, attempt: int, segment: int, challenger: str, salt: bytes) -> bytes:

@@ -4,8 +4,9 @@
 (``Knowledge``: replays and moves already made) and the chain time, and returns the actions to take
 now. No I/O, no wall clock: every deadline branch is tested with plain values.
 
-Deadlines (inclusive, as on-chain): commits while ``now <= deadline`` (the challenge window);
-reveals while ``deadline < now <= deadline + reveal_phase`` and no dispute is open.
+Deadlines (inclusive, as on-chain): attestation commits while ``now <= deadline`` (the challenge
+window); reveals while ``deadline < now <= deadline + reveal_phase`` and no dispute is open;
+challenges and availability claims while ``now <= deadline + reveal_phase``.
 """
 
 from __future__ import annotations
@@ -77,14 +78,17 @@ def decide_job(view: JobView, known: Knowledge, now: int) -> list[Action]:
         return []
     job, attempt = view.job_id, view.attempt
     if not view.seed_recorded:
-        if view.block_number >= view.seed_target:
+        if view.block_number > view.seed_target:  # blockhash(b) is readable from block b+1
             return [RecordSeed(job, attempt)]
         return []
     wanted = (*view.my_segments, *known.extra_segments)
     todo = [s for s in dict.fromkeys(wanted) if s not in known.outcomes]
     in_window = now <= view.deadline
+    # challenges and availability claims stay open through the reveal phase (IDisputeGame), so a
+    # replay that finishes after the window can still catch fraud
+    challengeable = now <= view.deadline + view.reveal_phase
     actions: list[Action] = []
-    if in_window and todo:
+    if challengeable and todo:
         actions.extend(Replay(job, attempt, s) for s in todo)
         return actions
     if in_window:
@@ -98,8 +102,9 @@ def decide_job(view: JobView, known: Knowledge, now: int) -> list[Action]:
         ):
             actions.append(CommitAttestation(job, attempt, view.my_segments))
         return actions
-    # challenge window over: commits are closed, but a committed challenge may still be revealed
-    # only inside the window, so nothing but the attestation reveal is left.
+    # challenge window over: attestation commits are closed; challenges and claims still count
+    if challengeable:
+        actions.extend(_challenges(view, known))
     if (
         view.committed
         and not view.revealed
@@ -112,6 +117,7 @@ def decide_job(view: JobView, known: Knowledge, now: int) -> list[Action]:
 
 def _challenges(view: JobView, known: Knowledge) -> list[Action]:
     out: list[Action] = []
+    claimed = set(known.claims_opened)
     for segment, outcome in sorted(known.outcomes.items()):
         if outcome is Outcome.FRAUD:
             if segment not in known.challenges_committed:
@@ -120,6 +126,7 @@ def _challenges(view: JobView, known: Knowledge) -> list[Action]:
                 out.append(RevealChallenge(view.job_id, view.attempt, segment))
         elif outcome is Outcome.UNAVAILABLE:
             missing = known.unavailable_checkpoint.get(segment)
-            if missing not in known.claims_opened:
+            if missing not in claimed:  # one claim per missing blob, however many segments need it
+                claimed.add(missing)
                 out.append(OpenAvailabilityClaim(view.job_id, view.attempt, missing))
     return out

@@ -1,6 +1,7 @@
 """Pure decision logic of a verifier in one dispute: as the challenger and as a juror (DESIGN §7).
 
-Input: the typed ``Dispute`` as the chain stores it, what this verifier knows locally
+Input: the typed ``Dispute`` and its jury ``Panel`` (None before the step is pinned) as the chain
+stores them, what this verifier knows locally
 (``DisputeKnowledge``: its honest step hashes, its salted digest once computed, its vote moves)
 and the chain clock. Output: actions for the responder. The same clock rules as the contract,
 all inclusive: the mover may move while ``now <= lastMoveAt + clockLeft``; anyone may call
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from node.chain.dispute_types import Dispute, DisputePhase
+from node.chain.dispute_types import Dispute, DisputePhase, JuryPhase, Panel
 from verifier.bisection import index_of_subrange, pick_subrange
 
 
@@ -59,8 +60,22 @@ class Resolve:
     dispute_id: int
 
 
+@dataclass(frozen=True)
+class VoidStale:
+    """The dispute's job attempt ended (another dispute reopened it): release its locks."""
+
+    dispute_id: int
+
+
 DisputeAction = (
-    ChooseRange | Timeout | RecordDisputeSeed | ComputeDigest | CommitVote | RevealVote | Resolve
+    ChooseRange
+    | Timeout
+    | RecordDisputeSeed
+    | ComputeDigest
+    | CommitVote
+    | RevealVote
+    | Resolve
+    | VoidStale
 )
 
 
@@ -78,6 +93,8 @@ class DisputeKnowledge:
     digest_ready: bool = False
     vote_committed: bool = False
     vote_revealed: bool = False
+    job_attempt: int | None = None
+    """the job's current attempt (None: unknown, assumed live)."""
 
 
 def _clock_actions(d: Dispute, me_is: str, now: int) -> list[DisputeAction]:
@@ -87,31 +104,48 @@ def _clock_actions(d: Dispute, me_is: str, now: int) -> list[DisputeAction]:
     return [Timeout(d.dispute_id)] if now > deadline else []
 
 
-def decide_dispute(d: Dispute, known: DisputeKnowledge, now: int) -> list[DisputeAction]:
+def decide_dispute(
+    d: Dispute, panel: Panel | None, known: DisputeKnowledge, now: int
+) -> list[DisputeAction]:
     """Actions of this verifier (challenger and/or juror) in dispute ``d`` at chain time ``now``."""
     if d.phase in (DisputePhase.NONE, DisputePhase.RESOLVED):
         return []
+    if known.job_attempt is not None and known.job_attempt != d.attempt:
+        return [VoidStale(d.dispute_id)]
     challenger = d.challenger.lower() == known.me.lower()
-    juror = known.me.lower() in {j.lower() for j in known.jurors}
-    if d.phase in (DisputePhase.OPENING, DisputePhase.PROPOSE, DisputePhase.CHOOSE):
+    if d.phase is not DisputePhase.JURY:
         if not challenger:
             return []
         if d.phase is DisputePhase.CHOOSE:
-            return [_choose(d, known)]
+            deadline = d.clock_deadline()
+            return [] if deadline is not None and now > deadline else [_choose(d, known)]
         return _clock_actions(d, "challenger", now)
-    if d.phase in (DisputePhase.JURY_SEED, DisputePhase.JURY_SALT):
-        return [RecordDisputeSeed(d.dispute_id)] if known.block_number >= d.seed_block else []
-    # Voting
-    if now > d.reveal_deadline:
-        return [Resolve(d.dispute_id)]
-    if not (challenger or juror):
+    if panel is None:
         return []
-    if now <= d.commit_deadline and not known.vote_committed:
+    return decide_vote(d.dispute_id, panel, known, now, voter=challenger)
+
+
+def decide_vote(
+    dispute_id: int, panel: Panel, known: DisputeKnowledge, now: int, *, voter: bool
+) -> list[DisputeAction]:
+    """Jury phase, shared by every participant: record pending seeds, vote (a juror, or a party
+    when ``voter``), resolve after the reveal deadline."""
+    if panel.phase in (JuryPhase.SEED, JuryPhase.SALT):
+        ready = known.block_number > panel.seed_block  # blockhash(b) is readable from block b+1
+        return [RecordDisputeSeed(dispute_id)] if ready else []
+    if panel.phase is not JuryPhase.VOTING:
+        return []
+    if now > panel.reveal_deadline:
+        return [Resolve(dispute_id)]
+    juror = known.me.lower() in {j.lower() for j in known.jurors}
+    if not (voter or juror):
+        return []
+    if now <= panel.commit_deadline and not known.vote_committed:
         if not known.digest_ready:
-            return [ComputeDigest(d.dispute_id, d.round)]
-        return [CommitVote(d.dispute_id, d.round)]
-    if now > d.commit_deadline and known.vote_committed and not known.vote_revealed:
-        return [RevealVote(d.dispute_id, d.round)]
+            return [ComputeDigest(dispute_id, panel.round)]
+        return [CommitVote(dispute_id, panel.round)]
+    if now > panel.commit_deadline and known.vote_committed and not known.vote_revealed:
+        return [RevealVote(dispute_id, panel.round)]
     return []
 
 

@@ -3,8 +3,11 @@ pragma solidity ^0.8.24;
 
 /// @title IJobMarket
 /// @notice Escrow and state machine of training jobs (DESIGN §4):
-/// Open → Claimed → Committed → Finalized; Open → Cancelled; Claimed → Open on solve timeout;
-/// Committed → Open when the dispute game proves fraud (attempt + 1, escrow intact).
+/// Open → Claimed → Committed → Finalized; Open → Cancelled; Claimed → Open on solve timeout or a
+/// proven dataset-availability abort; Committed → Open when the dispute game proves fraud (attempt + 1,
+/// escrow intact). "Attesting" is phase logic inside Committed: the challenge window runs until
+/// `deadline`, the attestation reveal phase until `deadline + revealPhase` (challenges stay allowed
+/// until then), and only then can the job be finalized (with no open dispute or claim).
 /// Payouts are pull-based credits withdrawn with `withdraw`.
 interface IJobMarket {
     enum JobStatus {
@@ -32,6 +35,7 @@ interface IJobMarket {
         uint8 openDisputes; // while > 0 the job is frozen: no finalize
         JobStatus status;
         uint64 deadline; // solve deadline while Claimed, end of the challenge window while Committed
+        uint32 commitBlock; // block of the commit: attester seed target = commitBlock + seedDelay
         bytes32 commitment;
     }
 
@@ -59,7 +63,7 @@ interface IJobMarket {
     error JobMarketSolveDeadlinePassed(uint256 jobId, uint256 deadline);
     /// @notice The solve deadline `deadline` has not passed yet.
     error JobMarketSolveDeadlineNotReached(uint256 jobId, uint256 deadline);
-    /// @notice The challenge window ends at `deadline`, not yet.
+    /// @notice The challenge window and reveal phase end at `deadline`, not yet.
     error JobMarketChallengeWindowOpen(uint256 jobId, uint256 deadline);
     /// @notice The job is frozen by `openDisputes` open disputes.
     error JobMarketFrozen(uint256 jobId, uint256 openDisputes);
@@ -107,8 +111,11 @@ interface IJobMarket {
     );
     /// @notice Emitted when the solve deadline passed without a commit: `burned` of the lock was burned, the job reopened.
     event JobSolveTimedOut(uint256 indexed jobId, address indexed solver, uint256 burned, uint256 newAttempt);
-    /// @notice Emitted when job `jobId` was finalized: `solver` was credited `reward`, the submitter `refund`.
-    event JobFinalized(uint256 indexed jobId, address indexed solver, uint256 reward, uint256 refund);
+    /// @notice Emitted when job `jobId` was finalized: `solver` was credited `reward`, the attesters
+    /// `attesterPaid` in total, the submitter `refund` (unpaid verifier fee and dust).
+    event JobFinalized(
+        uint256 indexed jobId, address indexed solver, uint256 reward, uint256 attesterPaid, uint256 refund
+    );
     /// @notice Emitted when the dispute game froze the job (`openDisputes` now open).
     event JobFrozen(uint256 indexed jobId, uint256 openDisputes);
     /// @notice Emitted when a dispute closed; the challenge window was extended by `extension` seconds.
@@ -116,6 +123,12 @@ interface IJobMarket {
     /// @notice Emitted when fraud was proven: the solver's lock was slashed (`paid` credited, `burned` burned)
     /// and the job reopened as `newAttempt`.
     event JobReopened(uint256 indexed jobId, address indexed solver, uint256 paid, uint256 burned, uint256 newAttempt);
+    /// @notice Emitted when a dataset availability claim was upheld: the solver's lock was released,
+    /// `feesPaid` of the escrow paid the jury, and the job reopened as `newAttempt`.
+    event JobAborted(uint256 indexed jobId, address indexed solver, uint256 feesPaid, uint256 newAttempt);
+    /// @notice Emitted when the dispute game settled `amount` of `account`'s locked stake: `paid`
+    /// credited, `burned` burned.
+    event StakeSettled(address indexed account, uint256 paid, uint256 burned);
     /// @notice Emitted when `account` was credited `amount` (pull payment).
     event Credited(address indexed account, uint256 amount);
     /// @notice Emitted when `account` withdrew `amount` of credit.
@@ -157,8 +170,10 @@ interface IJobMarket {
     /// reopen the job with attempt + 1. Anyone may call.
     function reclaimTimedOut(uint256 jobId) external;
 
-    /// @notice After the challenge window, with no open dispute: credit the solver `reward`, the
-    /// submitter the unpaid verifier fee, and unlock the solver's stake. Anyone may call.
+    /// @notice After the challenge window and the reveal phase (`block.timestamp > deadline + revealPhase`),
+    /// with no open dispute: credit the solver `reward`, each attester `verifierFee / assignedSegments`
+    /// per valid revealed segment (IAttestations.payoutsOf), the submitter the rest, and unlock the
+    /// solver's stake. Anyone may call.
     function finalizeJob(uint256 jobId) external;
 
     /// @notice Withdraw all of the caller's credit.
@@ -166,13 +181,22 @@ interface IJobMarket {
 
     // --- entry points of the dispute game (only `disputeGame`) ---
 
-    /// @notice Freeze a committed job while a dispute is open.
+    /// @notice Freeze a committed (or, for a dataset claim, claimed) job while a dispute is open: no
+    /// finalize, commit or timeout reclaim.
     function freezeJob(uint256 jobId) external;
-    /// @notice Close one dispute on the job, extending its challenge window by `extension` seconds.
+    /// @notice Close one dispute on the job, extending its deadline (challenge window, or solve deadline
+    /// while Claimed) by `extension` seconds.
     function unfreezeJob(uint256 jobId, uint64 extension) external;
     /// @notice Fraud proven: slash the solver's whole lock — `amounts[k]` credited to `payees[k]`, the rest
     /// burned — and reopen the job with attempt + 1, escrow intact.
     function reopenJob(uint256 jobId, address[] calldata payees, uint256[] calldata amounts) external;
+    /// @notice Dataset unavailable (job Claimed): pay `amounts` to `payees` from the escrow (verifier fee
+    /// first, then reward), release the solver's whole lock, reopen with attempt + 1.
+    function abortJob(uint256 jobId, address[] calldata payees, uint256[] calldata amounts) external;
+    /// @notice Settle `amount` of `account`'s locked stake (a bond or juror stake): `amounts[k]`
+    /// credited to `payees[k]`, the rest burned.
+    function settleStake(address account, uint256 amount, address[] calldata payees, uint256[] calldata amounts)
+        external;
 
     // --- views ---
 
@@ -186,6 +210,9 @@ interface IJobMarket {
     function token() external view returns (address);
     function stakeRegistry() external view returns (address);
     function disputeGame() external view returns (address);
+    function attestations() external view returns (address);
+    /// @notice Seconds of the attestation reveal phase after the challenge window.
+    function revealPhase() external view returns (uint256);
     function minSolverStake() external view returns (uint256);
     function challengeWindow() external view returns (uint256);
     function minSampleRateBps() external view returns (uint256);

@@ -77,7 +77,8 @@ class _Bench:
         )
         committed = self.solver.market.commit_trace(job_id, commitment, tree.proof(SEGMENTS))
         self.record(label("commitTrace"), committed.tx_hash)
-        increase_time(self.w3, self.solver.market.challenge_window() + 1)
+        market = self.solver.market
+        increase_time(self.w3, market.challenge_window() + market.reveal_phase() + 1)
         finalized = self.solver.market.finalize_job(job_id)
         self.record(label("finalizeJob"), finalized.tx_hash)
         withdrawn = self.solver.market.withdraw()
@@ -121,6 +122,9 @@ def run_gas_bench() -> dict[str, Any]:
             100 * CROWD
         ).gas_used
         total = sum(bench.actions[name] for name in HAPPY_PATH)
-        return {"actions": bench.actions, "happy_path_total": total, "bar": BAR}
+        from node.bench.gas_disputes import run_dispute_gas
+
+        disputes = run_dispute_gas(owner, bench.submitter, bench.solver)
+        return {"actions": bench.actions, "happy_path_total": total, "bar": BAR, **disputes}
     finally:
         anvil.stop()

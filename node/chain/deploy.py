@@ -1,4 +1,4 @@
-"""Deploy CrowdToken, StakeRegistry and JobMarket, wire them, and record the deployment.
+"""Deploy the protocol (token, registry, attestations, jury, dispute game, market), wire it, record it.
 
 ``deployments/<chainId>.json`` (DESIGN §8) holds the chain id, the deployment block, the
 parameters, and for each contract its address and ABI hash. ``load_deployment`` checks it against
@@ -26,7 +26,7 @@ from node.chain.units import CROWD
 from node.config import Settings
 from node.errors import ChainError, DeploymentError
 
-CONTRACTS = ("CrowdToken", "StakeRegistry", "JobMarket")
+CONTRACTS = ("CrowdToken", "StakeRegistry", "Attestations", "Jury", "DisputeGame", "JobMarket")
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,38 @@ class DeploymentParams:
     min_solve_timeout: int = 60
     max_solve_timeout: int = 30 * 24 * 3_600
     dispute_game: str | None = None
-    """Address allowed to freeze/reopen/slash. Until the DisputeGame contract exists, None means
-    the deployer (so a devnet operator can play the dispute game by hand)."""
+    """Address JobMarket lets freeze/reopen/slash. None (the default) deploys DisputeGame; an address
+    (e.g. the deployer, to play the game by hand in tests) is used instead — then no DisputeGame."""
+    # DESIGN §6, §7, §9 (issue 4)
+    reveal_phase: int = 60
+    min_verifier_stake: int = 100 * CROWD
+    attesters_per_job: int = 3
+    seed_delay: int = 2
+    attester_slash: int = 5 * CROWD
+    min_challenge_bond: int = 10 * CROWD
+    move_clock: int = 120
+    bisection_degree: int = 16
+    jury_size: int = 3
+    jury_commit_phase: int = 60
+    jury_reveal_phase: int = 60
+    juror_stake: int = 10 * CROWD
+    juror_slash: int = 5 * CROWD
+    juror_fee_bps: int = 100
+    jackpot_bps: int = 5_000
+    submitter_bps: int = 2_500
+    bond_to_solver_bps: int = 5_000
+
+    def dispute_params(self) -> tuple[int, ...]:
+        """``IDisputeGame.Params`` in field order."""
+        return (
+            self.min_challenge_bond,
+            self.move_clock,
+            self.bisection_degree,
+            self.juror_fee_bps,
+            self.jackpot_bps,
+            self.submitter_bps,
+            self.bond_to_solver_bps,
+        )
 
 
 @dataclass(frozen=True)
@@ -95,28 +125,68 @@ def deployment_path(deployments_dir: Path, chain_id: int) -> Path:
 
 
 def deploy_protocol(sender: TxSender, params: DeploymentParams | None = None) -> Deployment:
-    """Deploy and wire the three contracts from ``sender``'s account (it becomes their owner)."""
+    """Deploy and wire the contracts from ``sender``'s account (it becomes their owner)."""
     params = params or DeploymentParams()
     w3 = sender.w3
     owner = sender.address
-    dispute_game = Web3.to_checksum_address(params.dispute_game or owner)
 
     token, first_block = _deploy(sender, "CrowdToken", owner)
-    registry, _ = _deploy(sender, "StakeRegistry", token, params.unbonding_period, owner)
+    registry, _ = _deploy(
+        sender, "StakeRegistry", token, params.unbonding_period, params.min_verifier_stake, owner
+    )
+    attestations, _ = _deploy(
+        sender,
+        "Attestations",
+        registry,
+        params.attesters_per_job,
+        params.seed_delay,
+        params.attester_slash,
+    )
+    jury, _ = _deploy(
+        sender,
+        "Jury",
+        registry,
+        params.jury_size,
+        params.seed_delay,
+        params.jury_commit_phase,
+        params.jury_reveal_phase,
+        params.juror_stake,
+        params.juror_slash,
+    )
+    game: ChecksumAddress | None = None
+    if params.dispute_game is None:
+        game, _ = _deploy(sender, "DisputeGame", registry, params.dispute_params())
+    dispute_game = game or Web3.to_checksum_address(params.dispute_game or owner)
     market, _ = _deploy(
         sender,
         "JobMarket",
         token,
         registry,
         dispute_game,
+        attestations,
+        params.reveal_phase,
         params.min_solver_stake,
         params.challenge_window,
         params.min_sample_rate_bps,
         params.min_solve_timeout,
         params.max_solve_timeout,
     )
-    StakeRegistryAdapter(w3, registry, sender=sender).set_protocol_contract(market, True)
-    addresses = {"CrowdToken": token, "StakeRegistry": registry, "JobMarket": market}
+    _call(sender, "Attestations", attestations, "initialize", market)
+    _call(sender, "Jury", jury, "initialize", dispute_game)
+    adapter = StakeRegistryAdapter(w3, registry, sender=sender)
+    adapter.set_protocol_contract(market, True)
+    adapter.set_protocol_contract(jury, True)
+    addresses = {
+        "CrowdToken": token,
+        "StakeRegistry": registry,
+        "Attestations": attestations,
+        "Jury": jury,
+        "JobMarket": market,
+    }
+    if game is not None:
+        _call(sender, "DisputeGame", game, "initialize", market, attestations, jury)
+        adapter.set_protocol_contract(game, True)
+        addresses["DisputeGame"] = game
     return Deployment(
         chain_id=int(w3.eth.chain_id),
         deployment_block=first_block,
@@ -140,6 +210,12 @@ def _deploy(sender: TxSender, name: str, *args: Any) -> tuple[ChecksumAddress, B
     if not address:
         raise ChainError(f"deploy {name}: the receipt has no contract address")
     return Web3.to_checksum_address(address), BlockNumber(sent.block_number)
+
+
+def _call(sender: TxSender, name: str, address: ChecksumAddress, fn: str, *args: Any) -> None:
+    contract = sender.w3.eth.contract(address=address, abi=load_artifact(name).abi)
+    data = contract.get_function_by_name(fn)(*args)._encode_transaction_data()
+    sender.send(address, data, label=f"{name}.{fn}")
 
 
 def write_deployment(deployment: Deployment, deployments_dir: Path) -> Path:
@@ -175,6 +251,8 @@ def verify_deployment(w3: Web3, deployment: Deployment) -> None:
     redeploy = "run `crowdtrain devnet up` or `crowdtrain deploy` again"
     for name in CONTRACTS:
         record = deployment.contracts.get(name)
+        if record is None and name == "DisputeGame" and deployment.params.dispute_game:
+            continue  # a hand-played dispute game (tests)
         if record is None:
             raise DeploymentError(f"deployment for chain {chain_id} lacks {name}: {redeploy}")
         if len(w3.eth.get_code(record.address)) == 0:

@@ -1,5 +1,6 @@
-"""Typed on-chain data of the attestations and the dispute game (``IAttestations``,
-``IDisputeGame``): enums value for value, frozen dataclasses for the structs."""
+"""Typed on-chain data of the dispute game and its jury (``IDisputeGame``, ``IJury``): enums value
+for value, frozen dataclasses for the structs, decoded by field name so the contracts may reorder
+their structs for packing without breaking the client."""
 
 from __future__ import annotations
 
@@ -24,10 +25,9 @@ class DisputePhase(IntEnum):
     OPENING = 1
     PROPOSE = 2
     CHOOSE = 3
-    JURY_SEED = 4
-    JURY_SALT = 5
-    VOTING = 6
-    RESOLVED = 7
+    CONFIRM = 4
+    JURY = 5
+    RESOLVED = 6
 
 
 class DisputeOutcome(IntEnum):
@@ -45,6 +45,14 @@ class Target(IntEnum):
     DATASET = 4
 
 
+class JuryPhase(IntEnum):
+    NONE = 0
+    SEED = 1
+    SALT = 2
+    VOTING = 3
+    DONE = 4
+
+
 @dataclass(frozen=True)
 class Dispute:
     """``IDisputeGame.Dispute``; ``solver`` is the respondent, ``challenger`` the claimant."""
@@ -57,32 +65,28 @@ class Dispute:
     target: Target
     phase: DisputePhase
     outcome: DisputeOutcome
-    round: int
-    jury_size: int
-    challenger: ChecksumAddress
-    solver: ChecksumAddress
-    bond: Wei
-    commit_seq: int
-    opened_at: int
-    last_move_at: int
     solver_clock: int
     challenger_clock: int
+    challenger: ChecksumAddress
+    bond: Wei
+    solver: ChecksumAddress
+    commit_seq: int
     lo: int
     hi: int
-    seed_block: int
-    snapshot_block: int
-    commit_deadline: int
-    reveal_deadline: int
+    checkpoint_every: int
+    num_segments: int
+    opened_at: int
+    last_move_at: int
     hash_lo: bytes
     hash_hi: bytes
     seg_root: bytes
     split_hash: bytes
-    salt: bytes
+    commitment: bytes
 
     @property
     def to_move(self) -> str | None:
         """Who must move in a clocked phase: "solver", "challenger" or None."""
-        if self.phase in (DisputePhase.OPENING, DisputePhase.PROPOSE):
+        if self.phase in (DisputePhase.OPENING, DisputePhase.PROPOSE, DisputePhase.CONFIRM):
             return "solver"
         if self.phase is DisputePhase.CHOOSE:
             return "challenger"
@@ -96,31 +100,62 @@ class Dispute:
         left = self.solver_clock if who == "solver" else self.challenger_clock
         return self.last_move_at + left
 
+    @property
+    def pinned_step(self) -> int:
+        """Global step ``j`` of the pinned pair (state j agreed, j + 1 disputed)."""
+        return (self.segment - 1) * self.checkpoint_every + self.lo
 
-def dispute_from_fields(dispute_id: int, raw: Mapping[str, Any]) -> Dispute:
-    """``IDisputeGame.Dispute`` from its fields by (snake_case) name, so the contract may reorder
-    its struct for packing without breaking the client."""
-    enums = {
-        "kind": DisputeKind,
-        "target": Target,
-        "phase": DisputePhase,
-        "outcome": DisputeOutcome,
-    }
-    values: dict[str, Any] = {"dispute_id": dispute_id}
-    for f in fields(Dispute)[1:]:
-        v = raw[f.name]
-        if f.name in enums:
-            values[f.name] = enums[f.name](int(v))
-        elif isinstance(v, bytes | str):
-            values[f.name] = bytes(v) if isinstance(v, bytes) else v
-        else:
-            values[f.name] = int(v)
-    return Dispute(**values)
+
+@dataclass(frozen=True)
+class Panel:
+    """``IJury.Panel``: the jury of one dispute."""
+
+    phase: JuryPhase
+    round: int
+    size: int
+    solver: ChecksumAddress
+    challenger: ChecksumAddress
+    seed_block: int
+    snapshot_block: int
+    commit_deadline: int
+    reveal_deadline: int
+    salt: bytes
 
 
 @dataclass(frozen=True)
 class Vote:
+    """``IJury.Vote``: one voter's commitment and reveal."""
+
     commitment: bytes
     digest: bytes
     revealed: bool
+    juror: bool
     locked: Wei
+
+
+def _decode(cls: type[Any], head: Mapping[str, Any], raw: Mapping[str, Any]) -> Any:
+    enums = {"kind": DisputeKind, "target": Target, "outcome": DisputeOutcome}
+    values: dict[str, Any] = dict(head)
+    for f in fields(cls)[len(head) :]:
+        v = raw[f.name]
+        if f.name == "phase":
+            values[f.name] = (DisputePhase if cls is Dispute else JuryPhase)(int(v))
+        elif f.name in enums:
+            values[f.name] = enums[f.name](int(v))
+        elif isinstance(v, bytes | str | bool):
+            values[f.name] = bytes(v) if isinstance(v, bytes) else v
+        else:
+            values[f.name] = int(v)
+    return cls(**values)
+
+
+def dispute_from_fields(dispute_id: int, raw: Mapping[str, Any]) -> Dispute:
+    """``IDisputeGame.Dispute`` from its fields by (snake_case) name."""
+    decoded: Dispute = _decode(Dispute, {"dispute_id": dispute_id}, raw)
+    return decoded
+
+
+def panel_from_fields(raw: Mapping[str, Any]) -> Panel:
+    """``IJury.Panel`` from its fields by (snake_case) name."""
+    decoded: Panel = _decode(Panel, {}, raw)
+    return decoded

@@ -124,6 +124,9 @@ class JobMarketAdapter(ContractAdapter):
     def challenge_window(self) -> int:
         return int(self._call("challengeWindow"))
 
+    def reveal_phase(self) -> int:
+        return int(self._call("revealPhase"))
+
     def min_sample_rate_bps(self) -> int:
         return int(self._call("minSampleRateBps"))
 
@@ -154,6 +157,7 @@ def job_from_tuple(job_id: JobId, raw: Sequence[Any]) -> Job:
         open_disputes,
         status,
         deadline,
+        commit_block,
         commitment,
     ) = raw
     return Job(
@@ -172,4 +176,5 @@ def job_from_tuple(job_id: JobId, raw: Sequence[Any]) -> Job:
         status=JobStatus(int(status)),
         deadline=Timestamp(int(deadline)),
         commitment=bytes(commitment),
+        commit_block=int(commit_block),
     )

@@ -1,4 +1,4 @@
-"""``Protocol``: the three adapters of one deployment, bound to one RPC and (optionally) one signer."""
+"""``Protocol``: the adapters of one deployment, bound to one RPC and (optionally) one signer."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from node.chain.adapter import ContractAdapter, first_event
+from node.chain.attestations import AttestationsAdapter
 from node.chain.client import connect
 from node.chain.deploy import Deployment, load_deployment
+from node.chain.dispute_game import DisputeGameAdapter
 from node.chain.events import JobPosted, Staked
 from node.chain.job_market import JobMarketAdapter
+from node.chain.jury import JuryAdapter
 from node.chain.reverts import RevertDecoder, project_decoder
 from node.chain.stake_registry import StakeRegistryAdapter
 from node.chain.token import CrowdTokenAdapter
@@ -43,6 +46,9 @@ class Protocol:
     token: CrowdTokenAdapter
     registry: StakeRegistryAdapter
     market: JobMarketAdapter
+    attestations: AttestationsAdapter
+    dispute_game: DisputeGameAdapter
+    jury: JuryAdapter
     sender: TxSender | None
 
     @classmethod
@@ -79,6 +85,15 @@ class Protocol:
             token=bind(CrowdTokenAdapter, "CrowdToken"),
             registry=bind(StakeRegistryAdapter, "StakeRegistry"),
             market=bind(JobMarketAdapter, "JobMarket"),
+            attestations=bind(AttestationsAdapter, "Attestations"),
+            dispute_game=DisputeGameAdapter(
+                w3,
+                deployment.params.dispute_game or deployment.address("DisputeGame"),
+                sender=sender,
+                decoder=decoder,
+                from_block=start,
+            ),
+            jury=bind(JuryAdapter, "Jury"),
             sender=sender,
         )
 

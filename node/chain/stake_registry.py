@@ -23,6 +23,10 @@ class StakeRegistryAdapter(ContractAdapter):
         """Withdraw all released unbonding stake."""
         return self._transact("withdraw")
 
+    def register_verifier(self) -> SentTx:
+        """Join the verifier set (needs ``minVerifierStake`` staked)."""
+        return self._transact("registerVerifier")
+
     def set_protocol_contract(self, protocol_contract: str, allowed: bool) -> SentTx:
         return self._transact(
             "setProtocolContract", self.w3.to_checksum_address(protocol_contract), allowed

@@ -49,6 +49,8 @@ class Job:
     deadline: Timestamp
     """Solve deadline while Claimed; end of the challenge window while Committed."""
     commitment: bytes
+    commit_block: int = 0
+    """Block of the commit (attester seed target = commitBlock + seedDelay)."""
 
     @property
     def steps(self) -> int:

@@ -10,7 +10,7 @@ import sys
 import typer
 from typer._click.exceptions import ClickException
 
-from node.cli import api, bench, chain_cmds, data, devnet, jobs, solver, train
+from node.cli import api, bench, chain_cmds, data, devnet, jobs, solver, train, verifier
 from node.errors import CrowdtrainError
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ def compile_cmd(
 app.add_typer(devnet.app, name="devnet")
 app.add_typer(jobs.app, name="job")
 app.add_typer(solver.app, name="solver")
+app.add_typer(verifier.app, name="verifier")
 app.add_typer(data.app, name="data")
 app.add_typer(bench.app, name="bench")
 app.add_typer(api.app, name="api")

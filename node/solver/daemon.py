@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from node import faults
 from node.chain.client import chain_time
 from node.chain.protocol import Protocol
 from node.chain.types import Job, JobStatus
 from node.errors import CrowdtrainError, SpecError, StorageError
 from node.solver.decide import Action, can_claim, next_action
+from node.solver.disputes import SolverDisputes
 from node.solver.journal import Phase, SolverJournal
 from node.storage import BlobStore
 from node.training.spec import JobSpec, load_spec
@@ -61,6 +63,8 @@ class Solver:
         self.me = protocol.address
         self.stats = SolverStats()
         self._skipped: set[tuple[int, int]] = set()
+        self.disputes = SolverDisputes(protocol, store, data_dir, self.journal, self._now)
+        self.reveal_phase = protocol.deployment.params.reveal_phase
 
     # --- the loop ---
 
@@ -73,6 +77,7 @@ class Solver:
                 once
                 and (self.stats.finalized or self.stats.abandoned)
                 and not self.journal.active()
+                and self.disputes.open_count() == 0
             ):
                 return self.stats
             if max_seconds is not None and time.monotonic() - started > max_seconds:
@@ -81,12 +86,15 @@ class Solver:
                 time.sleep(self.poll_interval)
 
     def tick(self) -> bool:
-        """One pass: advance active claims, else try to claim. True if anything happened."""
+        """One pass: answer disputes, advance active claims, else try to claim. True if anything
+        happened."""
+        answered = self.disputes.tick()
         active = self.journal.active()
         if active:
             entry = active[0]
-            return self._advance(self.protocol.market.get_job(entry.job_id), entry.attempt)
-        return self._claim_next()
+            job = self.protocol.market.get_job(entry.job_id)
+            return self._advance(job, entry.attempt) or answered
+        return self._claim_next() or answered
 
     # --- claims ---
 
@@ -132,7 +140,9 @@ class Solver:
     # --- one claim ---
 
     def _advance(self, job: Job, attempt: int) -> bool:
-        action = next_action(job, me=self.me, attempt=attempt, now=self._now())
+        action = next_action(
+            job, me=self.me, attempt=attempt, now=self._now(), reveal_phase=self.reveal_phase
+        )
         if action is Action.WAIT:
             return False
         if action is Action.ABANDON:
@@ -184,6 +194,10 @@ class Solver:
         )
         self.journal.record(job.job_id, attempt, Phase.COMMITTED)
         self.stats.committed.append(job.job_id)
+        addresses = [r.address for r in result.checkpoints]
+        faults.after_commit(
+            faults.active(), self.store, result.manifest_address, addresses
+        )  # FAULT HOOK
         log.info("committed job %d: finalStateHash 0x%s", job.job_id, result.final_state_hash.hex())
 
     def _collect(self, job_id: int, attempt: int) -> None:

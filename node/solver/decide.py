@@ -19,11 +19,12 @@ class Action(StrEnum):
     ABANDON = "abandon"
 
 
-def next_action(job: Job, *, me: str, attempt: int, now: int) -> Action:
+def next_action(job: Job, *, me: str, attempt: int, now: int, reveal_phase: int = 0) -> Action:
     """The next step for our claim of ``job`` at ``attempt``, at chain time ``now``.
 
     Deadlines are inclusive on-chain: a commit is valid while ``now <= deadline``; finalize only
-    once ``now > deadline``.
+    once the challenge window and the attestation reveal phase are over
+    (``now > deadline + reveal_phase``).
     """
     if job.attempt != attempt:
         # The job reopened (timeout or proven fraud): our claim is gone.
@@ -35,7 +36,7 @@ def next_action(job: Job, *, me: str, attempt: int, now: int) -> Action:
     if job.status is JobStatus.CLAIMED:
         return Action.TRAIN_AND_COMMIT if now <= job.deadline else Action.ABANDON
     if job.status is JobStatus.COMMITTED:
-        if job.open_disputes > 0 or now <= job.deadline:
+        if job.open_disputes > 0 or now <= job.deadline + reveal_phase:
             return Action.WAIT
         return Action.FINALIZE
     return Action.ABANDON

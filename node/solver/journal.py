@@ -42,6 +42,9 @@ class SolverJournal:
             "CREATE TABLE IF NOT EXISTS jobs (job_id INTEGER, attempt INTEGER, phase TEXT NOT NULL,"
             " manifest TEXT, PRIMARY KEY (job_id, attempt))"
         )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS moves (key TEXT PRIMARY KEY, data TEXT NOT NULL)"
+        )
 
     def record(self, job_id: int, attempt: int, phase: Phase, manifest: str | None = None) -> None:
         self._db.execute(
@@ -66,6 +69,14 @@ class SolverJournal:
             (Phase.FINALIZED.value, Phase.ABANDONED.value),
         ).fetchall()
         return [JournalEntry(r[0], r[1], Phase(r[2]), r[3]) for r in rows]
+
+    def put_move(self, key: str, data: str) -> None:
+        """Record a dispute move's local data (a vote salt and digest) before it is sent."""
+        self._db.execute("INSERT OR REPLACE INTO moves VALUES (?, ?)", (key, data))
+
+    def get_move(self, key: str) -> str | None:
+        row = self._db.execute("SELECT data FROM moves WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     def close(self) -> None:
         self._db.close()

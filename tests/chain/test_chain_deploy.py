@@ -27,7 +27,14 @@ def test_deployment_file_matches_chain_and_build(
     data = json.loads((deployments_dir / "31337.json").read_text())
     assert data["chainId"] == 31337
     assert data["deploymentBlock"] == deployment.deployment_block
-    assert set(data["contracts"]) == {"CrowdToken", "StakeRegistry", "JobMarket"}
+    assert set(data["contracts"]) == {
+        "CrowdToken",
+        "StakeRegistry",
+        "JobMarket",
+        "Attestations",
+        "DisputeGame",
+        "Jury",
+    }
     for name, record in data["contracts"].items():
         assert record["abiHash"] == load_artifact(name).abi_hash
         assert len(w3.eth.get_code(record["address"])) > 0
@@ -37,7 +44,9 @@ def test_deployment_file_matches_chain_and_build(
 def test_contracts_are_wired(owner: Protocol) -> None:
     market, registry = owner.market, owner.registry
     assert registry.is_protocol_contract(market.address)
-    assert market.dispute_game() == owner.deployment.deployer  # until DisputeGame exists
+    assert market.dispute_game() == owner.deployment.address("DisputeGame")
+    for name in ("DisputeGame", "Jury"):
+        assert registry.is_protocol_contract(owner.deployment.address(name)), name
     assert market.challenge_window() == 120
     assert registry.unbonding_period() == 3600
     assert owner.token.owner() == owner.deployment.deployer

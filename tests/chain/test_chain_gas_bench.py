@@ -18,7 +18,12 @@ def test_gas_bench_json() -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert set(result) == {"actions", "happy_path_total", "bar"}
+    assert set(result) == {
+        "actions", "happy_path_total", "bar", "attestation_actions", "dispute_actions",
+        "dispute_total", "max_bisection_move",
+    }  # fmt: skip
+    assert result["dispute_total"] == sum(result["dispute_actions"].values()) <= 2_500_000
+    assert result["max_bisection_move"] <= 150_000
     actions = result["actions"]
     for name in ("stake", "postJob", "claimJob", "commitTrace", "finalizeJob", "withdraw",
                  "cancelJob", "reclaimTimedOut", "requestUnstake"):  # fmt: skip

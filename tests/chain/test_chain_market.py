@@ -56,7 +56,7 @@ def test_job_round_trip(submitter: Protocol, solver: Protocol) -> None:
         solver.market.finalize_job(posted.job_id)
     assert early.value.error_name == "JobMarketChallengeWindowOpen"
 
-    increase_time(solver.w3, solver.market.challenge_window() + 1)
+    increase_time(solver.w3, solver.market.challenge_window() + solver.market.reveal_phase() + 1)
     finalized = solver.market.finalize_job(posted.job_id)
     assert isinstance(finalized, JobFinalized)
     assert (finalized.reward, finalized.refund) == (REWARD, VERIFIER_FEE)

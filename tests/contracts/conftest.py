@@ -44,3 +44,11 @@ def stranger(world: World) -> str:
 @pytest.fixture
 def dispute_game(world: World) -> str:
     return world.dispute_game
+
+
+@pytest.fixture
+def game_world(chain: Web3, dev_accounts: list[LocalAccount]) -> Iterator[World]:
+    """The full protocol: DisputeGame and Jury wired in; solvency checked after the test."""
+    deployed = World.deploy(chain, [a.address for a in dev_accounts], full=True)
+    yield deployed
+    deployed.assert_solvent()

@@ -6,14 +6,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from protocol_kit import (
+    ATTESTER_SLASH,
+    ATTESTERS_PER_JOB,
     CHALLENGE_WINDOW,
     DEAD,
+    DISPUTE_PARAMS,
     ETHER,
+    JUROR_SLASH,
+    JUROR_STAKE,
+    JURY_COMMIT_PHASE,
+    JURY_REVEAL_PHASE,
+    JURY_SIZE,
     LIVE_STATUSES,
     MAX_SOLVE_TIMEOUT,
     MIN_SAMPLE_RATE_BPS,
     MIN_SOLVE_TIMEOUT,
     MIN_SOLVER_STAKE,
+    MIN_VERIFIER_STAKE,
+    REVEAL_PHASE,
+    SEED_DELAY,
     UNBONDING_PERIOD,
     ErrorTable,
     Job,
@@ -41,12 +52,42 @@ class World:
     dispute_game: str
     accounts: list[str]
     errors: ErrorTable
+    attestations: Contract
+    jury: Contract
+    game: Contract | None = None
 
     @classmethod
-    def deploy(cls, w3: Web3, accounts: list[str]) -> World:
-        owner, dispute_game = accounts[0], accounts[9]
+    def deploy(cls, w3: Web3, accounts: list[str], *, full: bool = False) -> World:
+        """Deploy the protocol from account 0. ``full``: the real DisputeGame and Jury; otherwise
+        account 9 plays the dispute game by hand (the JobMarket entry-point tests)."""
+        owner = accounts[0]
         token = deploy(w3, "CrowdToken", owner, owner)
-        registry = deploy(w3, "StakeRegistry", owner, token.address, UNBONDING_PERIOD, owner)
+        registry = deploy(
+            w3, "StakeRegistry", owner, token.address, UNBONDING_PERIOD, MIN_VERIFIER_STAKE, owner
+        )
+        attestations = deploy(
+            w3,
+            "Attestations",
+            owner,
+            registry.address,
+            ATTESTERS_PER_JOB,
+            SEED_DELAY,
+            ATTESTER_SLASH,
+        )
+        jury = deploy(
+            w3,
+            "Jury",
+            owner,
+            registry.address,
+            JURY_SIZE,
+            SEED_DELAY,
+            JURY_COMMIT_PHASE,
+            JURY_REVEAL_PHASE,
+            JUROR_STAKE,
+            JUROR_SLASH,
+        )
+        game = deploy(w3, "DisputeGame", owner, registry.address, DISPUTE_PARAMS) if full else None
+        dispute_game = game.address if game is not None else accounts[9]
         market = deploy(
             w3,
             "JobMarket",
@@ -54,15 +95,40 @@ class World:
             token.address,
             registry.address,
             dispute_game,
+            attestations.address,
+            REVEAL_PHASE,
             MIN_SOLVER_STAKE,
             CHALLENGE_WINDOW,
             MIN_SAMPLE_RATE_BPS,
             MIN_SOLVE_TIMEOUT,
             MAX_SOLVE_TIMEOUT,
         )
-        errors = ErrorTable.from_abis([token.abi, registry.abi, market.abi])
-        world = cls(w3, token, registry, market, owner, dispute_game, accounts, errors)
-        world.send(registry.functions.setProtocolContract(market.address, True), owner)
+        abis = [token.abi, registry.abi, market.abi, attestations.abi, jury.abi]
+        if game is not None:
+            abis.append(game.abi)
+        errors = ErrorTable.from_abis(abis)
+        world = cls(
+            w3,
+            token,
+            registry,
+            market,
+            owner,
+            dispute_game,
+            accounts,
+            errors,
+            attestations,
+            jury,
+            game,
+        )
+        world.send(attestations.functions.initialize(market.address), owner)
+        world.send(jury.functions.initialize(dispute_game), owner)
+        for protocol in (market, jury, game):
+            if protocol is not None:
+                world.send(registry.functions.setProtocolContract(protocol.address, True), owner)
+        if game is not None:
+            world.send(
+                game.functions.initialize(market.address, attestations.address, jury.address), owner
+            )
         return world
 
     # --- transactions ---
@@ -84,7 +150,14 @@ class World:
         assert decoded == (name, args), f"expected {name}{args}, got {decoded[0]}{decoded[1]}"
 
     def logs(self, receipt: TxReceipt) -> list[tuple[str, dict[str, Any]]]:
-        return decode_logs(receipt, self.token, self.registry, self.market)
+        contracts = [self.token, self.registry, self.market, self.attestations, self.jury]
+        if self.game is not None:
+            contracts.append(self.game)
+        return decode_logs(receipt, *contracts)
+
+    def mine(self, blocks: int = 1) -> None:
+        for _ in range(blocks):
+            self.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
 
     # --- time ---
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from protocol_kit import DEAD, ETHER, MIN_SOLVER_STAKE, JobStatus
+from protocol_kit import DEAD, ETHER, MIN_SOLVER_STAKE, REVEAL_PHASE, JobStatus
 from protocol_world import Trace, World, claimed_job, committed_job
 
 pytestmark = pytest.mark.chain
@@ -29,7 +29,7 @@ def test_entry_points_need_a_committed_job(
     world: World, submitter: str, solver: str, dispute_game: str
 ) -> None:
     market = world.market.functions
-    job_id = claimed_job(world, submitter, solver)
+    job_id, _ = world.post(submitter)  # freeze needs Claimed (dataset claims) or Committed
     for fn in (
         market.freezeJob,
         lambda j: market.unfreezeJob(j, 1),
@@ -37,8 +37,16 @@ def test_entry_points_need_a_committed_job(
     ):
         world.expect_revert(fn(99), dispute_game, "JobMarketUnknownJob", 99)
         world.expect_revert(
-            fn(job_id), dispute_game, "JobMarketWrongStatus", job_id, JobStatus.CLAIMED
+            fn(job_id), dispute_game, "JobMarketWrongStatus", job_id, JobStatus.OPEN
         )
+    claimed = claimed_job(world, submitter, solver)
+    world.expect_revert(
+        market.reopenJob(claimed, [], []),
+        dispute_game,
+        "JobMarketWrongStatus",
+        claimed,
+        JobStatus.CLAIMED,
+    )
 
 
 def test_freeze_and_unfreeze(world: World, submitter: str, solver: str, dispute_game: str) -> None:
@@ -70,11 +78,15 @@ def test_freeze_and_unfreeze(world: World, submitter: str, solver: str, dispute_
     job = world.job(job_id)
     assert (job.open_disputes, job.deadline, job.status) == (0, deadline + 75, JobStatus.COMMITTED)
 
-    world.mine_at(deadline + 75)
+    world.mine_at(deadline + 75 + REVEAL_PHASE)
     world.expect_revert(
-        market.finalizeJob(job_id), solver, "JobMarketChallengeWindowOpen", job_id, deadline + 75
+        market.finalizeJob(job_id),
+        solver,
+        "JobMarketChallengeWindowOpen",
+        job_id,
+        deadline + 75 + REVEAL_PHASE,
     )
-    world.mine_at(deadline + 76)
+    world.mine_at(deadline + 76 + REVEAL_PHASE)
     world.send(market.finalizeJob(job_id), solver)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from protocol_kit import ETHER, MIN_SOLVER_STAKE, JobStatus
+from protocol_kit import ETHER, MIN_SOLVER_STAKE, REVEAL_PHASE, JobStatus
 from protocol_world import World, claimed_job, committed_job
 
 pytestmark = pytest.mark.chain
@@ -13,12 +13,18 @@ def test_finalize_credits_solver_and_submitter(
     world: World, submitter: str, solver: str, stranger: str
 ) -> None:
     job_id, _ = committed_job(world, submitter, solver, reward=10 * ETHER, verifier_fee=2 * ETHER)
-    world.mine_at(world.job(job_id).deadline + 1)
+    world.mine_at(world.job(job_id).deadline + REVEAL_PHASE + 1)
     receipt = world.send(world.market.functions.finalizeJob(job_id), stranger)
     assert world.logs(receipt) == [
         (
             "JobFinalized",
-            {"jobId": job_id, "solver": solver, "reward": 10 * ETHER, "refund": 2 * ETHER},
+            {
+                "jobId": job_id,
+                "solver": solver,
+                "reward": 10 * ETHER,
+                "attesterPaid": 0,
+                "refund": 2 * ETHER,
+            },
         ),
         ("Credited", {"account": solver, "amount": 10 * ETHER}),
         ("Credited", {"account": submitter, "amount": 2 * ETHER}),
@@ -42,7 +48,7 @@ def test_finalize_without_verifier_fee_credits_only_the_solver(
     world: World, submitter: str, solver: str
 ) -> None:
     job_id, _ = committed_job(world, submitter, solver, reward=3, verifier_fee=0)
-    world.mine_at(world.job(job_id).deadline + 1)
+    world.mine_at(world.job(job_id).deadline + REVEAL_PHASE + 1)
     receipt = world.send(world.market.functions.finalizeJob(job_id), solver)
     assert [name for name, _ in world.logs(receipt)] == [
         "JobFinalized",
@@ -56,7 +62,7 @@ def test_credits_accumulate_across_jobs(world: World, submitter: str, solver: st
     first, _ = committed_job(world, submitter, solver, reward=5, verifier_fee=1)
     world.stake(solver, MIN_SOLVER_STAKE)
     second, _ = committed_job(world, submitter, solver, reward=7, verifier_fee=0)
-    world.mine_at(world.job(second).deadline + 1)
+    world.mine_at(world.job(second).deadline + REVEAL_PHASE + 1)
     world.send(world.market.functions.finalizeJob(first), solver)
     world.send(world.market.functions.withdraw(), solver)
     world.send(world.market.functions.finalizeJob(second), solver)
@@ -70,13 +76,13 @@ def test_credits_accumulate_across_jobs(world: World, submitter: str, solver: st
 def test_finalize_waits_for_the_window(world: World, submitter: str, solver: str) -> None:
     job_id, _ = committed_job(world, submitter, solver)
     deadline = world.job(job_id).deadline
-    world.mine_at(deadline)  # the window includes its last second
+    world.mine_at(deadline + REVEAL_PHASE)  # the reveal phase includes its last second
     world.expect_revert(
         world.market.functions.finalizeJob(job_id),
         solver,
         "JobMarketChallengeWindowOpen",
         job_id,
-        deadline,
+        deadline + REVEAL_PHASE,
     )
 
 
@@ -90,7 +96,7 @@ def test_finalize_rejects(world: World, submitter: str, solver: str, dispute_gam
     world.stake(solver, MIN_SOLVER_STAKE)
     job_id, _ = committed_job(world, submitter, solver)
     world.send(world.market.functions.freezeJob(job_id), dispute_game)
-    world.mine_at(world.job(job_id).deadline + 1)
+    world.mine_at(world.job(job_id).deadline + REVEAL_PHASE + 1)
     world.expect_revert(finalize(job_id), solver, "JobMarketFrozen", job_id, 1)
     world.send(world.market.functions.unfreezeJob(job_id, 0), dispute_game)
     world.send(finalize(job_id), solver)

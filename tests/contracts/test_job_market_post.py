@@ -45,6 +45,7 @@ def test_views(world: World, dispute_game: str) -> None:
     "change",
     [
         {"token_": ZERO_ADDRESS},
+        {"attestations_": ZERO_ADDRESS},
         {"minSampleRateBps_": 10_001},
         {"minSolveTimeout_": 10, "maxSolveTimeout_": 9},
     ],
@@ -54,6 +55,8 @@ def test_constructor_rejects_bad_configuration(world: World, change: dict[str, A
         "token_": world.token.address,
         "stakeRegistry_": world.registry.address,
         "disputeGame_": world.dispute_game,
+        "attestations_": world.attestations.address,
+        "revealPhase_": 1,
         "minSolverStake_": 1,
         "challengeWindow_": 1,
         "minSampleRateBps_": 1,

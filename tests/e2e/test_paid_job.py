@@ -34,7 +34,9 @@ def test_paid_job_end_to_end(market: Market, tmp_path: Path) -> None:
         wait_for_status(market, job_id, JobStatus.COMMITTED, proc)
         # The window is still open: nobody can finalize yet, the solver waits.
         assert market.deployer.market.get_job(job_id).status is JobStatus.COMMITTED
-        market.advance(market.deployer.market.challenge_window() + 1)
+        market.advance(
+            market.deployer.market.challenge_window() + market.deployer.market.reveal_phase() + 1
+        )
         assert proc.wait(timeout=120) == 0, (tmp_path / "solver.log").read_text()
     finally:
         if proc.poll() is None:

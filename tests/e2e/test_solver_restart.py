@@ -56,7 +56,9 @@ def test_solver_killed_mid_training_resumes_and_commits_same_roots(
     second = market.spawn(market.solver, "solver", "run", "--once", log=tmp_path / "second.log")
     try:
         wait_for_status(market, job_id, JobStatus.COMMITTED, second)
-        market.advance(market.deployer.market.challenge_window() + 1)
+        market.advance(
+            market.deployer.market.challenge_window() + market.deployer.market.reveal_phase() + 1
+        )
         assert second.wait(timeout=120) == 0, (tmp_path / "second.log").read_text()
     finally:
         if second.poll() is None:

@@ -35,9 +35,9 @@ MATCHED = Knowledge(outcomes={2: Outcome.MATCH, 5: Outcome.MATCH})
 
 
 def test_seed_recorded_once_its_block_is_mined() -> None:
-    unseeded = replace(VIEW, seed_recorded=False, block_number=39)
-    assert decide_job(unseeded, Knowledge(), 10) == []
-    assert decide_job(replace(unseeded, block_number=40), Knowledge(), 10) == [RecordSeed(1, 0)]
+    unseeded = replace(VIEW, seed_recorded=False, block_number=40)
+    assert decide_job(unseeded, Knowledge(), 10) == []  # blockhash(40) is readable from block 41
+    assert decide_job(replace(unseeded, block_number=41), Knowledge(), 10) == [RecordSeed(1, 0)]
 
 
 def test_replay_assigned_and_extra_segments_first() -> None:
@@ -82,3 +82,10 @@ def test_unavailable_checkpoint_opens_one_claim() -> None:
 def test_not_committed_means_nothing_to_do() -> None:
     for status in (JobStatus.OPEN, JobStatus.CLAIMED, JobStatus.FINALIZED):
         assert decide_job(replace(VIEW, status=status), MATCHED, 10) == []
+
+
+def test_fraud_found_after_the_window_is_still_challenged_in_the_reveal_phase() -> None:
+    known = Knowledge(outcomes={2: Outcome.FRAUD, 5: Outcome.MATCH})
+    late = VIEW.deadline + 1
+    assert decide_job(VIEW, known, late) == [CommitChallenge(1, 0, 2)]
+    assert decide_job(VIEW, known, VIEW.deadline + VIEW.reveal_phase + 1) == []
