@@ -47,7 +47,8 @@ def job_events(session: Session, *, job_id: int) -> Sequence[Event]:
 def list_accounts(
     session: Session, *, role: str, limit: int = 50, offset: int = 0
 ) -> tuple[list[Account], int]:
-    """Solvers (claimed a job) by earnings, or verifiers (staked, never claimed) by stake.
+    """Solvers (claimed a job) by earnings, or verifiers (staked, never claimed) by earnings,
+    attestations, then stake.
 
     Wei columns are decimal strings, so ranking happens here rather than in SQL; the account set
     is small next to the job set.
@@ -61,7 +62,9 @@ def list_accounts(
             for a in session.scalars(select(Account).where(Account.jobs_claimed == 0))
             if int(a.staked) > 0 or a.attestations or a.challenges
         ]
-        rows.sort(key=lambda a: (a.attestations, int(a.staked), a.address), reverse=True)
+        rows.sort(
+            key=lambda a: (int(a.earned), a.attestations, int(a.staked), a.address), reverse=True
+        )
     return rows[offset : offset + limit], len(rows)
 
 

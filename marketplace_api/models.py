@@ -73,6 +73,8 @@ class Event(Base):
     job_id: Mapped[int | None] = mapped_column(BigInteger, index=True, nullable=True)
     account: Mapped[str | None] = mapped_column(String(ADDRESS), index=True, nullable=True)
     args: Mapped[dict[str, Any]] = mapped_column(JSON)
+    block_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """The block's timestamp when the RPC reports it with the log (Anvil, geth ≥ 1.15)."""
 
 
 class Job(Base):
@@ -115,7 +117,8 @@ class Account(Base):
     unbonding: Mapped[str] = mapped_column(String(WEI), default="0")
     slashed: Mapped[str] = mapped_column(String(WEI), default="0")
     earned: Mapped[str] = mapped_column(String(WEI), default="0")
-    """Rewards of finalized jobs (solver) and, later, attestation fees and jackpots (verifier)."""
+    """Every payout but refunds: rewards, attestation fees, jackpots, jury fees, bond shares,
+    compensation (the ``payouts`` table has the breakdown)."""
     credited: Mapped[str] = mapped_column(String(WEI), default="0")
     withdrawn: Mapped[str] = mapped_column(String(WEI), default="0")
     jobs_posted: Mapped[int] = mapped_column(Integer, default=0)

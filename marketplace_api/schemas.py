@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from marketplace_api.dispute_schemas import AttestationPublic, DisputePublic
+
 
 class _Public(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -72,26 +74,6 @@ class LossPoint(_Public):
     loss: float | None
 
 
-class AttestationPublic(_Public):
-    """A verifier's revealed attestation of one segment (filled once DisputeGame is indexed)."""
-
-    attester: str
-    segment: int
-    attempt: int
-    block_number: int
-
-
-class DisputePublic(_Public):
-    """A challenge of one segment and its moves (filled once DisputeGame is indexed)."""
-
-    dispute_id: int
-    job_id: int
-    segment: int
-    challenger: str
-    status: str
-    moves: list[EventPublic]
-
-
 class JobDetail(JobPublic):
     trace: TraceSummary | None
     loss_curve: list[LossPoint]
@@ -117,6 +99,11 @@ class AccountPublic(_Public):
     jobs_reopened: int
     attestations: int
     challenges: int
+    earnings: dict[str, str] = {}
+    """Payouts by kind: reward, attestation_fee, jackpot, jury_fee, bond_share, compensation,
+    refund (not counted in ``earned``), other."""
+    slashes: dict[str, str] = {}
+    """Stake lost by kind: fraud, bond, attester, juror, solve_timeout."""
 
 
 class AccountsPage(_Public):
@@ -137,6 +124,10 @@ class NetworkStats(_Public):
     solvers: int
     verifiers: int
     events_indexed: int
+    disputes_total: int
+    disputes_by_outcome: dict[str, int]
+    """``none`` (still open), ``solver_wrong``, ``challenger_wrong``, ``void``."""
+    attestations_revealed: int
     indexed_block: int | None
     chain_head: int | None
     reorgs: int

@@ -23,6 +23,15 @@ from web3 import Web3
 from web3.exceptions import BlockNotFound
 from web3.types import LogReceipt
 
+from marketplace_api.dispute_models import (
+    Attestation,
+    Dispute,
+    DisputeMove,
+    JuryPanel,
+    JuryVote,
+    Payout,
+    Slash,
+)
 from marketplace_api.indexer.projections import apply
 from marketplace_api.indexer.records import EventRecord, record_of
 from marketplace_api.models import Account, Event, IndexedBlock, IndexerState, Job, utcnow
@@ -33,6 +42,7 @@ from node.errors import ConfigError
 
 log = logging.getLogger(__name__)
 STATE_ID = 1
+DISPUTE_PROJECTIONS = (Attestation, Dispute, DisputeMove, JuryPanel, JuryVote, Payout, Slash)
 
 
 class _HashingPoller(EventPoller):
@@ -41,11 +51,16 @@ class _HashingPoller(EventPoller):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.block_hashes: dict[int, str] = {}
+        self.block_times: dict[int, int] = {}
 
     def _logs(self, lo: int, hi: int) -> list[LogReceipt]:
         logs = super()._logs(lo, hi)
         for entry in logs:
-            self.block_hashes[int(entry["blockNumber"])] = "0x" + bytes(entry["blockHash"]).hex()
+            number = int(entry["blockNumber"])
+            self.block_hashes[number] = "0x" + bytes(entry["blockHash"]).hex()
+            stamp = dict(entry).get("blockTimestamp")
+            if isinstance(stamp, str | int):
+                self.block_times[number] = int(stamp, 16) if isinstance(stamp, str) else stamp
         return logs
 
 
@@ -117,7 +132,12 @@ class Indexer:
         hashes = dict(poller.block_hashes)
         hashes[hi] = hash_before
         records = [
-            record_of(e, contract=self._contract_of[type(e)], block_hash=hashes[e.block_number])
+            record_of(
+                e,
+                contract=self._contract_of[type(e)],
+                block_hash=hashes[e.block_number],
+                block_time=poller.block_times.get(e.block_number),
+            )
             for e in events
         ]
         return self._write(next_block, hi, records, hashes)
@@ -237,13 +257,14 @@ def _event_row(record: EventRecord) -> Event:
         job_id=record.job_id,
         account=record.account,
         args=record.args,
+        block_time=record.block_time,
     )
 
 
 def rebuild_projections(session: Session) -> None:
-    """Drop ``jobs`` and ``accounts`` and replay every stored event in chain order."""
-    session.execute(delete(Job))
-    session.execute(delete(Account))
+    """Drop every projection and replay every stored event in chain order."""
+    for table in (Job, Account, *DISPUTE_PROJECTIONS):
+        session.execute(delete(table))
     session.flush()
     rows = session.scalars(select(Event).order_by(Event.block_number, Event.log_index))
     for row in rows:
@@ -257,5 +278,6 @@ def rebuild_projections(session: Session) -> None:
                 log_index=row.log_index,
                 tx_hash=row.tx_hash,
                 args=dict(row.args),
+                block_time=row.block_time,
             ),
         )

@@ -1,4 +1,6 @@
-"""Projections: how each event changes the ``jobs`` and ``accounts`` rows, one handler per event.
+"""Projections: how each event changes the ``jobs`` and ``accounts`` rows, one handler per event
+(the verification contracts' handlers live in ``attestations`` and ``disputes``, payouts and
+slashes in ``ledger``).
 
 The table ``HANDLERS`` maps event names to pure-ish functions of (session, record). Events with no
 handler are stored and shown in timelines but change no projection. Handlers must be
@@ -7,14 +9,14 @@ deterministic functions of the event stream, since a reorg rebuild replays them 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy.orm import Session
 
+from marketplace_api.indexer import ledger
+from marketplace_api.indexer.attestations import ATTESTATION_HANDLERS
+from marketplace_api.indexer.disputes import DISPUTE_HANDLERS
+from marketplace_api.indexer.projections_base import Handler, account_row, add_wei
 from marketplace_api.indexer.records import EventRecord
-from marketplace_api.models import Account, Job
-
-Handler = Callable[[Session, EventRecord], None]
+from marketplace_api.models import Job
 
 
 def _job(session: Session, record: EventRecord) -> Job | None:
@@ -25,34 +27,7 @@ def _job(session: Session, record: EventRecord) -> Job | None:
     return job
 
 
-def account_row(session: Session, address: str, block: int) -> Account:
-    """The account row of ``address``, created (all zero) on first sight."""
-    account = session.get(Account, address)
-    if account is None:
-        account = Account(
-            address=address,
-            staked="0",
-            locked="0",
-            unbonding="0",
-            slashed="0",
-            earned="0",
-            credited="0",
-            withdrawn="0",
-            jobs_posted=0,
-            jobs_claimed=0,
-            jobs_finalized=0,
-            jobs_timed_out=0,
-            jobs_reopened=0,
-            attestations=0,
-            challenges=0,
-        )
-        session.add(account)
-    account.updated_block = block
-    return account
-
-
-def _add(current: str, delta: int) -> str:
-    return str(int(current) + delta)
+_add = add_wei
 
 
 def job_posted(session: Session, r: EventRecord) -> None:
@@ -116,15 +91,14 @@ def job_solve_timed_out(session: Session, r: EventRecord) -> None:
         job.locked_stake = "0"
         job.deadline = 0
     account_row(session, r.args["solver"], r.block_number).jobs_timed_out += 1
+    ledger.slash(session, r, r.args["solver"], "solve_timeout", int(r.args["burned"]))
 
 
 def job_finalized(session: Session, r: EventRecord) -> None:
     if (job := _job(session, r)) is not None:
         job.status = "finalized"
         job.locked_stake = "0"
-    solver = account_row(session, r.args["solver"], r.block_number)
-    solver.jobs_finalized += 1
-    solver.earned = _add(solver.earned, int(r.args["reward"]))
+    account_row(session, r.args["solver"], r.block_number).jobs_finalized += 1
 
 
 def job_frozen(session: Session, r: EventRecord) -> None:
@@ -149,11 +123,24 @@ def job_reopened(session: Session, r: EventRecord) -> None:
         for field in ("state_root", "seg_roots_root", "final_state_hash", "manifest_hash"):
             setattr(job, field, None)
     account_row(session, r.args["solver"], r.block_number).jobs_reopened += 1
+    ledger.fraud_slash(session, r)
+
+
+def job_aborted(session: Session, r: EventRecord) -> None:
+    """A dataset claim was upheld: the job reopens, the solver's lock is released (no slash)."""
+    if (job := _job(session, r)) is not None:
+        job.status = "open"
+        job.solver = None
+        job.attempt = int(r.args["new_attempt"])
+        job.locked_stake = "0"
+        job.open_disputes = 0
+        job.deadline = 0
 
 
 def credited(session: Session, r: EventRecord) -> None:
     account = account_row(session, r.args["account"], r.block_number)
     account.credited = _add(account.credited, int(r.args["amount"]))
+    ledger.classify_credit(session, r, account)
 
 
 def credit_withdrawn(session: Session, r: EventRecord) -> None:
@@ -207,6 +194,7 @@ HANDLERS: dict[str, Handler] = {
     "JobFrozen": job_frozen,
     "JobUnfrozen": job_unfrozen,
     "JobReopened": job_reopened,
+    "JobAborted": job_aborted,
     "Credited": credited,
     "CreditWithdrawn": credit_withdrawn,
     "Staked": staked,
@@ -216,6 +204,8 @@ HANDLERS: dict[str, Handler] = {
     "StakeUnlocked": stake_unlocked,
     "StakeSlashed": stake_removed,
     "StakeBurned": stake_removed,
+    **ATTESTATION_HANDLERS,
+    **DISPUTE_HANDLERS,
 }
 
 

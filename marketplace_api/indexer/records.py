@@ -26,6 +26,7 @@ class EventRecord:
     log_index: int
     tx_hash: str
     args: dict[str, Any]
+    block_time: int | None = None
 
     @property
     def job_id(self) -> int | None:
@@ -34,13 +35,15 @@ class EventRecord:
 
     @property
     def account(self) -> str | None:
-        for key in ("account", "solver", "submitter"):
+        for key in ("account", "solver", "submitter", "attester", "challenger", "voter", "juror"):
             if isinstance(self.args.get(key), str):
                 return str(self.args[key])
         return None
 
 
-def record_of(event: ChainEvent, *, contract: str, block_hash: str) -> EventRecord:
+def record_of(
+    event: ChainEvent, *, contract: str, block_hash: str, block_time: int | None = None
+) -> EventRecord:
     args = {
         field.name: _jsonable(getattr(event, field.name))
         for field in dataclasses.fields(event)
@@ -54,6 +57,7 @@ def record_of(event: ChainEvent, *, contract: str, block_hash: str) -> EventReco
         log_index=event.log_index,
         tx_hash=event.tx_hash,
         args=args,
+        block_time=block_time,
     )
 
 
@@ -62,4 +66,6 @@ def _jsonable(value: Any) -> Any:
         return "0x" + value.hex()
     if isinstance(value, bool | int | str) or value is None:
         return value
+    if isinstance(value, list | tuple):  # address[], bytes32[], uint256[] arguments
+        return [_jsonable(v) for v in value]
     return str(value)

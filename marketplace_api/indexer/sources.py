@@ -1,19 +1,24 @@
 """Which contracts the indexer follows: one row per contract.
 
-Indexing a new contract (the DisputeGame of issue 4) is a new row here — its deployment name and
-adapter class — plus its event handlers in ``projections.HANDLERS``; the indexer loop is unchanged.
+Indexing a new contract is a new row here — its deployment name and adapter class — plus its
+event handlers in ``projections.HANDLERS``; the indexer loop is unchanged.
 """
 
 from __future__ import annotations
 
+from marketplace_api.indexer.market_events import IndexedJobMarket, IndexedStakeRegistry
 from node.chain.adapter import ContractAdapter
-from node.chain.job_market import JobMarketAdapter
+from node.chain.attestations import AttestationsAdapter
+from node.chain.dispute_game import DisputeGameAdapter
+from node.chain.jury import JuryAdapter
 from node.chain.protocol import Protocol
-from node.chain.stake_registry import StakeRegistryAdapter
 
 INDEXED_CONTRACTS: dict[str, type[ContractAdapter]] = {
-    "JobMarket": JobMarketAdapter,
-    "StakeRegistry": StakeRegistryAdapter,
+    "JobMarket": IndexedJobMarket,
+    "StakeRegistry": IndexedStakeRegistry,
+    "Attestations": AttestationsAdapter,
+    "DisputeGame": DisputeGameAdapter,
+    "Jury": JuryAdapter,
 }
 """Deployment name → adapter class (whose ``EVENTS`` are decoded)."""
 

@@ -12,7 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from api_dispute_kit import play
 from api_kit import LiveServer, Market, make_app
+from eth_account.signers.local import LocalAccount
 
 from marketplace_api.api.state import AppState
 from marketplace_api.indexer.runner import IndexerThread
@@ -20,8 +22,10 @@ from marketplace_api.indexer.runner import IndexerThread
 SEED = 20_240_601
 
 
-def test_fuzz_finds_no_server_error(market: Market, sqlite_state: AppState, tmp_path: Path) -> None:
-    market.stake_solver()
+def test_fuzz_finds_no_server_error(
+    market: Market, sqlite_state: AppState, tmp_path: Path, dev_accounts: list[LocalAccount]
+) -> None:
+    played = play(market, dev_accounts[4:9])  # attestations, a dispute, a jury: real rows to read
     jobs = market.post(3)
     sqlite_state.indexer_thread = IndexerThread(market.indexer(sqlite_state), interval=0.1)
     server = LiveServer(make_app(sqlite_state)).start()
@@ -30,7 +34,18 @@ def test_fuzz_finds_no_server_error(market: Market, sqlite_state: AppState, tmp_
         with ThreadPoolExecutor(4) as pool:
             # Concurrent readers and a chain that keeps moving while the fuzzer runs.
             readers = [
-                pool.submit(_hammer, server.url, ["/jobs?limit=50", f"/jobs/{jobs[0]}", "/stats"])
+                pool.submit(
+                    _hammer,
+                    server.url,
+                    [
+                        "/jobs?limit=50",
+                        f"/jobs/{played.job_id}",
+                        f"/disputes/{played.dispute_id}",
+                        "/disputes?outcome=challenger_wrong",
+                        f"/jobs/{jobs[0]}",
+                        "/stats",
+                    ],
+                )
                 for _ in range(2)
             ]
             writer = pool.submit(market.post, 3)

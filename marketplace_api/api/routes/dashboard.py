@@ -12,7 +12,12 @@ from marketplace_api.api.routes.common import JobIdPath
 
 router = APIRouter(tags=["dashboard"], default_response_class=HTMLResponse)
 
-NAV = (("/", "Overview"), ("/ui/jobs", "Jobs"), ("/ui/leaderboards", "Leaderboards"))
+NAV = (
+    ("/", "Overview"),
+    ("/ui/jobs", "Jobs"),
+    ("/ui/disputes", "Disputes"),
+    ("/ui/leaderboards", "Leaderboards"),
+)
 
 
 def page(title: str, name: str, body: str, **data: str | int) -> HTMLResponse:
@@ -67,8 +72,25 @@ def job_page(job_id: JobIdPath) -> HTMLResponse:
         f'<h1>Job {job_id}</h1><section id="job" class="cards"></section>'
         '<h2>Loss curve</h2><div id="loss-curve" class="chart"></div>'
         '<h2>Trace</h2><dl id="trace"></dl>'
+        '<h2>Attestations</h2><table id="attestations"></table>'
+        '<h2>Disputes</h2><table id="disputes"></table>'
         '<h2>Timeline</h2><ol id="timeline" class="timeline"></ol>',
         job_id=job_id,
+    )
+
+
+@router.get("/ui/disputes", response_class=HTMLResponse)
+def disputes_page() -> HTMLResponse:
+    """Every dispute, newest first, with an outcome filter; each row links to its job."""
+    return page(
+        "Disputes",
+        "disputes",
+        '<h1>Disputes</h1><label>outcome <select id="outcome"><option value="">any</option>'
+        + "".join(
+            f'<option value="{o}">{o}</option>'
+            for o in ("none", "solver_wrong", "challenger_wrong", "void")
+        )
+        + '</select></label> <span id="total"></span><table id="disputes"></table>',
     )
 
 

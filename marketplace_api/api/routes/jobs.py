@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from marketplace_api import crud
+from marketplace_api import crud, dispute_crud
 from marketplace_api.api.deps import SessionDep, StateDep
 from marketplace_api.api.routes.common import (
     AddressQuery,
@@ -22,7 +22,9 @@ from marketplace_api.api.routes.common import (
     not_found,
     spec_address,
 )
+from marketplace_api.api.routes.dispute_views import disputes_public
 from marketplace_api.api.state import AppState
+from marketplace_api.dispute_schemas import AttestationPublic
 from marketplace_api.models import Job
 from marketplace_api.schemas import EventPublic, JobDetail, JobsPage, LossPoint, TraceSummary
 
@@ -84,8 +86,13 @@ def get_job(job_id: JobIdPath, session: SessionDep, state: StateDep) -> JobDetai
         trace=trace,
         loss_curve=curve,
         spec=spec,
-        attestations=[],
-        disputes=[],
+        attestations=[
+            AttestationPublic.model_validate(a)
+            for a in dispute_crud.job_attestations(session, job_id=job_id)
+        ],
+        disputes=disputes_public(
+            session, dispute_crud.list_disputes(session, job_id=job_id, limit=1_000)[0]
+        ),
         events=events,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from marketplace_api import crud
+from marketplace_api import crud, dispute_crud
 from marketplace_api.api.deps import SessionDep, StateDep
 from marketplace_api.schemas import Health, NetworkStats
 
@@ -18,8 +18,15 @@ def _head(state: StateDep) -> int | None:
 
 @router.get("/stats", response_model=NetworkStats)
 def network_stats(session: SessionDep, state: StateDep) -> NetworkStats:
-    """Jobs by status, rewards posted and paid, stake, slashes, participants, indexer position."""
-    return NetworkStats.model_validate({**crud.network_stats(session), "chain_head": _head(state)})
+    """Jobs by status, rewards posted and paid, stake, slashes, participants, disputes by
+    outcome, indexer position."""
+    return NetworkStats.model_validate(
+        {
+            **crud.network_stats(session),
+            **dispute_crud.dispute_stats(session),
+            "chain_head": _head(state),
+        }
+    )
 
 
 @router.get("/health", response_model=Health)

@@ -46,6 +46,27 @@ function card(label, value) {
   return `<div class="card">${esc(label)}<b>${esc(value)}</b></div>`;
 }
 
+const DISPUTE_HEAD = ["dispute", "job", "kind", "segment", "challenger", "phase", "range", "pinned step", "outcome", "bond"];
+function disputeRows(disputes) {
+  return disputes.map((d) => [
+    td(`#${d.dispute_id}`),
+    td(`<a href="/ui/jobs/${d.job_id}">#${d.job_id}</a>`),
+    td(esc(d.kind)), td(d.segment), td(esc(short(d.challenger)), "mono"),
+    td(`<span class="status ${esc(d.phase)}">${esc(d.phase)}</span>`),
+    td(d.lo != null ? `[${d.lo}, ${d.hi}]` : "—"), td(d.pinned_step ?? "—"),
+    td(esc(d.outcome)), td(crowd(d.bond)),
+  ]);
+}
+
+function moveDetail(m) {
+  const a = m.args;
+  if (m.name === "RangeChosen") return ` · range [${a.lo}, ${a.hi}]`;
+  if (m.name === "SplitProposed") return ` · split at ${a.points.join(", ")}`;
+  if (m.name === "StepPinned") return ` · step ${a.step}`;
+  if (m.name === "DisputeResolved") return ` · ${["none", "solver_wrong", "challenger_wrong", "void"][a.outcome]}`;
+  return "";
+}
+
 const pages = {
   async overview() {
     const [stats, jobs] = await Promise.all([getJSON("/stats"), getJSON("/jobs?limit=10")]);
@@ -89,23 +110,40 @@ const pages = {
          ["manifest available", t.manifest_available], ["checkpoints", t.checkpoints ?? "—"]]
           .map(([k, v]) => `<dt>${esc(k)}</dt><dd class="mono">${esc(v)}</dd>`).join("")
       : "<dt>not committed yet</dt><dd></dd>";
+    table($("attestations"), ["attester", "attempt", "segments", "committed", "revealed", "valid", "paid", "slashed"],
+      j.attestations.map((a) => [td(esc(short(a.attester)), "mono"), td(a.attempt), td(esc(a.segments.join(", "))),
+        td(a.committed ? "yes" : "no"), td(a.revealed ? "yes" : "no"), td(a.valid_segments),
+        td(crowd(a.paid)), td(crowd(a.slashed))]));
+    table($("disputes"), DISPUTE_HEAD, disputeRows(j.disputes));
+    // Dispute moves carry who moved; a job event that is also a move is shown once, as the move.
     const moves = j.disputes.flatMap((d) => d.moves.map((m) => ({ ...m, dispute: d.dispute_id })));
-    const items = [...j.events, ...moves].sort(
-      (a, b) => a.block_number - b.block_number || a.log_index - b.log_index);
+    const seen = new Set(moves.map((m) => `${m.block_number}:${m.log_index}`));
+    const items = [...j.events.filter((e) => !seen.has(`${e.block_number}:${e.log_index}`)), ...moves]
+      .sort((a, b) => a.block_number - b.block_number || a.log_index - b.log_index);
     $("timeline").innerHTML = items.map((e) =>
-      `<li><b>${esc(e.name)}</b> block ${e.block_number}` +
-      `${e.dispute != null ? ` · dispute ${e.dispute}` : ""} <span class="mono">${esc(short(e.tx_hash))}</span></li>`,
+      `<li class="${e.dispute != null ? "move" : ""}"><b>${esc(e.name)}</b> block ${e.block_number}` +
+      `${e.dispute != null ? ` · dispute ${e.dispute} · ${esc(e.role)} ${esc(short(e.actor))}${moveDetail(e)}` : ""}` +
+      ` <span class="mono">${esc(short(e.tx_hash))}</span></li>`,
     ).join("");
+  },
+
+  async disputes() {
+    const outcome = $("outcome").value;
+    const page = await getJSON(`/disputes?limit=100${outcome ? `&outcome=${outcome}` : ""}`);
+    $("total").textContent = `${page.total} disputes`;
+    table($("disputes"), DISPUTE_HEAD, disputeRows(page.items));
   },
 
   async leaderboards() {
     const [solvers, verifiers] = await Promise.all([getJSON("/solvers"), getJSON("/verifiers")]);
-    table($("solvers"), ["solver", "earned", "finalized", "claimed", "timed out", "slashed", "staked"],
-      solvers.items.map((a) => [td(esc(a.address), "mono"), td(crowd(a.earned)), td(a.jobs_finalized),
-        td(a.jobs_claimed), td(a.jobs_timed_out), td(crowd(a.slashed)), td(crowd(a.staked))]));
-    table($("verifiers"), ["verifier", "attestations", "challenges", "earned", "slashed", "staked"],
+    table($("solvers"), ["solver", "earned", "rewards", "bond shares", "finalized", "claimed", "timed out", "slashed", "staked"],
+      solvers.items.map((a) => [td(esc(a.address), "mono"), td(crowd(a.earned)), td(crowd(a.earnings.reward)),
+        td(crowd(a.earnings.bond_share)), td(a.jobs_finalized), td(a.jobs_claimed), td(a.jobs_timed_out),
+        td(crowd(a.slashed)), td(crowd(a.staked))]));
+    table($("verifiers"), ["verifier", "attestations", "challenges", "earned", "attestation fees", "jackpots", "jury fees", "slashed", "staked"],
       verifiers.items.map((a) => [td(esc(a.address), "mono"), td(a.attestations), td(a.challenges),
-        td(crowd(a.earned)), td(crowd(a.slashed)), td(crowd(a.staked))]));
+        td(crowd(a.earned)), td(crowd(a.earnings.attestation_fee)), td(crowd(a.earnings.jackpot)),
+        td(crowd(a.earnings.jury_fee)), td(crowd(a.slashed)), td(crowd(a.staked))]));
   },
 };
 
@@ -148,3 +186,4 @@ async function refresh() {
 refresh();
 setInterval(refresh, REFRESH_MS);
 if ($("status")) $("status").addEventListener("change", refresh);
+if ($("outcome")) $("outcome").addEventListener("change", refresh);
