@@ -120,3 +120,35 @@ def test_false_challenge_loses_the_bond(game_world: World) -> None:
     job = world.job(job_id)
     assert (job.status, job.open_disputes) == (JobStatus.COMMITTED, 0)
     assert submitter != solver
+
+
+def test_solver_conceding_unavailable_never_slashes_jurors(game_world: World) -> None:
+    """A solver that reveals digest 0 ("unavailable") loses; jurors who also found the state
+    unavailable (0) voted correctly and are paid like the others, not slashed as 'with the solver'."""
+    world = game_world
+    assert world.game is not None
+    solver = world.accounts[2]
+    job_id, trace, truth, verifiers = _setup(world, wrong_from=64 + 10)
+    challenger = verifiers[0]
+    dispute_id, _ = challenge(world, challenger, job_id, 2)
+    world.send(world.game.functions.openSegment(*trace.open_args(dispute_id, 2)), solver)
+    bisect(world, dispute_id, solver, challenger, trace, truth, 2)
+    unavailable, honest = b"\x00" * 32, Web3.keccak(text="honest digest")
+    jurors, _ = run_jury(
+        world,
+        dispute_id,
+        {
+            solver: unavailable,
+            challenger: honest,
+            "juror0": unavailable,
+            "juror1": unavailable,
+            "juror2": honest,
+        },
+    )
+    rest = LOCK - 3 * FEE
+    assert world.credit(challenger) == rest // 2
+    for juror in jurors:
+        assert world.credit(juror) == FEE
+        assert world.stake_info(juror) == (VERIFIER_STAKE, 0, 0, 0)
+    job = world.job(job_id)
+    assert (job.status, job.attempt) == (JobStatus.OPEN, 1)
