@@ -83,13 +83,21 @@ def job_committed(session: Session, r: EventRecord) -> None:
         job.deadline = int(r.args["challenge_deadline"])
 
 
-def job_solve_timed_out(session: Session, r: EventRecord) -> None:
+def _reopen(session: Session, r: EventRecord) -> None:
+    """The job is open again as a new attempt: no solver, no lock, no commitment, no dispute."""
     if (job := _job(session, r)) is not None:
         job.status = "open"
         job.solver = None
         job.attempt = int(r.args["new_attempt"])
         job.locked_stake = "0"
+        job.open_disputes = 0
         job.deadline = 0
+        for field in ("state_root", "seg_roots_root", "final_state_hash", "manifest_hash"):
+            setattr(job, field, None)
+
+
+def job_solve_timed_out(session: Session, r: EventRecord) -> None:
+    _reopen(session, r)
     account_row(session, r.args["solver"], r.block_number).jobs_timed_out += 1
     ledger.slash(session, r, r.args["solver"], "solve_timeout", int(r.args["burned"]))
 
@@ -113,15 +121,7 @@ def job_unfrozen(session: Session, r: EventRecord) -> None:
 
 
 def job_reopened(session: Session, r: EventRecord) -> None:
-    if (job := _job(session, r)) is not None:
-        job.status = "open"
-        job.solver = None
-        job.attempt = int(r.args["new_attempt"])
-        job.locked_stake = "0"
-        job.open_disputes = 0
-        job.deadline = 0
-        for field in ("state_root", "seg_roots_root", "final_state_hash", "manifest_hash"):
-            setattr(job, field, None)
+    _reopen(session, r)
     account_row(session, r.args["solver"], r.block_number).jobs_reopened += 1
     ledger.fraud_slash(session, r)
 
