@@ -13,7 +13,7 @@ import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 contract Attestations is IAttestations {
     struct Round {
         uint64 target; // moved seed target (0: commitBlock + seedDelay)
-        uint32 perAttester;
+        uint32 sampled; // S: segments assigned over all attesters of this attempt
         bool revealStarted;
         bytes32 seed;
         Attester[] attesters;
@@ -72,21 +72,20 @@ contract Attestations is IAttestations {
         exclude[0] = job.solver;
         (address[] memory drawn,) =
             _registry.drawVerifiers(Seeds.derive(seed, "attesters"), _attestersPerJob, exclude, job.commitBlock);
-        uint256 perAttester;
+        uint256 sampled;
         if (drawn.length != 0) {
             uint256 n = job.numSegments;
-            uint256 denominator = _BPS * drawn.length;
-            perAttester = (uint256(job.sampleRateBps) * n + denominator - 1) / denominator;
-            if (perAttester == 0) perAttester = 1;
-            if (perAttester > n) perAttester = n;
+            sampled = (uint256(job.sampleRateBps) * n + _BPS - 1) / _BPS;
+            if (sampled > n) sampled = n;
+            if (sampled < drawn.length) sampled = drawn.length;
         }
-        round.perAttester = uint32(perAttester);
+        round.sampled = uint32(sampled);
         mapping(address => uint256) storage index = _index[jobId][job.attempt];
         for (uint256 k; k < drawn.length; ++k) {
             round.attesters.push(Attester({account: drawn[k], digest: 0, validSegments: 0, revealed: false, validMask: 0}));
             index[drawn[k]] = k + 1;
         }
-        emit AttestersDrawn(jobId, job.attempt, seed, drawn, perAttester);
+        emit AttestersDrawn(jobId, job.attempt, seed, drawn, sampled);
     }
 
     /// @inheritdoc IAttestations
@@ -117,11 +116,11 @@ contract Attestations is IAttestations {
         Round storage round = _rounds[jobId][job.attempt];
         Attester storage attester = _attesterOf(round, jobId, job.attempt, msg.sender);
         if (attester.digest == 0 || attester.revealed) revert AttestationsDigestMismatch(jobId, msg.sender);
-        uint256 c = round.perAttester;
+        (uint256 first, uint256 c) =
+            _share(round.sampled, round.attesters.length, _index[jobId][job.attempt][msg.sender] - 1);
         if (segRoots.length != c) revert AttestationsWrongLength(c, segRoots.length);
         if (proofs.length != c) revert AttestationsWrongLength(c, proofs.length);
-        uint256[] memory segments =
-            _segments(round.seed, job.numSegments, (_index[jobId][job.attempt][msg.sender] - 1) * c, c);
+        uint256[] memory segments = _segments(round.seed, job.numSegments, first, c);
         bytes32[] memory hashes = new bytes32[](c);
         uint256 valid;
         uint256 mask;
@@ -159,8 +158,8 @@ contract Attestations is IAttestations {
         Round storage round = _rounds[jobId][job.attempt];
         uint256 indexPlusOne = _index[jobId][job.attempt][account];
         if (indexPlusOne == 0) return new uint256[](0);
-        uint256 c = round.perAttester;
-        return _segments(round.seed, job.numSegments, (indexPlusOne - 1) * c, c);
+        (uint256 first, uint256 c) = _share(round.sampled, round.attesters.length, indexPlusOne - 1);
+        return _segments(round.seed, job.numSegments, first, c);
     }
 
     /// @inheritdoc IAttestations
@@ -194,7 +193,7 @@ contract Attestations is IAttestations {
             attesters[k] = attester.account;
             validSegments[k] = attester.validSegments;
         }
-        assignedSegments_ = n * round.perAttester;
+        assignedSegments_ = round.sampled;
     }
 
     /// @inheritdoc IAttestations
@@ -204,12 +203,12 @@ contract Attestations is IAttestations {
         address[] memory found = new address[](n);
         uint256 count;
         if (n != 0) {
-            uint256 c = round.perAttester;
             uint256 numSegments = _market.getJob(jobId).numSegments;
             for (uint256 k; k < n; ++k) {
                 Attester storage attester = round.attesters[k];
                 if (!attester.revealed) continue;
-                uint256[] memory segments = _segments(round.seed, numSegments, k * c, c);
+                (uint256 first, uint256 c) = _share(round.sampled, n, k);
+                uint256[] memory segments = _segments(round.seed, numSegments, first, c);
                 for (uint256 t; t < c; ++t) {
                     if (segments[t] == segment && (t >= 256 || attester.validMask & (1 << t) != 0)) {
                         found[count++] = attester.account;
@@ -264,6 +263,16 @@ contract Attestations is IAttestations {
         uint256 indexPlusOne = _index[jobId][attempt][account];
         if (indexPlusOne == 0) revert AttestationsNotAttester(jobId, account);
         return round.attesters[indexPlusOne - 1];
+    }
+
+    /// @dev Attester k's share of the S sampled positions: the first S mod V attesters get
+    /// floor(S/V) + 1, the others floor(S/V), in draw order, consecutive (first = k·floor(S/V) + min(k, S mod V)).
+    /// Splitting one total (not ceil(S/V) each) keeps the replayed work at exactly ceil(sampleRate·N).
+    function _share(uint256 sampled, uint256 attesters, uint256 k) private pure returns (uint256 first, uint256 count) {
+        uint256 base = sampled / attesters;
+        uint256 extra = sampled % attesters;
+        first = k * base + (k < extra ? k : extra);
+        count = base + (k < extra ? 1 : 0);
     }
 
     /// @dev Segments 1 + P((first + t) mod n), t < count; P is a 4-round Feistel permutation of [0, n)

@@ -1,13 +1,17 @@
 """Python mirror of the attesters' segment assignment (DESIGN §6, ``contracts/DISPUTES.md``).
 
-Attester k (0-based draw order) gets ``c = max(1, ceil(sampleRateBps·N / (10000·V)))`` (≤ N)
-segments ``1 + P((k·c + t) mod N)``, t < c, where P is a 4-round Feistel permutation of [0, N) keyed
+``S = max(V, min(N, ceil(sampleRateBps·N / 10000)))`` segment positions are sampled in total for
+the V drawn attesters and split in draw order: attester k gets ``c_k = S // V + (k < S % V)``
+positions starting at ``first_k = k·(S // V) + min(k, S % V)``, i.e. segments
+``1 + P((first_k + t) mod N)``, t < c_k, where P is a 4-round Feistel permutation of [0, N) keyed
 by ``keccak256(abi.encode(seed, "segments"))``: width h = bits(N-1) rounded up to even (min 2),
 half = h/2, round function ``F = uint(keccak256(abi.encode(key, round, R))) & (2^half - 1)``,
-``(L, R) = (R, L ^ F)``, cycle-walking until the value is < N. A permutation makes every attester's
-segments distinct from every other's whenever V·c ≤ N, so no replay is wasted on a segment another
-attester already covers. ``bench verify`` and the verifier node both use this module; it must
-agree with ``Attestations.assignedSegments`` bit for bit (tested against the contract on Anvil).
+``(L, R) = (R, L ^ F)``, cycle-walking until the value is < N. A permutation makes every
+attester's segments distinct from every other's whenever S ≤ N, so no replay is wasted on a segment
+another attester already covers; one total split over V (rather than ``ceil(S/V)`` each) keeps the
+replayed work at exactly ``ceil(sampleRate·N)`` segments. ``bench verify`` and the verifier node
+both use this module; it must agree with ``Attestations.assignedSegments`` bit for bit (tested
+against the contract on Anvil).
 """
 
 from __future__ import annotations
@@ -24,10 +28,16 @@ def derive(seed: bytes, label: str) -> bytes:
     return keccak(encode(["bytes32", "string"], [seed, label]))
 
 
-def segments_per_attester(num_segments: int, sample_rate_bps: int, attesters: int) -> int:
-    """``c = max(1, ceil(sampleRateBps·N / (10000·V)))``, capped at N."""
-    per = -(-num_segments * sample_rate_bps // (BPS * attesters))
-    return min(max(1, per), num_segments)
+def sampled_segments(num_segments: int, sample_rate_bps: int, attesters: int) -> int:
+    """``S = max(V, min(N, ceil(sampleRateBps·N / 10000)))``: positions sampled over all attesters."""
+    total = min(num_segments, -(-num_segments * sample_rate_bps // BPS))
+    return max(attesters, total)
+
+
+def share(sampled: int, attesters: int, index: int) -> tuple[int, int]:
+    """``(first, count)`` of attester ``index``'s consecutive run of the ``sampled`` positions."""
+    base, extra = divmod(sampled, attesters)
+    return index * base + min(index, extra), base + (1 if index < extra else 0)
 
 
 def _half_bits(n: int) -> int:
@@ -51,13 +61,17 @@ def permute(key: bytes, x: int, n: int) -> int:
             return x
 
 
+def segments_of(seed: bytes, num_segments: int, first: int, count: int) -> list[int]:
+    """``1 + P((first + t) mod N)`` for t < count (``Attestations.segmentsAt``)."""
+    key = derive(seed, "segments")
+    return [1 + permute(key, (first + t) % num_segments, num_segments) for t in range(count)]
+
+
 def assigned_segments(
     seed: bytes, num_segments: int, sample_rate_bps: int, attesters: int
 ) -> list[list[int]]:
     """Segments (1-based) of each attester index 0..V-1, in assignment order."""
-    per = segments_per_attester(num_segments, sample_rate_bps, attesters)
-    key = derive(seed, "segments")
+    sampled = sampled_segments(num_segments, sample_rate_bps, attesters)
     return [
-        [1 + permute(key, (k * per + t) % num_segments, num_segments) for t in range(per)]
-        for k in range(attesters)
+        segments_of(seed, num_segments, *share(sampled, attesters, k)) for k in range(attesters)
     ]

@@ -9,8 +9,9 @@ pragma solidity ^0.8.24;
 ///    `recordSeed(jobId)`. It draws `V` attesters stake-weighted without replacement among the
 ///    verifiers as of block `c` (the solver excluded). Not recorded within 256 blocks of `b`: the call
 ///    moves the target to `block.number + seedDelay` instead (event `AttesterSeedMoved`).
-/// 2. attester k (0-based draw order) is assigned `perAttester = max(1, ceil(sampleRateBps·N / (10000·V)))`
-///    (capped at N) distinct segments: `segmentOf(k·perAttester + t)` for t < perAttester, where
+/// 2. `S = min(N, ceil(sampleRateBps·N / 10000))`, raised to the number of drawn attesters `V'` if smaller,
+///    positions are sampled in total; attester k (0-based draw order) gets `c_k = floor(S/V') + (k < S mod V' ? 1 : 0)`
+///    of them, `segmentOf(first_k + t)` for t < c_k, `first_k = k·floor(S/V') + min(k, S mod V')`, where
 ///    `segmentOf(x) = 1 + permute(seed, x mod N)` and `permute` is a keyed Feistel permutation of
 ///    [0, N) (see `DISPUTES.md`; `assignedSegments` returns them).
 /// 3. while `block.timestamp <= job.deadline` (the challenge window) and before the first reveal of
@@ -62,9 +63,9 @@ interface IAttestations {
 
     /// @notice Emitted when the seed target of (`jobId`, `attempt`) moved to `targetBlock`.
     event AttesterSeedMoved(uint256 indexed jobId, uint256 attempt, uint256 targetBlock);
-    /// @notice Emitted when the seed was recorded and `attesters` drawn (each assigned `perAttester` segments).
+    /// @notice Emitted when the seed was recorded and `attesters` drawn (`sampled` = S segment positions split over them).
     event AttestersDrawn(
-        uint256 indexed jobId, uint256 attempt, bytes32 seed, address[] attesters, uint256 perAttester
+        uint256 indexed jobId, uint256 attempt, bytes32 seed, address[] attesters, uint256 sampled
     );
     /// @notice Emitted when `attester` committed `digest`.
     event AttestationCommitted(uint256 indexed jobId, uint256 attempt, address indexed attester, bytes32 digest);

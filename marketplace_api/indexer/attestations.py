@@ -1,6 +1,6 @@
 """Projections of ``Attestations`` events: who was drawn, which segments, commit, reveal.
 
-``AttestersDrawn`` carries the seed and the per-attester count, not the segments: they are
+``AttestersDrawn`` carries the seed and the sampled total S, not the segments: they are
 recomputed with the verifiers' own mirror of the contract's Feistel assignment
 (``verifier.assignment``, tested bit for bit against ``Attestations.assignedSegments``), so the
 projection stays a pure function of the event stream.
@@ -15,7 +15,7 @@ from marketplace_api.dispute_models import Attestation
 from marketplace_api.indexer.projections_base import Handler, account_row
 from marketplace_api.indexer.records import EventRecord
 from marketplace_api.models import Job
-from verifier.assignment import derive, permute
+from verifier.assignment import segments_of, share
 
 
 def attestation_of(
@@ -30,17 +30,19 @@ def attestation_of(
     ).first()
 
 
-def assigned(seed_hex: str, index: int, per: int, num_segments: int) -> list[int]:
-    """Attester ``index``'s segments (1-based): ``1 + P((index·per + t) mod N)``, t < per."""
+def assigned(
+    seed_hex: str, index: int, attesters: int, sampled: int, num_segments: int
+) -> list[int]:
+    """Attester ``index``'s segments (1-based), its share of the ``sampled`` positions."""
     if num_segments <= 0:
         return []
-    key = derive(bytes.fromhex(seed_hex.removeprefix("0x")), "segments")
-    return [1 + permute(key, (index * per + t) % num_segments, num_segments) for t in range(per)]
+    seed = bytes.fromhex(seed_hex.removeprefix("0x"))
+    return segments_of(seed, num_segments, *share(sampled, attesters, index))
 
 
 def attesters_drawn(session: Session, r: EventRecord) -> None:
     a = r.args
-    job_id, attempt, per = int(a["job_id"]), int(a["attempt"]), int(a["per_attester"])
+    job_id, attempt, sampled = int(a["job_id"]), int(a["attempt"]), int(a["sampled"])
     job = session.get(Job, job_id)
     n = job.steps // job.checkpoint_every if job is not None and job.checkpoint_every else 0
     for index, attester in enumerate(a["attesters"]):
@@ -52,7 +54,7 @@ def attesters_drawn(session: Session, r: EventRecord) -> None:
                 attempt=attempt,
                 attester=attester,
                 draw_index=index,
-                segments=assigned(a["seed"], index, per, n),
+                segments=assigned(a["seed"], index, len(a["attesters"]), sampled, n),
                 seed=a["seed"],
                 drawn_block=r.block_number,
                 committed=False,

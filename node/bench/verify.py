@@ -23,7 +23,7 @@ import os
 import random
 from math import comb
 
-from verifier.assignment import BPS, assigned_segments, segments_per_attester
+from verifier.assignment import BPS, assigned_segments, sampled_segments
 
 SEGMENTS = 500
 ATTESTERS = 3
@@ -46,8 +46,8 @@ def _draws(trials: int, rate_bps: int, rng: random.Random) -> list[set[int]]:
 
 
 def _cost(rate_bps: int) -> float:
-    """Replayed over trained steps: V·per segments of K steps each, against N·K."""
-    return ATTESTERS * segments_per_attester(SEGMENTS, rate_bps, ATTESTERS) / SEGMENTS
+    """Replayed over trained steps: S segments of K steps each (all attesters), against N·K."""
+    return sampled_segments(SEGMENTS, rate_bps, ATTESTERS) / SEGMENTS
 
 
 def _detection(draws: list[set[int]], faked: int) -> float:
@@ -58,29 +58,6 @@ def _detection(draws: list[set[int]], faked: int) -> float:
 def _exact_detection(sampled: int, faked: int) -> float:
     """Hypergeometric P(at least one faked segment among `sampled` distinct ones)."""
     return 1 - comb(SEGMENTS - faked, sampled) / comb(SEGMENTS, sampled)
-
-
-def _proposal() -> dict[str, object]:
-    """The rule that meets both bars: ceil(sampleRate·N) segments in total, split over V.
-
-    §6 gives each attester ceil(sampleRate·N/V): at N = 500, V = 3 that is 3 x 17 = 51 segments,
-    a cost of 0.102 > 0.10. Splitting ceil(0.1 · 500) = 50 distinct segments 17/17/16 costs 0.100.
-    """
-    total = -(-SEGMENTS * SAMPLE_RATE_BPS // BPS)
-    return {
-        "rule": "ceil(sampleRate*N) distinct segments in total, split over the V attesters",
-        "segments_sampled": total,
-        "detection_at_f10": round(_exact_detection(total, round(0.1 * SEGMENTS)), 6),
-        "verifier_cost_fraction": total / SEGMENTS,
-        "max_cheat_profit": round(
-            max(
-                k / SEGMENTS * COST_OVER_REWARD
-                - _exact_detection(total, k) * (1 + LOCK_OVER_REWARD)
-                for k in range(1, SEGMENTS + 1)
-            ),
-            4,
-        ),
-    }
 
 
 def run_verify_bench(*, trials: int = 1_000, seed: int | None = None) -> dict[str, object]:
@@ -96,7 +73,7 @@ def run_verify_bench(*, trials: int = 1_000, seed: int | None = None) -> dict[st
         table[f"{rate / BPS:.2f}"] = {
             f"f={f}": round(_detection(draws, round(f * SEGMENTS)), 4) for f in FRACTIONS
         }
-    sampled = ATTESTERS * segments_per_attester(SEGMENTS, SAMPLE_RATE_BPS, ATTESTERS)
+    sampled = sampled_segments(SEGMENTS, SAMPLE_RATE_BPS, ATTESTERS)
     profits = {}
     for faked in range(1, SEGMENTS + 1):
         p = _exact_detection(sampled, faked)
@@ -117,7 +94,6 @@ def run_verify_bench(*, trials: int = 1_000, seed: int | None = None) -> dict[st
         "best_cheat_fraction": best / SEGMENTS,
         "detection_vs_sample_rate": table,
         "verifier_cost_vs_sample_rate": costs,
-        "proposal": _proposal(),
         "assumptions": {
             "lock_over_reward": LOCK_OVER_REWARD,
             "solver_cost_over_reward": COST_OVER_REWARD,

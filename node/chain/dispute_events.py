@@ -18,7 +18,7 @@ class AttestersDrawn(ChainEvent):
     attempt: int
     seed: bytes
     attesters: list[ChecksumAddress]
-    per_attester: int
+    sampled: int
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from protocol_kit import CHALLENGE_WINDOW, ETHER, REVEAL_PHASE, SEED_DELAY
 from protocol_world import World
 from web3 import Web3
 
+from verifier.assignment import assigned_segments
+
 pytestmark = pytest.mark.chain
 
 FEE = 2 * ETHER
@@ -40,14 +42,17 @@ def test_honest_attestations_are_paid_per_segment(world: World) -> None:
     register_verifiers(world, 200 * ETHER)
     submitter, solver = world.accounts[1], world.accounts[2]
     job_id, trace = commit_full(
-        world, submitter, solver, {}, verifier_fee=FEE, sample_rate_bps=5_000
+        world, submitter, solver, {}, verifier_fee=FEE, sample_rate_bps=6_000
     )
     attesters = _drawn(world, job_id)
     assert len(attesters) == 3 and solver not in attesters and len(set(attesters)) == 3
     att = world.attestations.functions
     assigned = {a: [int(i) for i in att.assignedSegments(job_id, a).call()] for a in attesters}
-    assert all(len(s) == 2 and len(set(s)) == 2 for s in assigned.values())  # ceil(0.5·8/3)
-    assert len({i for s in assigned.values() for i in s}) == 6  # one permutation: no overlap
+    # S = ceil(0.6·8) = 5 positions split 2/2/1 in draw order; one permutation: no overlap
+    assert [len(assigned[a]) for a in attesters] == [2, 2, 1]
+    assert len({i for s in assigned.values() for i in s}) == 5
+    seed = bytes(att.seedOf(job_id, 0).call()[1])
+    assert [assigned[a] for a in attesters] == assigned_segments(seed, 8, 6_000, 3)
     # a copier commits someone else's digest: the attester address binds it
     first, second, absent = attesters
     roots = {a: [trace.seg_root(i) for i in assigned[a]] for a in attesters}
@@ -76,7 +81,7 @@ def test_honest_attestations_are_paid_per_segment(world: World) -> None:
     )
     world.mine_at(world.job(job_id).deadline + REVEAL_PHASE + 1)
     world.send(world.market.functions.finalizeJob(job_id), world.owner)
-    per_segment = FEE // 6
+    per_segment = FEE // 5
     assert world.credit(first) == world.credit(second) == 2 * per_segment
     assert world.credit(absent) == 0
     assert world.credit(submitter) == FEE - 4 * per_segment  # no-show share and dust

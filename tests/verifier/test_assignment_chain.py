@@ -12,7 +12,7 @@ from node.chain.attestations import AttestationsAdapter
 from node.chain.deploy import DeploymentParams, deploy_protocol
 from node.chain.reverts import project_decoder
 from node.chain.tx import TxSender
-from verifier.assignment import assigned_segments, segments_per_attester
+from verifier.assignment import assigned_segments, sampled_segments, share
 
 pytestmark = [pytest.mark.chain]
 
@@ -29,6 +29,7 @@ def test_feistel_assignment_matches_contract(chain: Web3, dev_accounts: list[Loc
             seed = rng.randbytes(32)
             rate, v = rng.choice([500, 1000, 2500, 10_000]), rng.choice([1, 3, 5])
             mirror = assigned_segments(seed, n, rate, v)
-            per = segments_per_attester(n, rate, v)
+            sampled = sampled_segments(n, rate, v)
             for k in range(v):
-                assert att.segments_at(seed, n, k * per, per) == mirror[k], (n, rate, v, k)
+                first, count = share(sampled, v, k)
+                assert att.segments_at(seed, n, first, count) == mirror[k], (n, rate, v, k)
