@@ -3,6 +3,8 @@
 Each value comes from a CLI flag or from the environment as ``CROWDTRAIN_<NAME>``
 (``CROWDTRAIN_RPC_URL``, ``CROWDTRAIN_PRIVATE_KEY``, ``CROWDTRAIN_BLOB_DIR``, ``CROWDTRAIN_THREADS`` …).
 The private key is a ``SecretStr`` so it never shows up in a repr, a log line or a dumped config.
+Instead of a plain key, ``CROWDTRAIN_KEYSTORE`` may name an encrypted keystore (``node.keystore``)
+whose password comes from ``CROWDTRAIN_KEYSTORE_PASSWORD`` or ``CROWDTRAIN_KEYSTORE_PASSWORD_FILE``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ class Settings(BaseSettings):
 
     rpc_url: str = "http://127.0.0.1:8545"
     private_key: SecretStr | None = None
+    keystore: Path | None = None
+    keystore_password: SecretStr | None = None
+    keystore_password_file: Path | None = None
     blob_dir: Path = DEFAULT_HOME / "blobs"
     data_dir: Path = DEFAULT_HOME / "data"
     deployments_dir: Path = REPO_ROOT / "deployments"
@@ -50,10 +55,25 @@ class Settings(BaseSettings):
         return value
 
     def require_private_key(self) -> str:
-        """The signing key; raises ConfigError (never echoing the key) when missing."""
-        if self.private_key is None:
-            raise ConfigError("no private key: set CROWDTRAIN_PRIVATE_KEY or pass --private-key")
-        return self.private_key.get_secret_value()
+        """The signing key (a plain key wins over a keystore); ConfigError, never echoing a secret,
+        when neither is configured or the keystore cannot be opened."""
+        if self.private_key is not None:
+            return self.private_key.get_secret_value()
+        if self.keystore is not None:
+            from node.keystore import decrypt_keystore, read_password
+
+            password = read_password(
+                self.keystore_password.get_secret_value() if self.keystore_password else None,
+                self.keystore_password_file,
+                self.keystore,
+            )
+            key = decrypt_keystore(self.keystore, password)
+            self.private_key = SecretStr(key)  # decrypt (scrypt, ~1 s) once per process
+            return key
+        raise ConfigError(
+            "no private key: set CROWDTRAIN_PRIVATE_KEY, pass --private-key, "
+            "or set CROWDTRAIN_KEYSTORE to an encrypted keystore"
+        )
 
 
 def load_settings(**overrides: object) -> Settings:

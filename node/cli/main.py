@@ -10,7 +10,7 @@ import sys
 import typer
 from typer._click.exceptions import ClickException
 
-from node.cli import api, bench, chain_cmds, data, devnet, jobs, solver, train, verifier
+from node.cli import api, bench, chain_cmds, data, devnet, jobs, keys, solver, train, verifier
 from node.errors import CrowdtrainError
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ app.add_typer(verifier.app, name="verifier")
 app.add_typer(data.app, name="data")
 app.add_typer(bench.app, name="bench")
 app.add_typer(api.app, name="api")
+app.add_typer(keys.app, name="keys")
 chain_cmds.register(app)
 train.register(app)
 

@@ -93,6 +93,50 @@ def test_clear_errors_and_nothing_moves(devnet: dict[str, str]) -> None:
     assert nokey.returncode == 1 and "no private key" in nokey.stderr
 
 
+def test_encrypted_keystore_signs_and_bad_ones_fail_clearly(
+    devnet: dict[str, str], tmp_path: Path
+) -> None:
+    account = dev_account(4)
+    key = "0x" + account.key.hex().removeprefix("0x")
+    store, secret = tmp_path / "k" / "signer.json", tmp_path / "password"
+    secret.write_text("correct horse\n")
+    env = {**devnet, "CROWDTRAIN_KEYSTORE_PASSWORD_FILE": str(secret)}
+    made = run(env, "keys", "import", str(store), "--private-key", key)
+    assert made.returncode == 0, made.stderr
+    assert account.address in made.stdout and key.removeprefix("0x") not in made.stdout
+    assert store.stat().st_mode & 0o777 == 0o600 and key.removeprefix("0x") not in store.read_text()
+    again = run(env, "keys", "import", str(store), "--private-key", key)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    assert run(devnet, "keys", "address", str(store)).stdout.strip() == account.address
+
+    signing = {**env, "CROWDTRAIN_KEYSTORE": str(store)}
+    staked = run(signing, "stake", "3")
+    assert staked.returncode == 0, staked.stderr
+    assert key.removeprefix("0x") not in staked.stdout + staked.stderr
+    row = next(
+        line
+        for line in run(devnet, "balances", account.address).stdout.splitlines()
+        if line.startswith(account.address)
+    )
+    assert row.split()[2] == "3"
+
+    wrong = run({**signing, "CROWDTRAIN_KEYSTORE_PASSWORD": "nope"}, "stake", "1")
+    assert wrong.returncode == 1 and "wrong password" in wrong.stderr and str(store) in wrong.stderr
+    nopass = {k: v for k, v in signing.items() if k != "CROWDTRAIN_KEYSTORE_PASSWORD_FILE"}
+    missing = run(nopass, "stake", "1")
+    assert missing.returncode == 1 and "needs a password" in missing.stderr
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text("{not json")
+    broken = run({**signing, "CROWDTRAIN_KEYSTORE": str(corrupt)}, "stake", "1")
+    assert broken.returncode == 1 and "not a JSON keystore" in broken.stderr
+    row = next(
+        line
+        for line in run(devnet, "balances", account.address).stdout.splitlines()
+        if line.startswith(account.address)
+    )
+    assert row.split()[2] == "3"  # none of the failed commands moved a token
+
+
 def test_deploy_refuses_to_redeploy_without_force(devnet: dict[str, str], tmp_path: Path) -> None:
     key = "0x" + dev_account(0).key.hex().removeprefix("0x")
     same = run(devnet, "deploy", "--private-key", key)
