@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from marketplace_api.models import Account, Blob, Event, IndexerState, Job, Spec, UploadNonce
@@ -114,6 +115,19 @@ def used_quota(session: Session, *, uploader: str) -> int:
         )
         or 0
     )
+
+
+def lock_uploader(session: Session, *, uploader: str) -> None:
+    """Serialize quota checks of one uploader until the transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock keyed by the address. SQLite: the write that
+    starts the transaction takes the database's single writer lock, so nothing is needed here —
+    a no-op write would only lengthen the lock.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(uploader.lower().encode(), digest_size=8).digest())
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key - (1 << 63)})
 
 
 def is_staked(session: Session, *, address: str) -> bool:

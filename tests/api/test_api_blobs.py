@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -175,3 +175,48 @@ def test_api_blob_store_backend(sqlite_state: AppState, tmp_path: Path) -> None:
             reader.put(b"no key")
     finally:
         server.stop()
+
+
+def test_concurrent_uploads_cannot_exceed_the_quota_together(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Both uploads pass the pre-check (each sees 1,000 bytes left) before either is recorded:
+    the recording transactions, run at the same time, let exactly one of them store its blob."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from marketplace_api.api.routes.blobs import QuotaRace, _precheck, _record
+    from marketplace_api.blobs.auth import UploadGrant
+
+    state = open_state(database_url, tmp_path, upload_quota_bytes=1_000)
+    signer = Account.from_key(KEY).address
+    bodies = [b"a" * 600, b"b" * 600]
+
+    async def one(data: bytes) -> AsyncIterator[bytes]:
+        yield data
+
+    checked = [
+        _precheck(state, UploadGrant(signer, f"n{k}", 2**40), address_of(b), None)
+        for k, b in enumerate(bodies)
+    ]
+    assert checked == [(1_000, 1_000), (1_000, 1_000)]
+    spooled = [asyncio.run(state.blobs.spool(one(b), limit=1_000)) for b in bodies]
+
+    def record(k: int) -> str:
+        try:
+            _record(
+                state, UploadGrant(signer, f"n{k}", 2**40), spooled[k].address, spooled[k], 1, 1_000
+            )
+        except QuotaRace as race:
+            return f"refused:{race.left}"
+        return "stored"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(record, range(2)))
+    assert outcomes == ["refused:400", "stored"]
+    with state.sessions() as session:
+        assert session.scalar(select(func.sum(Blob.size))) == 600
+        assert session.scalar(select(func.count()).select_from(UploadNonce)) == 1
+    files = sorted(p.name for p in state.config.blob_dir.iterdir())
+    assert len(files) == 1 and not files[0].startswith(".upload-")  # no temporary file left
+    state.engine.dispose()

@@ -4,6 +4,8 @@
 An upload is checked in the order that stores nothing on failure: signature, replay, declared
 size, then the body is streamed to a temporary file while hashed, its hash and the quota checked,
 and only then is it renamed into place and recorded with its spent nonce in one transaction.
+That transaction re-checks the quota under a per-uploader lock, so concurrent uploads with fresh
+nonces cannot together exceed it (the pre-check alone would let each see the same bytes left).
 """
 
 from __future__ import annotations
@@ -107,17 +109,18 @@ async def put_blob(
     except UploadDenied as err:
         state.metrics.uploads.labels("denied").inc()
         raise HTTPException(err.status, str(err)) from None
-    quota = await run_in_threadpool(_precheck, state, grant, address, content_length)
-    if quota is None:  # already stored: spend the nonce, store nothing new
-        await run_in_threadpool(_record, state, grant, address, None, now)
+    checked = await run_in_threadpool(_precheck, state, grant, address, content_length)
+    if checked is None:  # already stored: spend the nonce, store nothing new
+        await run_in_threadpool(_record, state, grant, address, None, now, 0)
         return _stored(address, state.blobs.path(address).stat().st_size, created=False)
-    limit = min(state.config.blob_max_bytes, quota)
+    left, quota = checked
+    limit = min(state.config.blob_max_bytes, left)
     try:
         spooled = await state.blobs.spool(request.stream(), limit=limit)
     except BlobTooLarge:
         state.metrics.uploads.labels("too_large").inc()
         if limit < state.config.blob_max_bytes:
-            raise HTTPException(403, f"upload quota exceeded: {quota} bytes left") from None
+            raise HTTPException(403, f"upload quota exceeded: {left} bytes left") from None
         raise HTTPException(413, f"blob larger than the limit of {limit} bytes") from None
     if spooled.address != address:
         state.blobs.discard(spooled)
@@ -125,7 +128,15 @@ async def put_blob(
         raise HTTPException(
             400, f"the body hashes to {spooled.address}, not to the address {address}"
         )
-    created = await run_in_threadpool(_record, state, grant, address, spooled, now)
+    try:
+        created = await run_in_threadpool(_record, state, grant, address, spooled, now, quota)
+    except QuotaRace as race:
+        state.metrics.uploads.labels("too_large").inc()
+        raise HTTPException(
+            403,
+            f"upload quota exceeded: {grant.signer} has {race.left} of {quota} bytes left "
+            f"(other uploads finished first), this blob has {spooled.size}",
+        ) from None
     state.metrics.uploads.labels("stored").inc()
     return _stored(address, spooled.size, created=created)
 
@@ -135,11 +146,19 @@ def _stored(address: str, size: int, *, created: bool) -> Response:
     return JSONResponse(body, status_code=201 if created else 200)
 
 
+class QuotaRace(Exception):
+    """Concurrent uploads by the same signer used the quota up while this body streamed."""
+
+    def __init__(self, left: int) -> None:
+        super().__init__(f"{left} bytes left")
+        self.left = left
+
+
 def _precheck(
     state: AppState, grant: UploadGrant, address: str, content_length: str | None
-) -> int | None:
-    """Replay, declared size and quota, before a byte is read; the bytes left in the quota,
-    or None when the blob is already stored."""
+) -> tuple[int, int] | None:
+    """Replay, declared size and quota, before a byte is read: (bytes left, quota), or None
+    when the blob is already stored."""
     with state.sessions() as session:
         if crud.nonce_used(session, signer=grant.signer, nonce=grant.nonce):
             raise HTTPException(409, f"nonce {grant.nonce} was already used: replayed upload")
@@ -161,16 +180,24 @@ def _precheck(
             f"upload quota exceeded: {grant.signer} ({kind}) has {left} of {quota} bytes left, "
             f"this blob has {declared}",
         )
-    return left
+    return left, quota
 
 
 def _record(
-    state: AppState, grant: UploadGrant, address: str, spooled: Spooled | None, now: int
+    state: AppState,
+    grant: UploadGrant,
+    address: str,
+    spooled: Spooled | None,
+    now: int,
+    quota: int,
 ) -> bool:
-    """Spend the nonce and record the blob, moving its file into place; False if it was there."""
+    """Spend the nonce and record the blob, moving its file into place; False if it was there.
+    Raises QuotaRace (recording nothing) when the signer's stored bytes would exceed ``quota``."""
     created = False
     try:
         with state.sessions() as session, session.begin():
+            crud.lock_uploader(session, uploader=grant.signer)
+            counts = spooled is not None and crud.get_blob(session, address=address) is None
             crud.record_upload(
                 session,
                 address=address,
@@ -180,8 +207,17 @@ def _record(
                 expiry=grant.expiry,
                 now=now,
             )
+            if counts and spooled is not None:
+                session.flush()  # the write takes SQLite's writer lock before the sum is read
+                used = crud.used_quota(session, uploader=grant.signer)
+                if used > quota:
+                    raise QuotaRace(max(0, quota - used + spooled.size))
             if spooled is not None:
                 created = state.blobs.commit(spooled)
+    except QuotaRace:
+        if spooled is not None:
+            state.blobs.discard(spooled)
+        raise
     except IntegrityError:
         if spooled is not None:
             if created:
