@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import func, select
 
 from marketplace_api.api.routes import (
@@ -45,7 +46,10 @@ def create_app(state: AppState) -> FastAPI:
             if state.indexer_thread is not None:
                 state.indexer_thread.stop()
 
-    app = FastAPI(title="crowdtrain marketplace API", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc from files shipped in the wheel, not a CDN: the API must work offline.
+    app = FastAPIOffline(
+        title="crowdtrain marketplace API", description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.crowdtrain = state
     for module in (jobs, accounts, disputes, stats, blobs, specs, metrics, dashboard):
         app.include_router(module.router)

@@ -130,5 +130,12 @@ def test_dashboard_shows_new_jobs_and_draws_the_loss_curve(
             page.wait_for_selector(
                 f"#solvers td:has-text('{market.solver.address}')", timeout=5_000
             )
+
+            # the API docs render offline: every request stays on the API's own host
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(served + "/docs")
+            page.wait_for_selector(".opblock-summary-path[data-path='/jobs']", timeout=10_000)
+            assert requested and all(url.startswith(served) for url in requested), requested
         finally:
             browser.close()
