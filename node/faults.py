@@ -61,6 +61,9 @@ class Fault(StrEnum):
     """in a dispute, the disputed step state is never made available."""
     WITHHOLD_FINAL_MODEL = "withhold_final_model"
     """the final checkpoint (the model) is removed from storage after the commit."""
+    FALSE_DATASET_CLAIM = "false_dataset_claim"
+    """claim a job, then claim its (available) dataset is unavailable (a lying availability
+    claim); once the jury rejects the claim, train honestly."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,13 @@ def after_commit(
 
 def answers_disputes(plan: FaultPlan | None) -> bool:
     return not is_active(plan, Fault.SILENT)
+
+
+def dataset_available(plan: FaultPlan | None, available: bool, *, claimed_before: bool) -> bool:
+    """Whether the solver treats the job's dataset as available (``available``: what it found)."""
+    if is_active(plan, Fault.FALSE_DATASET_CLAIM) and not claimed_before:
+        return False
+    return available
 
 
 def publishes_step_state(plan: FaultPlan | None) -> bool:

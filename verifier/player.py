@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from node.chain.dispute_types import Dispute, DisputeKind, DisputePhase, JuryPhase, Panel, Target
 from node.chain.protocol import Protocol
 from node.chain.types import Commitment, Job, JobStatus
+from node.solver.votes import dataset_digest
 from node.storage import BlobStore
 from verifier.actions import Action, Replay
 from verifier.commitments import challenge_hash
@@ -151,9 +152,13 @@ class Players:
             if job.attempt != d.attempt:
                 return []  # the attempt ended: the dispute will be voided
             challenger = d.challenger.lower() == self.me.lower()
-            digest = vote_digest(
-                self.context(job), self.store, d, panel.salt, challenger=challenger
-            )
+            if d.target is Target.DATASET:
+                # a claimed job has no commitment (no context): only its dataset blob is judged
+                digest = dataset_digest(self.store, job, panel.salt)
+            else:
+                digest = vote_digest(
+                    self.context(job), self.store, d, panel.salt, challenger=challenger
+                )
             self.journal.plan(digest_key(d.dispute_id, panel.round), {"digest": digest.hex()})
             known = self._dispute_knowledge(d, panel, index)
             actions = decide_dispute(d, panel, known, now)

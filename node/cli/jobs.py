@@ -263,3 +263,43 @@ def download(
         typer.echo(
             f"model of job {job_id} verified (stateHash {result['state_hash']}) → {result['model']}"
         )
+
+
+@app.command("defend")
+def defend(
+    job_ids: list[int] = typer.Argument(..., help="Your job ids to watch."),
+    once: bool = typer.Option(
+        False,
+        "--once",
+        help="Stop once every job is committed, finalized or cancelled and no claim is open.",
+    ),
+    max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop after this long."),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="Journal folder for vote salts (env CROWDTRAIN_DATA_DIR)."
+    ),
+    blob_dir: Path | None = BlobDirOption,
+    rpc_url: str | None = RpcUrlOption,
+    private_key: str | None = PrivateKeyOption,
+) -> None:
+    """Answer Dataset availability claims on your jobs: a solver that claims your dataset is
+    unavailable wins against a submitter that does not vote, so this commits and reveals the
+    salted digest of the dataset as the store serves it in the jury. Restart-safe."""
+    import logging
+
+    from node.config import load_settings
+    from node.solver.defense import DatasetDefense
+    from node.storage import open_store
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s defend %(message)s")
+    settings = load_settings(
+        rpc_url=rpc_url, private_key=private_key, data_dir=data_dir, blob_dir=blob_dir
+    )
+    protocol = open_protocol(settings.rpc_url, settings.require_private_key())
+    for job_id in job_ids:
+        job = protocol.market.get_job(job_id)
+        if job.submitter != protocol.address:
+            fail(f"job {job_id} was submitted by {job.submitter}, not by {protocol.address}")
+    defense = DatasetDefense(protocol, open_store(settings), settings.data_dir, jobs=job_ids)
+    typer.echo(f"defending the datasets of jobs {job_ids} as {protocol.address}")
+    defense.run(once=once, max_seconds=max_seconds, poll_interval=settings.poll_interval)
+    typer.echo("done")

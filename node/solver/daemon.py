@@ -4,6 +4,11 @@ Structure (STYLE.md): the chain is the source of truth, ``decide.next_action`` i
 decision, this module executes it, and ``SolverJournal`` records every transition so a restart
 (even after SIGKILL mid-training) resumes the same claim from its last checkpoint instead of
 claiming again or starting over.
+
+A claimed job whose dataset is missing or does not hash to its address is not left to time out
+(DESIGN §10: a submitter withholding its dataset to get solvers slashed): the solver opens a Dataset
+availability claim before its solve deadline and plays the claimant's side of the jury
+(``SolverDisputes``); if upheld the job is aborted and the lock released without a slash.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from pathlib import Path
 
 from node import faults
 from node.chain.client import chain_time
+from node.chain.dispute_types import Target
 from node.chain.protocol import Protocol
 from node.chain.types import Job, JobStatus
-from node.errors import CrowdtrainError, SpecError, StorageError
-from node.solver.decide import Action, can_claim, next_action
+from node.errors import CrowdtrainError, SpecError, StorageError, TransactionRevertedError
+from node.solver.decide import Action, DatasetClaim, can_claim, next_action
 from node.solver.disputes import SolverDisputes
 from node.solver.journal import Phase, SolverJournal
+from node.solver.votes import dataset_address
 from node.storage import BlobStore
 from node.training.spec import JobSpec, load_spec
 from node.training.trainer import train
@@ -63,6 +70,7 @@ class Solver:
         self.me = protocol.address
         self.stats = SolverStats()
         self._skipped: set[tuple[int, int]] = set()
+        self._dataset_ok: set[tuple[int, int]] = set()
         self.disputes = SolverDisputes(protocol, store, data_dir, self.journal, self._now)
         self.reveal_phase = protocol.deployment.params.reveal_phase
 
@@ -123,7 +131,11 @@ class Solver:
         return False
 
     def _load_spec(self, job: Job) -> JobSpec | None:
-        """The job's spec if we can do it: spec and dataset fetchable, valid and consistent."""
+        """The job's spec if we can do it: spec and dataset fetchable, valid and consistent.
+
+        The dataset is only looked up here (``has``: no download per open job and tick); once the
+        job is ours ``_dataset_available`` reads and verifies it, and a dataset found missing or
+        corrupt then is never claimed again (journalled, so a restart remembers it)."""
         try:
             spec = load_spec(self.store.get("sha256:" + job.spec_hash.hex()))
             if spec.runtime != "repro-v1":
@@ -132,6 +144,8 @@ class Solver:
                 raise SpecError("spec steps/checkpointEvery differ from the on-chain job")
             if not self.store.has(spec.dataset.address):
                 raise StorageError(f"dataset {spec.dataset.address} is not available")
+            if self.journal.get_move(_bad_dataset_key(spec.dataset.address)) is not None:
+                raise StorageError(f"dataset {spec.dataset.address} was found unavailable before")
         except CrowdtrainError as err:
             log.warning("skipping job %d: %s", job.job_id, err)
             return None
@@ -140,8 +154,23 @@ class Solver:
     # --- one claim ---
 
     def _advance(self, job: Job, attempt: int) -> bool:
+        ok, claim = True, DatasetClaim.NONE
+        ours = job.attempt == attempt and job.solver == self.me
+        if ours and job.status is JobStatus.CLAIMED and job.open_disputes == 0:
+            claim = self.disputes.dataset_claim(job.job_id, attempt)
+            ok = faults.dataset_available(  # FAULT HOOK
+                faults.active(),
+                self._dataset_available(job, attempt),
+                claimed_before=claim is not DatasetClaim.NONE,
+            )
         action = next_action(
-            job, me=self.me, attempt=attempt, now=self._now(), reveal_phase=self.reveal_phase
+            job,
+            me=self.me,
+            attempt=attempt,
+            now=self._now(),
+            reveal_phase=self.reveal_phase,
+            dataset_ok=ok,
+            dataset_claim=claim,
         )
         if action is Action.WAIT:
             return False
@@ -151,6 +180,8 @@ class Solver:
             )
             self.journal.record(job.job_id, attempt, Phase.ABANDONED)
             self.stats.abandoned.append(job.job_id)
+        elif action is Action.CLAIM_DATASET:
+            self._claim_dataset(job, attempt)
         elif action is Action.TRAIN_AND_COMMIT:
             self._train_and_commit(job, attempt)
         elif action is Action.FINALIZE:
@@ -160,10 +191,58 @@ class Solver:
             self._collect(job.job_id, attempt)
         return True
 
+    def _dataset_available(self, job: Job, attempt: int) -> bool:
+        """Read and verify the dataset of our claim (a full read: ``has`` trusts a file name).
+        Once good it is not read again until training loads it; a bad one is journalled so the
+        job is never claimed again, even after a restart."""
+        key = (job.job_id, attempt)
+        if key in self._dataset_ok:
+            return True
+        try:
+            address = dataset_address(self.store, job)
+        except CrowdtrainError:
+            return True  # no spec: not a dataset question (training fails as before)
+        try:
+            self.store.get(address)
+        except CrowdtrainError as err:
+            log.warning("job %d: dataset unavailable: %s", job.job_id, err)
+            self.journal.put_move(_bad_dataset_key(address), f"{job.job_id}:{attempt}")
+            return False
+        self._dataset_ok.add(key)
+        return True
+
+    def _claim_dataset(self, job: Job, attempt: int) -> None:
+        """Open the Dataset availability claim (the submitter responds; DISPUTES.md). The chain
+        records it, so a restart sees it and never opens a second one."""
+        game = self.protocol.dispute_game
+        bond = game.challenge_bond_of(job.job_id)
+        free = self.protocol.registry.free_stake_of(self.me)
+        if free < bond:
+            log.error(
+                "job %d: dataset unavailable but free stake %d < claim bond %d: letting it time out",
+                job.job_id,
+                free,
+                bond,
+            )
+            self.journal.put_move(f"dataset-claim:{job.job_id}:{attempt}", "failed")
+            return
+        try:
+            opened = game.open_availability_claim(job.job_id, Target.DATASET, 0)
+        except TransactionRevertedError as err:
+            log.error("job %d: dataset claim rejected: %s", job.job_id, err)
+            self.journal.put_move(f"dataset-claim:{job.job_id}:{attempt}", "failed")
+            return
+        log.info(
+            "job %d attempt %d: dataset unavailable, opened availability claim %d",
+            job.job_id,
+            attempt,
+            opened.dispute_id,
+        )
+
     def _train_and_commit(self, job: Job, attempt: int) -> None:
         spec = self._load_spec(job)
         if spec is None:
-            return  # a later issue lets the solver open an availability claim instead
+            return  # the spec vanished after the claim (a missing dataset is claimed instead)
         work_dir = self.data_dir / "work" / f"job-{job.job_id}-attempt-{attempt}"
         result = train(
             spec,
@@ -208,3 +287,7 @@ class Solver:
             log.info("withdrew %d wei of credit", credit)
         self.journal.record(job_id, attempt, Phase.FINALIZED)
         self.stats.finalized.append(job_id)
+
+
+def _bad_dataset_key(address: str) -> str:
+    return f"bad-dataset:{address}"

@@ -1,10 +1,14 @@
-"""The solver as respondent: answer every dispute on its committed jobs (DESIGN §7).
+"""The solver as a party of disputes (DESIGN §7): the respondent of every dispute on its committed
+jobs, and the claimant of its own Dataset availability claims.
 
 Per tick: read each unresolved dispute naming this solver, let ``decide_solver_dispute`` pick the
 move, and make it — openings and step proofs from ``SolverTrace``, the disputed state regenerated
 and stored as a blob before the jury needs it, and a salted-digest vote whose salt is journalled
-before the commit is sent (so a restart reveals with the same salt). Fault hooks: ``silent``
-answers nothing, ``withhold_step_state`` never stores the state.
+before the commit is sent (so a restart reveals with the same salt). As the claimant of a Dataset
+claim it votes the digest of the dataset as its store serves it (0 when unavailable: a claimant
+must reveal, whatever it reveals). ``node.solver.defense`` reuses this class for the submitter's
+side of Dataset claims. Fault hooks: ``silent`` answers nothing, ``withhold_step_state`` never
+stores the state.
 """
 
 from __future__ import annotations
@@ -17,33 +21,23 @@ from pathlib import Path
 from blake3 import blake3
 
 from node import faults
+from node.chain.dispute_events import DisputeOpened
 from node.chain.dispute_types import Dispute, DisputeKind, DisputePhase, Panel, Target
 from node.chain.events import JobCommitted
 from node.chain.protocol import Protocol
 from node.chain.types import Commitment
 from node.errors import CrowdtrainError, TransactionRevertedError
+from node.solver.decide import DatasetClaim
 from node.solver.dispute_decide import SolverDisputeKnowledge, SolverMove, decide_solver_dispute
 from node.solver.journal import SolverJournal
 from node.solver.trace import SolverTrace
+from node.solver.votes import UNAVAILABLE, dataset_digest, salted_blob_digest, vote_hash
 from node.storage import BlobStore
 from node.trace.state import encode_state, state_parts
 from node.training.spec import load_spec
 
 log = logging.getLogger("crowdtrain.solver")
-UNAVAILABLE = b"\0" * 32
-
-
-def vote_hash(dispute_id: int, round_: int, voter: str, digest: bytes, salt: bytes) -> bytes:
-    """``keccak256(abi.encode(disputeId, round, voter, digest, salt))`` (IJury.commitVote)."""
-    from eth_abi.abi import encode
-    from eth_hash.auto import keccak
-
-    return keccak(
-        encode(
-            ["uint256", "uint256", "address", "bytes32", "bytes32"],
-            [dispute_id, round_, voter, digest, salt],
-        )
-    )
+__all__ = ["UNAVAILABLE", "SolverDisputes", "vote_hash"]
 
 
 class SolverDisputes:
@@ -71,11 +65,32 @@ class SolverDisputes:
             if dispute_id in self._done:
                 continue
             d = self.p.dispute_game.get_dispute(dispute_id)
-            if d.phase is DisputePhase.RESOLVED or self.me not in (d.solver, d.challenger):
+            if d.phase is DisputePhase.RESOLVED or not self.concerns(d):
                 self._done.add(dispute_id)
                 continue
             moved |= self._play(d)
         return moved
+
+    def concerns(self, d: Dispute) -> bool:
+        """Whether this player answers ``d``: every dispute naming this account as a party."""
+        return self.me in (d.solver, d.challenger)
+
+    def dataset_claim(self, job_id: int, attempt: int) -> DatasetClaim:
+        """Our Dataset availability claims on ``(job_id, attempt)``, from the chain (so a restart
+        never opens a second one). A claim that could not be opened counts as rejected."""
+        if self.journal.get_move(f"dataset-claim:{job_id}:{attempt}") == "failed":
+            return DatasetClaim.REJECTED
+        state = DatasetClaim.NONE
+        game = self.p.dispute_game
+        for e in game.get_events("DisputeOpened", filters={"jobId": job_id}):
+            if not isinstance(e, DisputeOpened) or e.attempt != attempt:
+                continue
+            if e.target != Target.DATASET or e.challenger != self.me:
+                continue
+            if game.get_dispute(e.dispute_id).phase is not DisputePhase.RESOLVED:
+                return DatasetClaim.OPEN
+            state = DatasetClaim.REJECTED
+        return state
 
     def open_count(self) -> int:
         """Unresolved disputes this solver is a party of (the daemon keeps running while > 0)."""
@@ -162,9 +177,10 @@ class SolverDisputes:
             saved = self.journal.get_move(key)
             if saved is None:  # journalled before the commit is sent, reused after a restart
                 digest = self._digest(d, panel.salt)
-                if digest == UNAVAILABLE:
+                if digest == UNAVAILABLE and d.solver == self.me:
                     # Revealing 0 loses anyway and (Jury.settle) would count honest "unavailable"
-                    # jurors as siding with us: a solver without the state does not vote.
+                    # jurors as siding with us: a respondent without the state does not vote.
+                    # (A claimant must reveal, 0 included, or it loses: Jury.resolve.)
                     log.warning("dispute %d: state unavailable, not voting", i)
                     return False
                 saved = secrets.token_bytes(32).hex() + digest.hex()
@@ -190,7 +206,10 @@ class SolverDisputes:
         self.journal.put_move(f"state:{d.dispute_id}", "published")
 
     def _digest(self, d: Dispute, salt: bytes) -> bytes:
-        """BLAKE3(r ‖ the state this solver claims): state j+1, state 0, or the claimed blob."""
+        """BLAKE3(r ‖ the state this solver claims): state j+1, state 0, or the claimed blob; for
+        a Dataset claim (either side) the dataset blob as the store serves it."""
+        if d.target is Target.DATASET:
+            return dataset_digest(self.store, self.p.market.get_job(d.job_id), salt)
         try:
             trace = self._trace(d)
             if d.kind is DisputeKind.SEGMENT:
@@ -214,6 +233,4 @@ class SolverDisputes:
             address = trace.records[-1].address
         else:
             address = trace.records[d.segment].address
-        if not self.store.has(address):
-            return UNAVAILABLE
-        return blake3(salt + self.store.get(address)).digest()
+        return salted_blob_digest(self.store, address, salt)

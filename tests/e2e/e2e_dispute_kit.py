@@ -20,6 +20,7 @@ from market_kit import CROWD, Market
 
 from node.chain.protocol import Protocol
 from node.solver.daemon import Solver
+from node.solver.defense import DatasetDefense
 from node.storage import LocalBlobStore
 from node.training.data import digits_blob
 from node.training.spec import JobSpec, parse_spec
@@ -79,6 +80,8 @@ class World:
     verifiers: dict[str, VerifierNode] = field(default_factory=dict)
     accounts: dict[str, LocalAccount] = field(default_factory=dict)
     idle_step: int = 20
+    defenders: list[DatasetDefense] = field(default_factory=list)
+    """submitters answering Dataset availability claims (``crowdtrain job defend``)."""
 
     @property
     def p(self) -> Protocol:
@@ -113,6 +116,16 @@ class World:
             check_all=check_all,
         )
 
+    def add_defender(self, account: LocalAccount) -> DatasetDefense:
+        """``account`` (a submitter) answers the Dataset claims on its jobs, ticked each round."""
+        defense = DatasetDefense(
+            self.market.as_(account),
+            self.store,
+            self.market.root / f"defender-{account.address[:8]}",
+        )
+        self.defenders.append(defense)
+        return defense
+
     def post(self, spec: JobSpec, *, reward: int = REWARD, fee: int = FEE) -> int:
         posted = self.market.as_(self.market.submitter).post_job(
             spec_hash=spec.spec_hash(),
@@ -137,6 +150,10 @@ class World:
                     return True
         for node in self.verifiers.values():
             moved |= node.tick()
+            if until is not None and until():
+                return True
+        for defense in self.defenders:
+            moved |= defense.tick()
             if until is not None and until():
                 return True
         return moved
@@ -213,4 +230,16 @@ def fake_fraud_at_last_step(world: World, name: str, job_id: int, segment: int) 
     made_up = (*honest.state_hashes[:-1], b"\xee" * 32)
     world.verifiers[name].journal.record_finding(
         StoredFinding(job_id, 0, segment, "fraud", None, made_up)
+    )
+
+
+def plant_defender_vote(
+    defense: DatasetDefense, dispute_id: int, round_: int, digest: bytes
+) -> None:
+    """Make a submitter's defender vote ``digest`` (e.g. claim a missing dataset is available):
+    its journalled vote is used instead of the one it would compute."""
+    import secrets
+
+    defense.journal.put_move(
+        f"vote:{dispute_id}:{round_}", secrets.token_bytes(32).hex() + digest.hex()
     )

@@ -69,10 +69,12 @@ class Market:
             )
         return done
 
-    def spawn(self, account: LocalAccount, *args: str, log: Path) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, account: LocalAccount, *args: str, log: Path, **extra_env: str
+    ) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [*CLI, *args],
-            env=self.env(account),
+            env=self.env(account, **extra_env),
             cwd=REPO,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
