@@ -86,6 +86,9 @@ class VerifierNode:
         while True:
             progressed = self.tick()
             if once and self.monitor.index.jobs and self.idle():
+                # a job may have been finalized after this tick read the credit: one more pass
+                # withdraws it, so ``--once`` never exits with earnings left behind
+                self.tick()
                 return
             if max_seconds is not None and time.monotonic() - started > max_seconds:
                 return
