@@ -1,7 +1,7 @@
 """JobMarket and StakeRegistry events the indexer needs beyond what ``node.chain.events`` models.
 
 The node's dataclasses carry what a daemon acts on; the indexer also wants the payout facts of
-issue 4 (``attesterPaid`` of ``JobFinalized``, ``JobAborted``, ``StakeSettled``) and who joined the
+issue 4 (``attesterPaid`` of ``JobFinalized``, ``StakeSettled``) and who joined the
 verifier set. Decoding stays the node's (``event_from_data`` by field name); only the tables grow.
 """
 
@@ -28,14 +28,6 @@ class JobFinalized(ChainEvent):
 
 
 @dataclass(frozen=True)
-class JobAborted(ChainEvent):
-    job_id: JobId
-    solver: ChecksumAddress
-    fees_paid: Wei
-    new_attempt: int
-
-
-@dataclass(frozen=True)
 class StakeSettled(ChainEvent):
     account: ChecksumAddress
     paid: Wei
@@ -54,7 +46,6 @@ class IndexedJobMarket(JobMarketAdapter):
     EVENTS: ClassVar[dict[str, type[ChainEvent]]] = {
         **JOB_MARKET_EVENTS,
         "JobFinalized": JobFinalized,
-        "JobAborted": JobAborted,
         "StakeSettled": StakeSettled,
     }
 

@@ -110,6 +110,16 @@ class JobReopened(ChainEvent):
 
 
 @dataclass(frozen=True)
+class JobAborted(ChainEvent):
+    """A Dataset availability claim was upheld: the solver is released and the job reopens."""
+
+    job_id: JobId
+    solver: ChecksumAddress
+    fees_paid: Wei
+    new_attempt: int
+
+
+@dataclass(frozen=True)
 class Credited(ChainEvent):
     account: ChecksumAddress
     amount: Wei
@@ -133,6 +143,7 @@ JOB_MARKET_EVENTS: dict[str, type[ChainEvent]] = {
         JobFrozen,
         JobUnfrozen,
         JobReopened,
+        JobAborted,
         Credited,
         CreditWithdrawn,
     )

@@ -28,6 +28,7 @@ from node.errors import CrowdtrainError, SpecError, StorageError, TransactionRev
 from node.solver.decide import Action, DatasetClaim, can_claim, next_action
 from node.solver.disputes import SolverDisputes
 from node.solver.journal import Phase, SolverJournal
+from node.solver.open_jobs import OpenJobs
 from node.solver.votes import dataset_address
 from node.storage import BlobStore
 from node.training.spec import JobSpec, load_spec
@@ -72,6 +73,7 @@ class Solver:
         self._skipped: set[tuple[int, int]] = set()
         self._dataset_ok: set[tuple[int, int]] = set()
         self.disputes = SolverDisputes(protocol, store, data_dir, self.journal, self._now)
+        self.open_jobs = OpenJobs(protocol)
         self.reveal_phase = protocol.deployment.params.reveal_phase
 
     # --- the loop ---
@@ -109,7 +111,7 @@ class Solver:
     def _claim_next(self) -> bool:
         market = self.protocol.market
         free = self.protocol.registry.free_stake_of(self.me)
-        for job_id in range(1, market.job_count() + 1):
+        for job_id in self.open_jobs.candidates():
             job = market.get_job(job_id)
             if (job_id, job.attempt) in self._skipped or job.status is not JobStatus.OPEN:
                 continue
