@@ -519,12 +519,10 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
         uint256[] memory amounts = new uint256[](attesters.length);
         uint256 slash = _attestations.attesterSlash();
         for (uint256 k; k < attesters.length; ++k) {
-            uint256 free = _registry.freeStakeOf(attesters[k]);
-            amounts[k] = free < slash ? free : slash;
+            amounts[k] = _registry.lockUpTo(attesters[k], slash); // unbonding stake included
         }
         emit AttestersSlashed(disputeId, attesters, amounts);
         for (uint256 k; k < attesters.length; ++k) {
-            _registry.lock(attesters[k], amounts[k]);
             _market.settleStake(attesters[k], amounts[k], new address[](0), new uint256[](0));
         }
     }

@@ -163,15 +163,7 @@ contract Jury is IJury {
         } else if (!votes[p.challenger].revealed) {
             solverWrong = false;
         } else {
-            address[] storage jurors = _jurors[disputeId][round];
-            uint256 revealed;
-            uint256 forSolver;
-            for (uint256 k; k < jurors.length; ++k) {
-                Vote storage vote = votes[jurors[k]];
-                if (!vote.revealed) continue;
-                ++revealed;
-                if (vote.digest == solverVote.digest) ++forSolver;
-            }
+            (uint256 revealed, uint256 forSolver) = _count(disputeId, round, solverVote.digest);
             if (2 * forSolver != revealed) solverWrong = 2 * forSolver < revealed;
             else if (round == 1) solverWrong = true;
             else decided = false;
@@ -198,6 +190,8 @@ contract Jury is IJury {
         uint256 total = _jurors[disputeId][0].length + _jurors[disputeId][1].length;
         (payees, fees, slashed, slashes) = (new address[](total), new uint256[](total), new address[](total), new uint256[](total));
         (uint256 paidCount, uint256 slashCount, uint256 spent) = (0, 0, 0);
+        // A verdict forced by a second tie has no minority: no revealing juror is slashed for it.
+        bool tied = _tied(disputeId, p, lastRound);
         for (uint256 round; round <= lastRound; ++round) {
             mapping(address => Vote) storage votes = _votes[disputeId][round];
             Vote storage solverVote = votes[p.solver];
@@ -208,7 +202,7 @@ contract Jury is IJury {
                 // A solver digest of 0 concedes "unavailable": no juror vote can side with it.
                 bool withSolver = solverVote.revealed && solverVote.digest != 0 && vote.digest == solverVote.digest;
                 uint256 locked = vote.locked;
-                if (vote.revealed && (round < lastRound || withSolver != solverWrong)) {
+                if (vote.revealed && (round < lastRound || tied || withSolver != solverWrong)) {
                     uint256 paid = fee < budget - spent ? fee : budget - spent;
                     (payees[paidCount], fees[paidCount]) = (juror, paid);
                     ++paidCount;
@@ -256,6 +250,32 @@ contract Jury is IJury {
     /// @inheritdoc IJury
     function voteOf(uint256 disputeId, uint256 round, address voter) external view returns (Vote memory) {
         return _votes[disputeId][round][voter];
+    }
+
+    /// @dev Whether round `round` ended with as many revealed juror votes for the solver's digest as
+    /// against it (at least one revealed), both parties having revealed (the rule `resolve` applies).
+    function _tied(uint256 disputeId, Panel storage p, uint256 round) private view returns (bool) {
+        mapping(address => Vote) storage votes = _votes[disputeId][round];
+        Vote storage solverVote = votes[p.solver];
+        if (!solverVote.revealed || solverVote.digest == 0 || !votes[p.challenger].revealed) return false;
+        (uint256 revealed, uint256 forSolver) = _count(disputeId, round, solverVote.digest);
+        return revealed != 0 && 2 * forSolver == revealed;
+    }
+
+    /// @dev Jurors of `round` that revealed, and how many of them revealed `solverDigest`.
+    function _count(uint256 disputeId, uint256 round, bytes32 solverDigest)
+        private
+        view
+        returns (uint256 revealed, uint256 forSolver)
+    {
+        mapping(address => Vote) storage votes = _votes[disputeId][round];
+        address[] storage jurors = _jurors[disputeId][round];
+        for (uint256 k; k < jurors.length; ++k) {
+            Vote storage vote = votes[jurors[k]];
+            if (!vote.revealed) continue;
+            ++revealed;
+            if (vote.digest == solverDigest) ++forSolver;
+        }
     }
 
     function _voting(uint256 disputeId) private view returns (Panel storage p) {

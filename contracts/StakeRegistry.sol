@@ -123,6 +123,31 @@ contract StakeRegistry is IStakeRegistry, IVerifierDraws, Ownable, ReentrancyGua
     }
 
     /// @inheritdoc IStakeRegistry
+    function lockUpTo(address account, uint256 amount) external onlyProtocol returns (uint256 locked) {
+        StakeInfo storage info = _stakes[account];
+        (uint128 staked, uint128 held, uint128 unbonding) = (info.staked, info.locked, info.unbonding);
+        uint256 free = staked - held;
+        if (amount > free && unbonding != 0) {
+            // Unbonding stake stays slashable until withdrawn: take the shortfall back into `staked`
+            // (both count in `_totalStaked`, so the total is unchanged).
+            uint256 pulled = amount - free < unbonding ? amount - free : unbonding;
+            unchecked {
+                info.unbonding = unbonding - uint128(pulled);
+                staked += uint128(pulled); // pulled <= unbonding: staked + unbonding fits in uint128
+                free += pulled;
+            }
+            info.staked = staked;
+            _syncWeight(account, staked);
+        }
+        locked = amount < free ? amount : free;
+        if (locked == 0) return 0;
+        unchecked {
+            info.locked = held + uint128(locked); // <= staked
+        }
+        emit StakeLocked(account, locked);
+    }
+
+    /// @inheritdoc IStakeRegistry
     function unlock(address account, uint256 amount) external onlyProtocol {
         if (amount == 0) return;
         StakeInfo storage info = _stakes[account];

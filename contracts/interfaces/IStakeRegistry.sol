@@ -53,6 +53,10 @@ interface IStakeRegistry {
 
     /// @notice Lock `amount` of `account`'s free stake. Protocol contracts only.
     function lock(address account, uint256 amount) external;
+    /// @notice Lock as much of `amount` as `account` has, taking its free stake first and then its
+    /// unbonding stake (moved back into `staked`): a penalty cannot be escaped by `requestUnstake`
+    /// before the unbonding period ends. Returns the amount locked. Protocol contracts only.
+    function lockUpTo(address account, uint256 amount) external returns (uint256 locked);
     /// @notice Unlock `amount` of `account`'s locked stake. Protocol contracts only.
     function unlock(address account, uint256 amount) external;
     /// @notice Transfer `amount` of `account`'s locked stake to the calling protocol contract.

@@ -12,9 +12,12 @@ the solver). Reported:
   trained steps (both sides run the same step function and hash every state);
 - the expected profit of the best cheating strategy, in units of the reward R, over the honest
   strategy: faking f saves ``f·C`` of compute but loses the reward and the lock ``L`` when caught,
-  so the gain is ``f·C - p(f)·(R + L)``. C is the honest compute cost, taken at its worst case
-  C = R (a solver would not work for less than its cost); L = max(minSolverStake, 2R) ≥ 2R, taken
-  at 2R. Only attesters are counted; voluntary challengers make cheating worse still.
+  so the gain is ``f·C - p(f)·(R + L·(1 - j))``. C is the honest compute cost, taken at its worst
+  case C = R (a solver would not work for less than its cost); L = max(minSolverStake, 2R) ≥ 2R,
+  taken at 2R. j = jackpotBps: the best strategy includes a sybil of the cheater that opens an
+  availability claim (or front-runs the challenge commit) the moment it is caught and so collects
+  the jackpot of its own slash, which the contracts cannot tell from an honest claimant. Only
+  attesters are counted; voluntary challengers make cheating worse still.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ import os
 import random
 from math import comb
 
+from node.chain.deploy import DeploymentParams
 from verifier.assignment import BPS, assigned_segments, sampled_segments
 
 SEGMENTS = 500
 ATTESTERS = 3
 SAMPLE_RATE_BPS = 1_000
 LOCK_OVER_REWARD = 2.0
+JACKPOT_SHARE = DeploymentParams().jackpot_bps / BPS  # recovered by the cheater's sybil
 COST_OVER_REWARD = 1.0
 RATES_BPS = (200, 500, 1_000, 1_500, 2_000)
 FRACTIONS = (0.002, 0.01, 0.05, 0.1, 0.2)
@@ -78,7 +83,7 @@ def run_verify_bench(*, trials: int = 1_000, seed: int | None = None) -> dict[st
     for faked in range(1, SEGMENTS + 1):
         p = _exact_detection(sampled, faked)
         f = faked / SEGMENTS
-        profits[faked] = f * COST_OVER_REWARD - p * (1 + LOCK_OVER_REWARD)
+        profits[faked] = f * COST_OVER_REWARD - p * (1 + LOCK_OVER_REWARD * (1 - JACKPOT_SHARE))
     best = max(profits, key=lambda k: profits[k])
     key = f"{SAMPLE_RATE_BPS / BPS:.2f}"
     return {
@@ -96,6 +101,7 @@ def run_verify_bench(*, trials: int = 1_000, seed: int | None = None) -> dict[st
         "verifier_cost_vs_sample_rate": costs,
         "assumptions": {
             "lock_over_reward": LOCK_OVER_REWARD,
+            "jackpot_recovered_by_cheater": JACKPOT_SHARE,
             "solver_cost_over_reward": COST_OVER_REWARD,
         },
     }

@@ -61,6 +61,20 @@ class DeploymentParams:
     submitter_bps: int = 2_500
     bond_to_solver_bps: int = 5_000
 
+    def __post_init__(self) -> None:
+        if self.unbonding_period <= self.slash_horizon():
+            raise DeploymentError(
+                f"unbonding period {self.unbonding_period} s must exceed {self.slash_horizon()} s "
+                "(challenge window + reveal phase + the longest single dispute), or an attester "
+                "could unstake and withdraw before its fraud is proven"
+            )
+
+    def slash_horizon(self) -> int:
+        """Seconds from a commit to the latest verdict of one dispute: the windows, both chess
+        clocks, and two jury rounds (a tie re-draws once)."""
+        jury_round = self.jury_commit_phase + self.jury_reveal_phase
+        return self.challenge_window + self.reveal_phase + 2 * self.move_clock + 2 * jury_round
+
     def dispute_params(self) -> tuple[int, ...]:
         """``IDisputeGame.Params`` in field order."""
         return (

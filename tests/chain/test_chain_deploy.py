@@ -76,3 +76,15 @@ def test_missing_deployment_says_what_to_run(w3: Web3, tmp_path: Path) -> None:
         DeploymentError, match=r"no deployment for chain 31337.*crowdtrain devnet up"
     ):
         read_deployment(tmp_path, 31337)
+
+
+def test_unbonding_must_outlast_the_slash_horizon() -> None:
+    """Otherwise a guilty attester could unstake and withdraw before its fraud is proven."""
+    from node.chain.deploy import DeploymentParams
+    from node.errors import DeploymentError
+
+    horizon = DeploymentParams().slash_horizon()
+    assert horizon == 120 + 60 + 2 * 120 + 2 * (60 + 60)
+    with pytest.raises(DeploymentError, match="unbonding period 660 s must exceed 660 s"):
+        DeploymentParams(unbonding_period=horizon)
+    assert DeploymentParams(unbonding_period=horizon + 1).unbonding_period == horizon + 1

@@ -104,13 +104,22 @@ def _attested_and_challenged(
     return job_id, trace, segment, assigned, attesters, challenger, dispute_id, ledger
 
 
-def test_attesters_of_a_proven_fraudulent_segment_are_slashed(game_world: World) -> None:
+@pytest.mark.parametrize("unstakes", [False, True], ids=["staying", "unstaking"])
+def test_attesters_of_a_proven_fraudulent_segment_are_slashed(
+    game_world: World, unstakes: bool
+) -> None:
+    """`unstaking`: the guilty attester moves all its stake to unbonding once the challenge is
+    revealed; unbonding stake stays slashable, so it still loses exactly `attesterSlash`."""
     world = game_world
     assert world.game is not None
     submitter, solver = world.accounts[1], world.accounts[2]
     job_id, trace, segment, _, attesters, challenger, dispute_id, ledger = _attested_and_challenged(
         world
     )
+    if unstakes:
+        free = world.registry.functions.freeStakeOf(attesters[0]).call()
+        world.send(world.registry.functions.requestUnstake(free), attesters[0])
+        assert world.stake_info(attesters[0])[:3] == (VERIFIER_STAKE - free, 0, free)
     # the honest run agrees with the commit up to step 1 of the segment and not after it
     truth = FullTrace.make(job_id, 0, 8, 4, wrong_from=(segment - 1) * 4 + 2)
     world.send(world.game.functions.openSegment(*trace.open_args(dispute_id, segment)), solver)
@@ -127,8 +136,12 @@ def test_attesters_of_a_proven_fraudulent_segment_are_slashed(game_world: World)
     expected = Changes()
     fees = jurors_settled(expected, [(verdict.jurors, set(verdict.jurors))], slash=JUROR_SLASH)
     solver_lost(expected, solver=solver, winner=challenger, submitter=submitter, fees=fees)
-    expected.slash(attesters[0], ATTESTER_SLASH)  # burned: nobody profits from it
-    expected.burned += ATTESTER_SLASH
+    expected.burned += ATTESTER_SLASH  # burned: nobody profits from it
+    if unstakes:
+        expected.staked[attesters[0]] -= free  # left for unbonding, less the slash taken from it
+        assert world.stake_info(attesters[0])[2] == free - ATTESTER_SLASH
+    else:
+        expected.slash(attesters[0], ATTESTER_SLASH)
     ledger.assert_changes(expected)
     job = world.job(job_id)
     assert (job.status, job.attempt) == (JobStatus.OPEN, 1)

@@ -106,18 +106,18 @@ def test_two_ties_make_the_solver_lose(game_world: World) -> None:
     names = [name for name, _ in world.logs(second.resolve)]
     assert "JuryTied" not in names and "JuryDecided" in names
 
-    # the burden of proof is on the solver: it loses its whole lock. Round-0 jurors who revealed
-    # are paid; in the final round the jurors on the losing side and the silent one are slashed.
+    # the burden of proof is on the solver: it loses its whole lock. A tie has no minority, so
+    # every juror who revealed, in either round, is paid; only the silent ones are slashed.
     expected = Changes()
     fees = jurors_settled(
         expected,
         [
             (first.jurors, set(first.jurors[:2])),
-            (second.jurors, set(second.jurors[3:6])),
+            (second.jurors, set(second.jurors[:6])),
         ],
         slash=JUROR_SLASH,
     )
-    assert fees == 5 * FEE
+    assert fees == 8 * FEE
     solver_lost(expected, solver=solver, winner=challenger, submitter=submitter, fees=fees)
     ledger.assert_changes(expected)
     job = world.job(job_id)
