@@ -36,6 +36,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
     mapping(uint256 disputeId => Dispute) private _disputes;
     mapping(bytes32 hash => ChallengeCommit) private _commits;
     mapping(bytes32 segmentKey => uint256[]) private _segmentDisputes;
+    mapping(uint256 jobId => uint256 attemptPlusOne) private _datasetClaims;
     uint64 private _commitSeq;
     uint64 private _disputeCount;
 
@@ -110,6 +111,8 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
                 job.status != IJobMarket.JobStatus.Claimed || msg.sender != job.solver
                     || block.timestamp > job.deadline
             ) revert DisputeGameNotChallengeable(jobId);
+            if (_datasetClaims[jobId] == uint256(job.attempt) + 1) revert DisputeGameDatasetClaimed(jobId, job.attempt);
+            _datasetClaims[jobId] = uint256(job.attempt) + 1;
             respondent = job.submitter;
         } else {
             _requireChallengeable(jobId, job);

@@ -113,6 +113,9 @@ interface IDisputeGame {
     error DisputeGameClockRunning(uint256 disputeId, uint256 deadline);
     /// @notice The dispute cannot be voided: its job attempt is still live.
     error DisputeGameNotStale(uint256 disputeId);
+    /// @notice The job's solver already claimed this attempt's dataset unavailable: one claim per
+    /// attempt, so a rejected claimant cannot hold the job by claiming again and again.
+    error DisputeGameDatasetClaimed(uint256 jobId, uint256 attempt);
     /// @notice Too many disputes are open on one segment.
     error DisputeGameTooManyDisputes(uint256 jobId, uint256 segment);
     /// @notice The mover's clock ran out at `deadline`: only `timeout` is possible now.

@@ -264,4 +264,12 @@ def test_a_rejected_dataset_claim_costs_the_solver_its_bond(game_world: World) -
     job = world.job(job_id)
     assert (job.status, job.open_disputes) == (JobStatus.CLAIMED, 0)
     assert job.deadline == deadline + (resolved - opened)  # the solve deadline was frozen
+    # one claim per attempt: claiming again cannot hold the job frozen round after round
+    world.expect_revert(
+        world.game.functions.openAvailabilityClaim(job_id, DATASET, 0),
+        solver,
+        "DisputeGameDatasetClaimed",
+        job_id,
+        0,
+    )
     world.send(market.commitTrace(*_trace_args(world, job_id)), solver)
