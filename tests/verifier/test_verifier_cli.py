@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from verifier_kit import tiny_spec
 from web3 import Web3
 
 from node.chain.anvil import AnvilProcess
@@ -24,7 +25,6 @@ from node.chain.tx import TxSender
 from node.chain.types import Commitment, JobStatus
 from node.storage import LocalBlobStore
 from node.training.data import digits_blob
-from node.training.spec import parse_spec
 from node.training.trainer import train
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
@@ -105,18 +105,9 @@ def test_verifier_run_attests_an_honest_job_and_withdraws_its_fee(
 
     # an honest tiny job (N = 3 segments of K = 4), trained and committed in-process
     store = LocalBlobStore(tmp_path / "blobs")
-    spec = parse_spec(
-        {
-            "model": {"architecture": "mlp", "hidden": [16]},
-            "dataset": {"address": store.put(digits_blob()), "format": "classification"},
-            "optimizer": {"name": "adamw", "lr": 0.01, "grad_clip": 1.0, "weight_decay": 0.01},
-            "batch_size": 16,
-            "steps": 12,
-            "checkpoint_every": 4,
-            "seed": 7,
-            "runtime": "repro-v1",
-        }
-    )
+    digits = digits_blob()
+    store.put(digits)
+    spec = tiny_spec(digits)
     store.put(spec.canonical_json())
     as_submitter, as_solver = p.as_account(submitter), p.as_account(solver)
     job_id = int(
