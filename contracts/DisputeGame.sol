@@ -319,7 +319,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
         (d.checkpointEvery, d.numSegments, d.commitment) = (job.checkpointEvery, job.numSegments, job.commitment);
         (d.solver, d.commitSeq, d.openedAt, d.lastMoveAt) =
             (solver, commitSeq, uint64(block.timestamp), uint64(block.timestamp));
-        emit DisputeOpened(disputeId, jobId, job.attempt, kind, target, index, challenger, solver, bond);
+        emit DisputeOpened(disputeId, jobId, job.attempt, kind, target, index, challenger, solver, bond, commitSeq);
         _registry.lock(challenger, bond);
         _market.freezeJob(jobId);
     }

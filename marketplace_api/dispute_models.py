@@ -44,6 +44,22 @@ class Attestation(Base):
     slashed: Mapped[str] = mapped_column(String(WEI), default="0")
 
 
+class ChallengeCommit(Base):
+    """A sealed challenge (``ChallengeCommitted``), kept by sequence number until a reveal links it
+    to its dispute: the earliest commit on a segment takes the jackpot, so when it was made matters."""
+
+    __tablename__ = "challenge_commits"
+
+    commit_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(HASH))
+    challenger: Mapped[str] = mapped_column(String(ADDRESS), index=True)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)
+    tx_hash: Mapped[str] = mapped_column(String(HASH))
+    block_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    dispute_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
 class Dispute(Base):
     """One dispute (challenge or availability claim) as its events say it is now."""
 
@@ -58,6 +74,7 @@ class Dispute(Base):
     challenger: Mapped[str] = mapped_column(String(ADDRESS), index=True)
     solver: Mapped[str] = mapped_column(String(ADDRESS), index=True)
     bond: Mapped[str] = mapped_column(String(WEI))
+    commit_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     phase: Mapped[str] = mapped_column(String(16), index=True)
     lo: Mapped[int | None] = mapped_column(Integer, nullable=True)
     hi: Mapped[int | None] = mapped_column(Integer, nullable=True)

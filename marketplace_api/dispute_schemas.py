@@ -95,6 +95,8 @@ class DisputePublic(_Public):
     challenger: str
     solver: str
     bond: str
+    commit_seq: int | None
+    """The sealed challenge's sequence number (earliest on a segment takes the jackpot)."""
     phase: str
     status: str
     lo: int | None

@@ -125,7 +125,8 @@ interface IDisputeGame {
 
     event ChallengeCommitted(bytes32 indexed hash, address indexed challenger, uint256 commitSeq);
     /// @notice A dispute opened; the solver must open within `moveClock` (phase Opening); an
-    /// availability claim goes straight to the jury (`StepPinned` follows).
+    /// availability claim goes straight to the jury (`StepPinned` follows). `commitSeq` is the
+    /// `ChallengeCommitted` sequence number of the challenge it reveals (a claim takes a fresh one).
     event DisputeOpened(
         uint256 indexed disputeId,
         uint256 indexed jobId,
@@ -135,7 +136,8 @@ interface IDisputeGame {
         uint256 segment,
         address challenger,
         address solver,
-        uint256 bond
+        uint256 bond,
+        uint256 commitSeq
     );
     /// @notice The solver opened segment `segment`: `segRoot`, stateHash at step 0 and K.
     event SegmentOpened(uint256 indexed disputeId, bytes32 segRoot, bytes32 hashStart, bytes32 hashEnd);

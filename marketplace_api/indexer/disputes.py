@@ -7,7 +7,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from marketplace_api.dispute_models import Dispute, DisputeMove, JuryPanel, JuryVote
+from marketplace_api.dispute_models import (
+    ChallengeCommit,
+    Dispute,
+    DisputeMove,
+    JuryPanel,
+    JuryVote,
+)
 from marketplace_api.indexer import ledger
 from marketplace_api.indexer.attestations import attestation_of
 from marketplace_api.indexer.projections_base import ZERO_ADDRESS, Handler, account_row, add_wei
@@ -77,6 +83,45 @@ def _advance(session: Session, d: Dispute, r: EventRecord) -> None:
         d.phase = "jury"
 
 
+def challenge_committed(session: Session, r: EventRecord) -> None:
+    a = r.args
+    if session.get(ChallengeCommit, int(a["commit_seq"])) is None:
+        session.add(
+            ChallengeCommit(
+                commit_seq=int(a["commit_seq"]),
+                hash=a["hash"],
+                challenger=a["challenger"],
+                block_number=r.block_number,
+                log_index=r.log_index,
+                tx_hash=r.tx_hash,
+                block_time=r.block_time,
+            )
+        )
+        session.flush()
+
+
+def _link_commit(session: Session, dispute_id: int, seq: int) -> None:
+    """The revealed challenge's sealed commit becomes the first move of its dispute."""
+    commit = session.get(ChallengeCommit, seq)
+    if commit is None:  # an availability claim: its sequence number was taken at opening
+        return
+    commit.dispute_id = dispute_id
+    session.add(
+        DisputeMove(
+            dispute_id=dispute_id,
+            name="ChallengeCommitted",
+            contract="DisputeGame",
+            actor=commit.challenger,
+            role="challenger",
+            block_number=commit.block_number,
+            log_index=commit.log_index,
+            tx_hash=commit.tx_hash,
+            block_time=commit.block_time,
+            args={"hash": commit.hash, "challenger": commit.challenger, "commit_seq": seq},
+        )
+    )
+
+
 def dispute_opened(session: Session, r: EventRecord) -> None:
     a = r.args
     kind = _name(int(a["kind"]), DisputeKind)
@@ -91,6 +136,7 @@ def dispute_opened(session: Session, r: EventRecord) -> None:
             challenger=a["challenger"],
             solver=a["solver"],
             bond=str(a["bond"]),
+            commit_seq=int(a["commit_seq"]) if "commit_seq" in a else None,
             phase="jury" if kind == "availability" else "opening",
             outcome="none",
             winner_paid="0",
@@ -103,6 +149,8 @@ def dispute_opened(session: Session, r: EventRecord) -> None:
         )
     )
     account_row(session, a["challenger"], r.block_number).challenges += 1
+    if "commit_seq" in a:
+        _link_commit(session, int(a["dispute_id"]), int(a["commit_seq"]))
     _move(session, r, "challenger", a["challenger"])
 
 
@@ -273,6 +321,7 @@ def _plain_move(role: str) -> Handler:
 
 
 DISPUTE_HANDLERS: dict[str, Handler] = {
+    "ChallengeCommitted": challenge_committed,
     "DisputeOpened": dispute_opened,
     "SegmentOpened": _party_move("solver"),
     "InitialStateOpened": _party_move("solver"),

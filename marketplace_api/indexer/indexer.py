@@ -25,6 +25,7 @@ from web3.types import LogReceipt
 
 from marketplace_api.dispute_models import (
     Attestation,
+    ChallengeCommit,
     Dispute,
     DisputeMove,
     JuryPanel,
@@ -42,7 +43,16 @@ from node.errors import ConfigError
 
 log = logging.getLogger(__name__)
 STATE_ID = 1
-DISPUTE_PROJECTIONS = (Attestation, Dispute, DisputeMove, JuryPanel, JuryVote, Payout, Slash)
+DISPUTE_PROJECTIONS = (
+    Attestation,
+    ChallengeCommit,
+    Dispute,
+    DisputeMove,
+    JuryPanel,
+    JuryVote,
+    Payout,
+    Slash,
+)
 
 
 class _HashingPoller(EventPoller):

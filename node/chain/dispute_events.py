@@ -73,6 +73,7 @@ class DisputeOpened(ChainEvent):
     challenger: ChecksumAddress
     solver: ChecksumAddress
     bond: Wei
+    commit_seq: int
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ class Played:
     jurors: list[str]
     silent_juror: str
     moves: list[str]
+    challenge_hash: bytes
 
 
 def keccak_abi(types: list[str], values: list[object]) -> bytes:
@@ -146,12 +147,11 @@ def play(market: Market, verifiers: list[LocalAccount]) -> Played:
         next(a for a in players if a not in attesters) if len(players) > 3 else attesters[2]
     )
     game = players[challenger].dispute_game
-    game.commit_challenge(
-        keccak_abi(
-            ["uint256", "uint256", "uint256", "address", "bytes32"],
-            [job_id, claimed.attempt, segment, challenger, SALT],
-        )
+    challenge_hash = keccak_abi(
+        ["uint256", "uint256", "uint256", "address", "bytes32"],
+        [job_id, claimed.attempt, segment, challenger, SALT],
     )
+    game.commit_challenge(challenge_hash)
     mine(w3, 1)  # the reveal must come in a later block than the commit
     dispute_id = int(game.reveal_challenge(job_id, segment, SALT).dispute_id)
     solver_game = market.solver.dispute_game
@@ -168,7 +168,7 @@ def play(market: Market, verifiers: list[LocalAccount]) -> Played:
         step0_proof=trace.step_trees[i].proof(0),
         step_k_proof=trace.step_trees[i].proof(k),
     )
-    moves = ["DisputeOpened", "SegmentOpened"]
+    moves = ["ChallengeCommitted", "DisputeOpened", "SegmentOpened"]
     view = FullTrace.make(job_id, claimed.attempt, n, k, wrong_from=(i - 1) * k + 1)
     base = (i - 1) * k
     while solver_game.get_dispute(dispute_id).phase == DisputePhase.PROPOSE:
@@ -223,4 +223,5 @@ def play(market: Market, verifiers: list[LocalAccount]) -> Played:
         jurors=jurors,
         silent_juror=jurors[2],
         moves=moves,
+        challenge_hash=challenge_hash,
     )

@@ -80,12 +80,21 @@ def _check_dispute(client: TestClient, played: Played, market: Market) -> None:
         BOND - 2 * JUROR_FEE - to_solver
     )
     roles = [(m["name"], m["role"], m["actor"]) for m in d["moves"]]
-    assert roles[:3] == [
+    assert roles[:4] == [
+        ("ChallengeCommitted", "challenger", played.challenger),
         ("DisputeOpened", "challenger", played.challenger),
         ("SegmentOpened", "solver", solver),
         ("SplitProposed", "solver", solver),
     ]
     assert ("RangeChosen", "challenger", played.challenger) in roles
+    sealed, opened = d["moves"][:2]  # the commit came in an earlier block than its reveal
+    assert sealed["block_number"] < opened["block_number"] == d["opened_block"]
+    assert sealed["args"] == {
+        "hash": "0x" + played.challenge_hash.hex(),
+        "challenger": played.challenger,
+        "commit_seq": d["commit_seq"],
+    }
+    assert d["commit_seq"] == opened["args"]["commit_seq"] >= 1
     blocks = [(m["block_number"], m["log_index"]) for m in d["moves"]]
     assert blocks == sorted(blocks) and all(m["block_time"] for m in d["moves"])
     (panel,) = d["jury"]

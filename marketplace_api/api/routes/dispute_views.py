@@ -28,6 +28,7 @@ _DISPUTE_COLUMNS = [
     "challenger",
     "solver",
     "bond",
+    "commit_seq",
     "phase",
     "lo",
     "hi",
