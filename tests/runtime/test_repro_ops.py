@@ -7,9 +7,9 @@ tests run the whole case list in a fresh interpreter per variant (env vars must 
 imported) and compare a BLAKE3 digest of every output and gradient.
 
 Tolerances (max |repro - float64| divided by max |float64| of that tensor):
-2e-5 for every op: GEMMs (linear, conv2d, matmul) multiply operands quantized to 21-24 bits exactly
-in float64 (``GEMM_TOL`` is kept as its own name should a faster, coarser GEMM come back);
-transcendentals are within ~2 ulp.
+2e-5 for every op: GEMMs (linear, conv2d, matmul) multiply operands quantized to 21/20 bits as int8
+limbs exactly in int32 (~6e-6 of the largest output on random data; ``GEMM_TOL`` is kept as its own
+name should a coarser GEMM come back); transcendentals are within ~2 ulp.
 """
 
 from __future__ import annotations

@@ -18,28 +18,35 @@ from node.runtime.repro import transcendental as T
 GELU_C = float(np.float32(math.sqrt(2.0 / math.pi)))
 GELU_A = float(np.float32(0.044715))
 GELU_3A = float(np.float32(3.0 * 0.044715))
+GELU_2C = 2.0 * GELU_C  # exact doubling of a float32
+GELU_M2C = -GELU_2C
 
 
 class Gelu(torch.autograd.Function):
-    """0.5 x (1 + tanh(c (x + a x³)))."""
+    """0.5 x (1 + tanh(c (x + a x³))), computed as x sig(2z) = x / (1 + exp(-2z)), z = c (x + a x³).
+
+    The sigmoid form is the same function (0.5 (1 + tanh z) = sig(2z), sig the logistic sigmoid)
+    with one ``exp`` and a reciprocal instead of ``tanh``'s ``expm1`` and sign handling: about 30
+    passes over the activation instead of 55.
+    """
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> Tensor:
         # In-place chains on temporaries; + and * are commutative in IEEE, so t + x is x + t bitwise.
-        inner = (x * x).mul_(x).mul_(GELU_A).add_(x).mul_(GELU_C)
-        t = T.tanh(inner)
-        ctx.save_for_backward(x, t)
-        return (x * 0.5).mul_(t + 1.0)
+        minus_2z = (x * x).mul_(x).mul_(GELU_A).add_(x).mul_(GELU_M2C)
+        s = torch.reciprocal(T.exp(minus_2z).add_(1.0))  # IEEE 1/x on CPU and CUDA
+        ctx.save_for_backward(x, s)
+        return x * s
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         x: Tensor
-        t: Tensor
-        x, t = ctx.saved_tensors
-        dinner = (x * x).mul_(GELU_3A).add_(1.0).mul_(GELU_C)
-        one_minus_t2 = (t * t).neg_().add_(1.0)  # -(t*t) + 1 is 1 - t*t bitwise
-        slope = (t + 1.0).mul_(0.5).add_((x * 0.5).mul_(one_minus_t2).mul_(dinner))
-        return slope.mul_(grad)
+        s: Tensor
+        x, s = ctx.saved_tensors
+        # d/dx x sig(2z) = sig + x sig (1 - sig) 2c (1 + 3a x²)
+        dz2 = (x * x).mul_(GELU_3A).add_(1.0).mul_(GELU_2C)
+        slope = (s - 1.0).neg_().mul_(s).mul_(x).mul_(dz2)
+        return slope.add_(s).mul_(grad)
 
 
 class Tanh(torch.autograd.Function):

@@ -33,11 +33,13 @@ LN2_LO = _f32(0.6931471805599453 - LN2_HI)
 EXPM1_COEFFS = [_f32(1.0 / c) for c in (5040.0, 720.0, 120.0, 24.0, 6.0, 2.0)]
 SQRT_HALF = _f32(0.7071067811865476)
 EXP_MIN, EXP_MAX = -104.0, 89.0  # exp underflows to 0 below -103.97 and overflows above 88.73
+# exp's range with one power-of-two factor: round(x log2 e) stays in [-127, 128].
+EXP_FLUSH, EXP_OVERFLOW = -88.0, 88.5
 
 
-def _reduce(x: Tensor) -> tuple[Tensor, Tensor]:
-    """``x = k ln2 + r`` with integer ``k`` and ``|r| <= ln2/2`` (plus rounding)."""
-    x = torch.clamp(x, EXP_MIN, EXP_MAX)
+def _reduce(x: Tensor, lo: float = EXP_MIN, hi: float = EXP_MAX) -> tuple[Tensor, Tensor]:
+    """``x = k ln2 + r`` with integer ``k`` and ``|r| <= ln2/2`` (plus rounding), ``x`` clamped first."""
+    x = torch.clamp(x, lo, hi)
     k = torch.round_(x * LOG2E)
     r = x.sub_(k * LN2_HI).sub_(
         k * LN2_LO
@@ -64,9 +66,26 @@ def _scale2(x: Tensor, k: Tensor) -> Tensor:
 
 
 def exp(x: Tensor) -> Tensor:
-    """exp(x) = 2^k * (1 + expm1(r))."""
-    k, r = _reduce(x)
-    return _scale2(_expm1_poly(r).add_(1.0), k)
+    """exp(x) = 2^k * (1 + expm1(r)), with ``2^k`` as one float built from its bits.
+
+    The input is clamped to [EXP_FLUSH, EXP_OVERFLOW] so ``k`` stays in [-127, 128]: ``2^-127``
+    comes out as the bit pattern 0 (+0.0) and ``2^128`` as +inf, so results below ~2^-126.5 (the
+    subnormal range) flush to zero and results above ~2^127.5 overflow to inf (both deterministic;
+    softmax/cross-entropy/GELU only need exp far from those edges, and exact zeros for masked
+    scores). One multiply instead of ``_scale2``'s two exact steps saves ~8 passes per call.
+    """
+    k, r = _reduce(x, EXP_FLUSH, EXP_OVERFLOW)
+    return _expm1_poly(r).add_(1.0).mul_(_pow2_small(k))
+
+
+def _pow2_small(k: Tensor) -> Tensor:
+    """``2**k`` for integer-valued float32 ``k`` in [-127, 128] (-127 gives +0.0, 128 gives +inf).
+
+    ``k + (2^23 + 127)`` is exact and its bit pattern is ``0x4B000000 + k + 127``; shifting it left by
+    23 drops the ``0x4B`` and leaves ``(k + 127) << 23``, the IEEE pattern of ``2**k``.
+    """
+    bits = k.add(8388735.0).view(torch.int32).bitwise_left_shift_(23)
+    return bits.view(torch.float32)
 
 
 def expm1(x: Tensor) -> Tensor:
