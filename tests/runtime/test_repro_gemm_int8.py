@@ -1,49 +1,84 @@
-"""``exact_mm``/``exact_bmm`` (int8 limbs on ``torch._int_mm``): accurate and order-independent."""
+"""The exact GEMM paths (int8 limbs on ``torch._int_mm``; float64 integer products) are accurate,
+independent of blocking and layout, poison non-finite inputs, and ``exact_bmm`` picks one from the
+shapes alone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import pytest
 import torch
 
-from node.runtime.repro.gemm import exact_bmm, exact_mm
+from node.runtime.repro.gemm import (
+    INT8_MIN_MACS,
+    exact_bmm,
+    exact_bmm_f64,
+    exact_bmm_int8,
+    exact_mm,
+)
+
+Bmm = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+PATHS = pytest.mark.parametrize("bmm", [exact_bmm_int8, exact_bmm_f64], ids=["int8", "f64"])
 
 
 def _rand(rng: np.random.Generator, *shape: int) -> torch.Tensor:
     return torch.from_numpy(rng.standard_normal(shape).astype(np.float32))
 
 
-def test_int8_limb_gemm_is_close_to_float64_and_blocking_independent() -> None:
+def _mm(bmm: Bmm, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return bmm(a.unsqueeze(0), b.unsqueeze(0)).squeeze(0)
+
+
+@PATHS
+def test_close_to_float64_and_blocking_independent(bmm: Bmm) -> None:
     rng = np.random.default_rng(5)
     a, b = _rand(rng, 67, 1500), _rand(rng, 1500, 41)
-    got = exact_mm(a, b)
+    got = _mm(bmm, a, b)
     want = a.double() @ b.double()
     scale = a.double().norm(dim=1, keepdim=True) * b.double().norm(dim=0, keepdim=True)
     assert float(((got.double() - want).abs() / scale).max()) < 2e-6
     # Rows computed alone (other blocking, other thread split) give the same bits.
-    assert torch.equal(torch.cat([exact_mm(a[i : i + 1], b) for i in range(0, 67, 7)]), got[::7])
+    assert torch.equal(torch.cat([_mm(bmm, a[i : i + 1], b) for i in range(0, 67, 7)]), got[::7])
 
 
-def test_layout_does_not_change_bits() -> None:
-    """Transposed operands (quantized in their own memory order) give the same bits."""
+@PATHS
+def test_layout_does_not_change_bits(bmm: Bmm) -> None:
+    """Transposed operands and batching give the same bits."""
     rng = np.random.default_rng(6)
     a, b = _rand(rng, 33, 70), _rand(rng, 70, 19)
-    got = exact_mm(a, b)
-    assert torch.equal(exact_mm(a.t().contiguous().t(), b.t().contiguous().t()), got)
-    batched = exact_bmm(
+    got = _mm(bmm, a, b)
+    assert torch.equal(_mm(bmm, a.t().contiguous().t(), b.t().contiguous().t()), got)
+    batched = bmm(
         torch.stack([a, 2 * a]), torch.stack([b, b]).transpose(1, 2).contiguous().transpose(1, 2)
     )
     assert torch.equal(batched[0], got)
-    assert torch.equal(batched[1], exact_mm(2 * a, b))
+    assert torch.equal(batched[1], _mm(bmm, 2 * a, b))
 
 
-def test_non_finite_inputs_poison_their_rows_and_columns() -> None:
+@PATHS
+def test_non_finite_inputs_poison_their_rows_and_columns(bmm: Bmm) -> None:
     rng = np.random.default_rng(7)
     a, b = _rand(rng, 5, 9), _rand(rng, 9, 4)
     a[2, 3] = float("nan")
     b[1, 2] = float("inf")
-    got = exact_mm(a, b)
+    got = _mm(bmm, a, b)
     assert bool(torch.isnan(got[2]).all()) and bool(torch.isnan(got[:, 2]).all())
     mask = torch.ones_like(got, dtype=torch.bool)
     mask[2] = False
     mask[:, 2] = False
     assert bool(torch.isfinite(got[mask]).all())
+
+
+def test_the_path_depends_on_the_shapes_only() -> None:
+    """Large 2-D products take int8 limbs, small or batched ones float64 (the two differ in bits)."""
+    rng = np.random.default_rng(8)
+    a, b = _rand(rng, 1024, 256), _rand(rng, 256, 256)
+    assert INT8_MIN_MACS <= 1024 * 256 * 256
+    big = exact_mm(a, b)
+    assert torch.equal(big, _mm(exact_bmm_int8, a, b))
+    assert not torch.equal(big, _mm(exact_bmm_f64, a, b))
+    small = exact_mm(a[:8], b)
+    assert torch.equal(small, _mm(exact_bmm_f64, a[:8], b))
+    batched = exact_bmm(torch.stack([a, a]), torch.stack([b, b]))
+    assert torch.equal(batched[0], _mm(exact_bmm_f64, a, b))

@@ -12,8 +12,17 @@ pairs of u8*s8 products into saturating int16: with |b| <= 64 the pair sum stays
 result is exact there too (checked by ``check_int8_kernel`` and the test suite with
 ``ONEDNN_MAX_CPU_ISA``).
 
-History: repro-v1 first multiplied 21-24-bit operands as float64 integers (``torch.bmm``, exact
-below 2^53). On a 2-core AVX-512 VNNI machine an int8 GEMM unit runs ~5x faster than fp32, float64
+Small and batched products (``exact_bmm_f64``): operands quantized to ``floor((53 - ceil(log2 K)) / 2)``
+bits (23 for K = 128, at most 24), multiplied as float64 integers with ``torch.bmm``: every product
+and partial sum is an integer below 2^53, hence exact in any order; rescaled in float64 (exact) and
+rounded once to float32. ``exact_bmm`` picks the path from the shapes alone (a 2-D product of at
+least ``INT8_MIN_MACS`` multiply-adds goes to int8 limbs), so a replay with the same shapes takes
+the same path on every machine: the path is part of repro-v1's definition. Measured on this CPU:
+int8 limbs win from ~10^8 multiply-adds on (gpt MLP/attention projections, 1.2-1.4x faster than
+float64); below that, and for batches (attention: ``_int_mm`` is 2-D, so batches loop in Python),
+float64 wins by 1.4-2.8x (mlp, cnn, attention bmm, the gpt head).
+
+History: repro-v1 first multiplied every product as float64 integers. On a 2-core AVX-512 VNNI machine an int8 GEMM unit runs ~5x faster than fp32, float64
 ~2x slower, so the six int8 units cost about one fp32 GEMM: [2048,256]x[256,1024] fp32 13 ms,
 float64 path 39-55 ms, this 23-28 ms (quantization and the combine are most of the rest).
 13/14-bit int8 operands were too coarse (they flipped ReLU masks in the CNN and moved its loss 18%).
@@ -26,13 +35,17 @@ import math
 import torch
 from torch import Tensor
 
-from node.runtime.repro.quantize import HEADROOM, MAX_SHIFT, MIN_SHIFT, pow2
+from node.runtime.repro.quantize import HEADROOM, MAX_SHIFT, MIN_SHIFT, pow2, quantize
 
 A_BITS = 21
 B_BITS = 20
 LIMB_BITS = 7
 # int32 sums of 3K limb products, each below 127 * 64: exact for K <= 2^16.
 K_CHUNK = 1 << 16
+# float64 path: K chunks whose bit width keeps partial sums below 2^53.
+F64_K_CHUNK = 4096
+# 2-D products with at least this many multiply-adds use int8 limbs (see the module doc).
+INT8_MIN_MACS = 1 << 26
 
 _checked_devices: set[str] = set()
 
@@ -135,6 +148,31 @@ def exact_mm(a: Tensor, b: Tensor) -> Tensor:
 
 
 def exact_bmm(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` for float32 ``a`` [B, M, K], ``b`` [B, K, N], reproducible bit for bit on any
+    hardware; the path is chosen from the shapes only (see the module doc)."""
+    batch, m, k = a.shape
+    if batch == 1 and m * k * b.shape[-1] >= INT8_MIN_MACS:
+        return exact_bmm_int8(a, b)
+    return exact_bmm_f64(a, b)
+
+
+def exact_bmm_f64(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` via exact float64 integer products (21-24-bit operands, see the module doc)."""
+    k = a.shape[-1]
+    total: Tensor | None = None
+    for k0 in range(0, max(k, 1), F64_K_CHUNK):
+        k1 = min(k0 + F64_K_CHUNK, k)
+        bits = min(24, (53 - math.ceil(math.log2(max(k1 - k0, 1)))) // 2)
+        qa, inv_a, amax_a = quantize(a[..., k0:k1], -1, bits)
+        qb, inv_b, amax_b = quantize(b[..., k0:k1, :], -2, bits)
+        prod = torch.bmm(qa.double(), qb.double()).mul_(inv_a.double()).mul_(inv_b.double())
+        part = _poison_non_finite(prod.to(torch.float32), amax_a, amax_b)
+        total = part if total is None else total.add_(part)
+    assert total is not None
+    return total
+
+
+def exact_bmm_int8(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b`` for float32 ``a`` [B, M, K], ``b`` [B, K, N] from int8 limbs (see the module doc).
 
     ``_int_mm`` is 2-D, so batches loop in Python (attention's [128,64]x[64,128]: ~17 us per call on

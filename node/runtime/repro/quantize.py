@@ -25,3 +25,21 @@ def pow2(exponent: Tensor) -> Tensor:
     """
     bits = (exponent.to(torch.int32) + 127) << 23
     return bits.view(torch.float32)
+
+
+def quantize(x: Tensor, dim: int, bits: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Scale each slice of ``x`` along ``dim`` by a power of two and round to integers.
+
+    Returns ``(q, inv_scale, amax)``: ``q`` (float32 holding integers, ``|q| < 2**bits / HEADROOM``)
+    with ``x ≈ q * inv_scale``; ``inv_scale`` and ``amax`` keep ``dim`` with size 1. The shift is
+    clamped so the scale and its inverse stay normal floats; ``amax`` lets callers flag non-finite
+    slices (they are zeroed here, the caller poisons their outputs).
+    """
+    amax = x.abs().amax(dim=dim, keepdim=True)
+    _, e = torch.frexp(amax.double() * HEADROOM)
+    shift = torch.clamp(bits - e.to(torch.float32), MIN_SHIFT, MAX_SHIFT)
+    scaled = x * pow2(shift)
+    finite = torch.isfinite(amax)
+    if not bool(finite.all()):
+        scaled = torch.where(finite, scaled, 0.0)
+    return scaled.round_(), pow2(-shift), amax
