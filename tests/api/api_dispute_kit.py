@@ -9,67 +9,20 @@ was wrong; the job then finalizes and pays the attesters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from api_kit import CROWD, Market
 from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
+from full_trace import FullTrace
 from web3 import Web3
 
 from node.chain.client import increase_time, mine
 from node.chain.dispute_types import DisputePhase
 from node.chain.protocol import Protocol
-from node.chain.types import Commitment
-from node.trace.merkle import MerkleTree, checkpoint_leaf, segment_leaf, step_leaf
 
 SALT = b"\x09" * 32
 SEED_DELAY = 2
-
-
-@dataclass
-class FullTrace:
-    """Every stateHash of n·k steps; ``wrong_from`` fakes every state from that step on."""
-
-    job_id: int
-    attempt: int
-    n: int
-    k: int
-    hashes: list[bytes]
-    checkpoints: MerkleTree = field(init=False)
-    step_trees: list[MerkleTree] = field(init=False)
-    segments: MerkleTree = field(init=False)
-
-    def __post_init__(self) -> None:
-        j, a, k = self.job_id, self.attempt, self.k
-        self.checkpoints = MerkleTree.build(
-            [checkpoint_leaf(j, a, i, self.hashes[i * k]) for i in range(self.n + 1)]
-        )
-        self.step_trees = [MerkleTree.build([b"\x00" * 32])]
-        for i in range(1, self.n + 1):
-            leaves = [step_leaf(j, a, i, s, self.hashes[(i - 1) * k + s]) for s in range(k + 1)]
-            self.step_trees.append(MerkleTree.build(leaves))
-        self.segments = MerkleTree.build(
-            [segment_leaf(j, a, i, self.seg_root(i)) for i in range(1, self.n + 1)]
-        )
-
-    @classmethod
-    def make(
-        cls, job_id: int, attempt: int, n: int, k: int, wrong_from: int | None = None
-    ) -> FullTrace:
-        def tag(t: int) -> str:
-            return "bad" if wrong_from is not None and t >= wrong_from else "ok"
-
-        hashes = [bytes(Web3.keccak(text=f"state-{tag(t)}-{t}")) for t in range(n * k + 1)]
-        return cls(job_id, attempt, n, k, hashes)
-
-    def seg_root(self, i: int) -> bytes:
-        return self.step_trees[i].root
-
-    @property
-    def commitment(self) -> Commitment:
-        return Commitment(
-            self.checkpoints.root, self.segments.root, self.hashes[-1], Web3.keccak(text="m")
-        )
 
 
 @dataclass
@@ -114,7 +67,7 @@ def play(market: Market, verifiers: list[LocalAccount]) -> Played:
     job = market.solver.market.get_job(job_id)
     n, k = job.num_segments, job.checkpoint_every
     trace = FullTrace.make(job_id, claimed.attempt, n, k)
-    market.solver.market.commit_trace(job_id, trace.commitment, trace.checkpoints.proof(n))
+    market.solver.market.commit_trace(job_id, trace.typed_commitment, trace.checkpoints.proof(n))
 
     # --- attestation round: three drawn, all commit, two reveal ---
     mine(w3, SEED_DELAY + 1)
@@ -135,7 +88,7 @@ def play(market: Market, verifiers: list[LocalAccount]) -> Played:
     for a in revealed:
         players[a].attestations.reveal_attestation(
             job_id,
-            trace.commitment,
+            trace.typed_commitment,
             [trace.seg_root(i) for i in assigned[a]],
             SALT,
             [trace.segments.proof(i - 1) for i in assigned[a]],
@@ -158,7 +111,7 @@ def play(market: Market, verifiers: list[LocalAccount]) -> Played:
     i = segment
     solver_game.open_segment(
         dispute_id,
-        trace.commitment,
+        trace.typed_commitment,
         hash_start=trace.hashes[(i - 1) * k],
         start_proof=trace.checkpoints.proof(i - 1),
         hash_end=trace.hashes[i * k],
