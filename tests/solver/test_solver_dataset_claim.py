@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from eth_typing import ChecksumAddress
+from solver_jobs import CLAIMED_JOB, SOLVER, SUBMITTER
 
 from node import faults
 from node.chain.dispute_types import (
@@ -20,7 +20,7 @@ from node.chain.dispute_types import (
     Panel,
     Target,
 )
-from node.chain.types import Job, JobId, JobStatus, Timestamp, Wei
+from node.chain.types import JobStatus, Wei
 from node.solver.decide import Action, DatasetClaim, next_action
 from node.solver.dispute_decide import SolverDisputeKnowledge, SolverMove, decide_solver_dispute
 from node.solver.votes import (
@@ -34,25 +34,6 @@ from node.training.data import digits_blob
 from node.training.spec import parse_spec
 from verifier.commitments import vote_commitment
 from verifier.replay import salted_digest_of_blob
-
-SOLVER, SUBMITTER = (ChecksumAddress("0x" + c * 40) for c in "ab")  # type: ignore[arg-type]
-JOB = Job(
-    job_id=JobId(1),
-    submitter=SUBMITTER,
-    reward=Wei(10),
-    solver=SOLVER,
-    verifier_fee=Wei(1),
-    spec_hash=b"\x01" * 32,
-    num_segments=3,
-    checkpoint_every=4,
-    attempt=0,
-    solve_timeout=600,
-    sample_rate_bps=1000,
-    open_disputes=0,
-    status=JobStatus.CLAIMED,
-    deadline=Timestamp(1000),
-    commitment=b"\x00" * 32,
-)
 
 
 @pytest.mark.parametrize(
@@ -70,7 +51,7 @@ JOB = Job(
 def test_dataset_claim_decision(
     changes: dict[str, object], ok: bool, claim: DatasetClaim, now: int, expected: Action
 ) -> None:
-    job = replace(JOB, **changes)  # type: ignore[arg-type]
+    job = replace(CLAIMED_JOB, **changes)  # type: ignore[arg-type]
     got = next_action(job, me=SOLVER, attempt=0, now=now, dataset_ok=ok, dataset_claim=claim)
     assert got is expected
 
@@ -129,7 +110,7 @@ def test_every_voter_digests_the_same_verified_blob(tmp_path: Path) -> None:
         }
     )
     store.put(spec.canonical_json())
-    job = replace(JOB, spec_hash=spec.spec_hash())
+    job = replace(CLAIMED_JOB, spec_hash=spec.spec_hash())
     salt = b"\x07" * 32
     assert dataset_digest(store, job, salt) == salted_digest_of_blob(salt, data)
     assert dataset_digest(store, job, salt) != dataset_digest(store, job, b"\x08" * 32)
