@@ -128,13 +128,7 @@ def job_reopened(session: Session, r: EventRecord) -> None:
 
 def job_aborted(session: Session, r: EventRecord) -> None:
     """A dataset claim was upheld: the job reopens, the solver's lock is released (no slash)."""
-    if (job := _job(session, r)) is not None:
-        job.status = "open"
-        job.solver = None
-        job.attempt = int(r.args["new_attempt"])
-        job.locked_stake = "0"
-        job.open_disputes = 0
-        job.deadline = 0
+    _reopen(session, r)
 
 
 def credited(session: Session, r: EventRecord) -> None:
