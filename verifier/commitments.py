@@ -9,9 +9,6 @@ from eth_abi.abi import encode
 from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 
-UNAVAILABLE = b"\x00" * 32
-"""A vote digest meaning "the state was not available (or did not hash to stateHash(j))"."""
-
 
 def attestation_leaf(
     job_id: int, attempt: int, segment: int, seg_root: bytes, attester: str, salt: bytes
@@ -49,15 +46,5 @@ def challenge_hash(job_id: int, attempt: int, segment: int, challenger: str, sal
         encode(
             ["uint256", "uint256", "uint256", "address", "bytes32"],
             [job_id, attempt, segment, to_checksum_address(challenger), salt],
-        )
-    )
-
-
-def vote_commitment(dispute_id: int, round_: int, voter: str, digest: bytes, salt: bytes) -> bytes:
-    """``keccak256(abi.encode(disputeId, round, voter, digest, salt))``."""
-    return keccak(
-        encode(
-            ["uint256", "uint256", "address", "bytes32", "bytes32"],
-            [dispute_id, round_, to_checksum_address(voter), digest, salt],
         )
     )

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from node.chain.dispute_types import Dispute, DisputeKind, DisputePhase, JuryPhase, Panel, Target
 from node.chain.protocol import Protocol
 from node.chain.types import Commitment, Job, JobStatus
-from node.solver.votes import dataset_digest
 from node.storage import BlobStore
+from node.votes import dataset_digest
 from verifier.actions import Action, Replay
 from verifier.commitments import challenge_hash
 from verifier.decide import JobView, Knowledge, Outcome, decide_job

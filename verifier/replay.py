@@ -13,11 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from blake3 import blake3
-
 from node.trace.commitment import seg_root
 from node.trace.merkle import segment_leaf
-from node.trace.state import TrainState, state_hash, state_parts
+from node.trace.state import TrainState, state_hash
 from node.training.session import TrainingSession
 from verifier.evidence import ManifestView
 
@@ -92,20 +90,3 @@ def regenerate_state(session: TrainingSession, start: TrainState, step: int) -> 
     while state.step < step:
         state = session.step(state)
     return state
-
-
-def salted_digest(salt: bytes, state: TrainState) -> bytes:
-    """``BLAKE3(r ‖ serialized state)``: proves possession of a state without revealing it.
-
-    The public ``stateHash`` cannot be turned into this digest, so a juror copying the solver's
-    claim cannot vote; ``r`` is drawn after the jurors are fixed.
-    """
-    hasher = blake3(salt)
-    for part in state_parts(state):
-        hasher.update(part)
-    return hasher.digest()
-
-
-def salted_digest_of_blob(salt: bytes, blob: bytes) -> bytes:
-    """The same digest from a state's serialized bytes (a checkpoint or dispute blob)."""
-    return blake3(salt + blob).digest()

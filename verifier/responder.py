@@ -14,9 +14,10 @@ from node.chain.dispute_types import Target
 from node.chain.protocol import Protocol
 from node.errors import TransactionRevertedError
 from node.trace.merkle import MerkleTree
+from node.votes import vote_commitment
 from verifier import actions as va
 from verifier import dispute_decide as dd
-from verifier.commitments import attestation_digest, challenge_hash, vote_commitment
+from verifier.commitments import attestation_digest, challenge_hash
 from verifier.journal import VerifierJournal
 from verifier.player import Players, challenge_key, digest_key
 

@@ -20,11 +20,11 @@ from node.trace.state import encode_state
 from node.training.data import load_dataset
 from node.training.session import TrainingSession
 from node.training.spec import JobSpec, load_spec
+from node.votes import UNAVAILABLE, state_digest, stored_blob_digest
 from verifier.audit import audit_segment
-from verifier.commitments import UNAVAILABLE
 from verifier.evidence import TraceFaultError, fetch_checkpoint, fetch_manifest
 from verifier.journal import StoredFinding
-from verifier.replay import regenerate_state, salted_digest, salted_digest_of_blob
+from verifier.replay import regenerate_state
 
 MANIFEST = "manifest"
 
@@ -89,7 +89,7 @@ def vote_digest(
     """The salted digest this verifier votes in dispute ``d`` (``UNAVAILABLE`` when it cannot)."""
     try:
         if d.kind is DisputeKind.INITIAL_STATE:
-            return salted_digest(salt, ctx.session.initial_state())
+            return state_digest(salt, ctx.session.initial_state())
         if d.kind is DisputeKind.AVAILABILITY:
             return _blob_digest(ctx, store, d, salt)
         return _step_digest(ctx, store, d, salt, challenger=challenger)
@@ -106,9 +106,7 @@ def _blob_digest(ctx: JobContext, store: BlobStore, d: Dispute, salt: bytes) -> 
         address = ctx.manifest.checkpoints[-1].address
     else:
         address = ctx.manifest.checkpoints[d.segment].address
-    if not store.has(address):
-        return UNAVAILABLE
-    return salted_digest_of_blob(salt, store.get(address))
+    return stored_blob_digest(store, address, salt)
 
 
 def _step_digest(
@@ -129,4 +127,4 @@ def _step_digest(
         blob, h = encode_state(state_j)
         if h != d.hash_lo or not store.has(address_of(blob)):
             return UNAVAILABLE
-    return salted_digest(salt, ctx.session.step(state_j))
+    return state_digest(salt, ctx.session.step(state_j))

@@ -22,8 +22,9 @@ from node.chain.types import Commitment
 from node.chain.units import CROWD
 from node.trace.commitment import build_commitment, seg_root, segment_tree
 from node.trace.merkle import MerkleTree, checkpoint_leaf, segment_leaf
+from node.votes import vote_commitment
 from verifier.bisection import index_of_subrange, pick_subrange, split_points
-from verifier.commitments import attestation_digest, challenge_hash, vote_commitment
+from verifier.commitments import attestation_digest, challenge_hash
 
 K, N, WRONG_FROM = 64, 2, 64 + 10
 REWARD = 100 * CROWD

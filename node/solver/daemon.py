@@ -29,10 +29,10 @@ from node.solver.decide import Action, DatasetClaim, can_claim, next_action
 from node.solver.disputes import SolverDisputes
 from node.solver.journal import Phase, SolverJournal
 from node.solver.open_jobs import OpenJobs
-from node.solver.votes import dataset_address
 from node.storage import BlobStore
 from node.training.spec import JobSpec, load_spec
 from node.training.trainer import train
+from node.votes import dataset_address
 
 log = logging.getLogger("crowdtrain.solver")
 

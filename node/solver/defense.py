@@ -9,7 +9,7 @@ jury seeds, commits and reveals ``BLAKE3(r ‖ dataset blob)`` of the blob as th
 
 It is ``SolverDisputes`` restricted to those disputes: the same pure decisions
 (``decide_solver_dispute``: a respondent in the jury phase), the same digest code
-(``node.solver.votes.dataset_digest``) and the same journal discipline (the vote salt is written
+(``node.votes.dataset_digest``) and the same journal discipline (the vote salt is written
 before the commit is sent, so a restarted defender reveals what it committed). A submitter whose
 dataset is not in the store does not vote: revealing 0 loses anyway.
 """

@@ -18,8 +18,6 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from blake3 import blake3
-
 from node import faults
 from node.chain.dispute_events import DisputeOpened
 from node.chain.dispute_types import Dispute, DisputeKind, DisputePhase, Panel, Target
@@ -31,13 +29,18 @@ from node.solver.decide import DatasetClaim
 from node.solver.dispute_decide import SolverDisputeKnowledge, SolverMove, decide_solver_dispute
 from node.solver.journal import SolverJournal
 from node.solver.trace import SolverTrace
-from node.solver.votes import UNAVAILABLE, dataset_digest, salted_blob_digest, vote_hash
 from node.storage import BlobStore
-from node.trace.state import encode_state, state_parts
+from node.trace.state import encode_state
 from node.training.spec import load_spec
+from node.votes import (
+    UNAVAILABLE,
+    dataset_digest,
+    state_digest,
+    stored_blob_digest,
+    vote_commitment,
+)
 
 log = logging.getLogger("crowdtrain.solver")
-__all__ = ["UNAVAILABLE", "SolverDisputes", "vote_hash"]
 
 
 class SolverDisputes:
@@ -186,7 +189,7 @@ class SolverDisputes:
                 saved = secrets.token_bytes(32).hex() + digest.hex()
                 self.journal.put_move(key, saved)
             salt, digest = bytes.fromhex(saved[:64]), bytes.fromhex(saved[64:])
-            jury.commit_vote(i, vote_hash(i, panel.round, self.me, digest, salt))
+            jury.commit_vote(i, vote_commitment(i, panel.round, self.me, digest, salt))
         elif move is SolverMove.REVEAL_VOTE and panel is not None:
             saved = self.journal.get_move(f"vote:{i}:{panel.round}")
             if saved is None:
@@ -221,10 +224,7 @@ class SolverDisputes:
         except (CrowdtrainError, OSError, IndexError) as err:
             log.warning("dispute %d: cannot compute the digest: %s", d.dispute_id, err)
             return UNAVAILABLE
-        hasher = blake3(salt)
-        for part in state_parts(state):
-            hasher.update(part)
-        return hasher.digest()
+        return state_digest(salt, state)
 
     def _blob_digest(self, trace: SolverTrace, d: Dispute, salt: bytes) -> bytes:
         if d.target is Target.MANIFEST:
@@ -233,4 +233,4 @@ class SolverDisputes:
             address = trace.records[-1].address
         else:
             address = trace.records[d.segment].address
-        return salted_blob_digest(self.store, address, salt)
+        return stored_blob_digest(self.store, address, salt)

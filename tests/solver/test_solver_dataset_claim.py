@@ -8,6 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from blake3 import blake3
+from eth_abi.abi import encode as abi_encode
+from eth_hash.auto import keccak
 from solver_jobs import CLAIMED_JOB, SOLVER, SUBMITTER
 
 from node import faults
@@ -23,17 +26,10 @@ from node.chain.dispute_types import (
 from node.chain.types import JobStatus, Wei
 from node.solver.decide import Action, DatasetClaim, next_action
 from node.solver.dispute_decide import SolverDisputeKnowledge, SolverMove, decide_solver_dispute
-from node.solver.votes import (
-    UNAVAILABLE,
-    dataset_digest,
-    salted_blob_digest,
-    vote_hash,
-)
 from node.storage import LocalBlobStore
 from node.training.data import digits_blob
 from node.training.spec import parse_spec
-from verifier.commitments import vote_commitment
-from verifier.replay import salted_digest_of_blob
+from node.votes import UNAVAILABLE, dataset_digest, stored_blob_digest, vote_commitment
 
 
 @pytest.mark.parametrize(
@@ -112,15 +108,21 @@ def test_every_voter_digests_the_same_verified_blob(tmp_path: Path) -> None:
     store.put(spec.canonical_json())
     job = replace(CLAIMED_JOB, spec_hash=spec.spec_hash())
     salt = b"\x07" * 32
-    assert dataset_digest(store, job, salt) == salted_digest_of_blob(salt, data)
+    assert dataset_digest(store, job, salt) == blake3(salt + data).digest()
     assert dataset_digest(store, job, salt) != dataset_digest(store, job, b"\x08" * 32)
     store.path(spec.dataset.address).write_bytes(data[:-1])  # corrupt: the name no longer fits
     assert dataset_digest(store, job, salt) == UNAVAILABLE
     store.path(spec.dataset.address).unlink()  # missing
-    assert salted_blob_digest(store, spec.dataset.address, salt) == UNAVAILABLE
+    assert stored_blob_digest(store, spec.dataset.address, salt) == UNAVAILABLE
     assert dataset_digest(store, replace(job, spec_hash=b"\x09" * 32), salt) == UNAVAILABLE
 
 
-def test_vote_hash_matches_the_verifier_commitment() -> None:
-    args = (4, 1, SOLVER, b"\x02" * 32, b"\x03" * 32)
-    assert vote_hash(*args) == vote_commitment(*args)
+def test_vote_commitment_is_the_jury_preimage() -> None:
+    """``keccak256(abi.encode(disputeId, round, voter, digest, salt))``, the voter checksummed."""
+    args = (4, 1, SOLVER.lower(), b"\x02" * 32, b"\x03" * 32)
+    want = keccak(
+        abi_encode(
+            ["uint256", "uint256", "address", "bytes32", "bytes32"], [4, 1, SOLVER, *args[3:]]
+        )
+    )
+    assert vote_commitment(*args) == want

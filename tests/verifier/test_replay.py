@@ -12,6 +12,7 @@ from node.trace.state import encode_state
 from node.trace.workdir import WorkDir
 from node.training.data import load_dataset
 from node.training.session import TrainingSession
+from node.votes import blob_digest, state_digest
 from verifier.evidence import (
     ManifestView,
     TraceFault,
@@ -25,8 +26,6 @@ from verifier.replay import (
     judge_segment,
     regenerate_state,
     replay_segment,
-    salted_digest,
-    salted_digest_of_blob,
 )
 
 
@@ -96,7 +95,7 @@ def test_missing_or_corrupt_checkpoint(honest: Trained, tmp_path: os.PathLike[st
     assert err.value.fault is TraceFault.CHECKPOINT_INVALID
 
 
-def test_regenerate_and_salted_digest(honest: Trained) -> None:
+def test_regenerate_and_state_digest(honest: Trained) -> None:
     manifest = honest.result.manifest
     session = TrainingSession(honest.spec, load_dataset(honest.spec, honest.store))
     start = fetch_checkpoint(honest.spec, honest.store, manifest, 1)
@@ -109,8 +108,8 @@ def test_regenerate_and_salted_digest(honest: Trained) -> None:
     blob, h = encode_state(state)
     assert h == hashes[2]
     salt = b"r" * 32
-    assert salted_digest(salt, state) == salted_digest_of_blob(salt, blob)
-    assert salted_digest(salt, state) != salted_digest(b"s" * 32, state)
-    assert salted_digest(salt, state) != h
+    assert state_digest(salt, state) == blob_digest(salt, blob)
+    assert state_digest(salt, state) != state_digest(b"s" * 32, state)
+    assert state_digest(salt, state) != h
     with pytest.raises(ValueError):
         regenerate_state(session, state, k)
