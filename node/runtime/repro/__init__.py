@@ -4,7 +4,6 @@ Exact-integer GEMMs (``gemm``), fixed-order or exact reductions (``reduce``), tr
 ``+ - * /`` (``transcendental``), wrapped as autograd functions (``functions_*``) behind ``ReproOps``.
 """
 
-from node.runtime.repro.gemm import ReproKernelError
 from node.runtime.repro.ops import ReproOps
 
-__all__ = ["ReproKernelError", "ReproOps"]
+__all__ = ["ReproOps"]

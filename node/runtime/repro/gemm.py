@@ -1,35 +1,37 @@
 """Exact-accumulation GEMMs: the result is a pure function of the operands' bits.
 
-``exact_bmm`` (``exact_mm`` is its batch-of-one case) uses Ozaki-style int8 limbs on
-``torch._int_mm`` (DESIGN §3): ``a`` is quantized per row (along K) to 21 bits, ``b`` per column to
-20 bits, each as three 7-bit limbs (``limb_stack``). Three int8 GEMMs with K, 2K and 3K (operand
-limbs stacked along K, so each product is one call on views) give every limb product down to 2^-14
-of the top one; each is exact in int32, so threads, blocking, SIMD width and device cannot change a
-bit. They are combined in float32 in a fixed order and rescaled by powers of two. Error ~2^-20 of
-|a||b| per output, ~6e-6 of the largest output on random data. Limbs on the ``b`` side stay within
-±64 because oneDNN's int8 kernels on CPUs without VNNI (AVX2/AVX-512 without DL Boost, SSE4.1) add
-pairs of u8*s8 products into saturating int16: with |b| <= 64 the pair sum stays below 2^15 and the
-result is exact there too (checked by ``check_int8_kernel`` and the test suite with
-``ONEDNN_MAX_CPU_ISA``).
+``exact_bmm`` (``exact_mm`` is its batch-of-one case) picks one of two paths from the shapes alone
+(a 2-D product of at least ``INT8_MIN_MACS`` multiply-adds takes int8 limbs), so a replay with the
+same shapes takes the same path on every machine: the path is part of repro-v1's definition.
+
+Large products (``exact_bmm_int8``), Ozaki-style int8 limbs (DESIGN §3): ``a`` is quantized per row
+(along K) and ``b`` per column to 15 bits plus sign, each as two 8-bit limbs (``limb_stack``). Two
+int8 GEMMs with K and 2K (limbs stacked along K, so each is one call on views) give
+``a_hi b_hi`` and ``a_hi b_lo + a_lo b_hi``; ``a_lo b_lo`` is dropped. Each sum is exact in int32,
+so threads, blocking, SIMD width and device cannot change a bit; they are combined in float32 in a
+fixed order and rescaled by powers of two. Accuracy is about TF32's: ~2e-4 of the largest output on
+random data with K = 1500 (quantization ~2^-16 per operand, the dropped product about twice that).
+The integer sums are exact on VNNI, AMX and CUDA int8 kernels; oneDNN's kernels for CPUs without
+VNNI saturate int16 pair sums, so ``int8_gemm_is_exact`` probes the kernel once per device and,
+where it is not exact, the same sums are computed as float64 GEMMs (the same bits, slower).
 
 Small and batched products (``exact_bmm_f64``): operands quantized to ``floor((53 - ceil(log2 K)) / 2)``
 bits (23 for K = 128, at most 24), multiplied as float64 integers with ``torch.bmm``: every product
 and partial sum is an integer below 2^53, hence exact in any order; rescaled in float64 (exact) and
-rounded once to float32. ``exact_bmm`` picks the path from the shapes alone (a 2-D product of at
-least ``INT8_MIN_MACS`` multiply-adds goes to int8 limbs), so a replay with the same shapes takes
-the same path on every machine: the path is part of repro-v1's definition. Measured on this CPU:
-int8 limbs win from ~10^8 multiply-adds on (gpt MLP/attention projections, 1.2-1.4x faster than
-float64); below that, and for batches (attention: ``_int_mm`` is 2-D, so batches loop in Python),
-float64 wins by 1.4-2.8x (mlp, cnn, attention bmm, the gpt head).
+rounded once to float32. Measured on this CPU (2-core AVX-512 VNNI): int8 limbs win from ~10^8
+multiply-adds on (the bench gpt's projections and MLP: [2048,256]x[256,1024] fp32 6.7 ms, int8
+limbs 3.8 ms for the two GEMMs); below that, and for batches (attention: ``_int_mm`` is 2-D, so
+batches would loop in Python), float64 wins (mlp, cnn, attention bmm, the gpt head).
 
-History: repro-v1 first multiplied every product as float64 integers. On a 2-core AVX-512 VNNI machine an int8 GEMM unit runs ~5x faster than fp32, float64
-~2x slower, so the six int8 units cost about one fp32 GEMM: [2048,256]x[256,1024] fp32 13 ms,
-float64 path 39-55 ms, this 23-28 ms (quantization and the combine are most of the rest).
-13/14-bit int8 operands were too coarse (they flipped ReLU masks in the CNN and moved its loss 18%).
+History: repro-v1 first multiplied every product as float64 integers; then as three 7-bit limbs
+(21/20-bit operands, six int8 GEMM units, ±64 on ``b`` so non-VNNI kernels stayed exact), which
+cost about one fp32 GEMM. Two 8-bit limbs need half the units. 13/14-bit operands were too coarse
+for the CNN (they flipped ReLU masks and moved its loss 18%); the CNN stays on float64.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 
 import torch
@@ -37,21 +39,20 @@ from torch import Tensor
 
 from node.runtime.repro.quantize import HEADROOM, MAX_SHIFT, MIN_SHIFT, pow2, quantize
 
-A_BITS = 21
-B_BITS = 20
-LIMB_BITS = 7
-# int32 sums of 3K limb products, each below 127 * 64: exact for K <= 2^16.
-K_CHUNK = 1 << 16
+# Each operand is quantized per slice along K to integers of magnitude below 2**OPERAND_BITS and
+# split into two 8-bit limbs, ``q = hi * 2**8 + lo`` with ``hi, lo`` in [-128, 127].
+OPERAND_BITS = 15
+LIMB_BITS = 8
+# oneDNN's s8s8 kernels add 128 to ``a`` (u8) and subtract a compensation: terms up to 255 * 128, so
+# the int32 sums of 2K of them stay exact for K <= 2^15.
+K_CHUNK = 1 << 14
 # float64 path: K chunks whose bit width keeps partial sums below 2^53.
 F64_K_CHUNK = 4096
 # 2-D products with at least this many multiply-adds use int8 limbs (see the module doc).
 INT8_MIN_MACS = 1 << 26
 
-_checked_devices: set[str] = set()
-
-
-class ReproKernelError(RuntimeError):
-    """Raised when this machine's int8 GEMM is not exact, so repro-v1 results would not be portable."""
+_exact_int8: dict[str, bool] = {}
+_log = logging.getLogger(__name__)
 
 
 def _int_mm(a: Tensor, b: Tensor, out: Tensor) -> None:
@@ -72,42 +73,63 @@ def _int_mm(a: Tensor, b: Tensor, out: Tensor) -> None:
     out.copy_(torch._int_mm(a.contiguous(), b.contiguous())[:m, :n])
 
 
-def check_int8_kernel(device: torch.device) -> None:
-    """Fail fast unless ``_int_mm`` is exact on the extreme limb values this module feeds it."""
+def int8_gemm_is_exact(device: torch.device) -> bool:
+    """Whether ``_int_mm`` on ``device`` sums full-range int8 products exactly (cached per device).
+
+    VNNI, AMX and CUDA kernels accumulate in int32 and are exact. oneDNN's kernels for CPUs without
+    VNNI (AVX2 or AVX-512 without DL Boost, SSE4.1) add pairs of u8*s8 products into saturating
+    int16, which clips the extreme limb values tried here; on such machines ``exact_bmm_int8``
+    computes the same integer sums as float64 GEMMs instead (slower, the same bits).
+    """
     key = str(device)
-    if key in _checked_devices:
-        return
+    if key not in _exact_int8:
+        _exact_int8[key] = _probe_int8_gemm(device)
+        if not _exact_int8[key]:
+            _log.warning(
+                "torch._int_mm is not exact on %s (no VNNI?): repro-v1 GEMMs use float64 there "
+                "(same bits, slower)",
+                key,
+            )
+    return _exact_int8[key]
+
+
+def _probe_int8_gemm(device: torch.device) -> bool:
+    """Extreme limb patterns (where int16 pair sums would saturate) and random ones, odd shapes."""
+    gen = torch.Generator().manual_seed(0)
     for m, k, n in ((32, 512, 32), (1, 24, 8), (67, 136, 40)):
-        rows = torch.arange(m * k, device=device).reshape(m, k)
-        cols = torch.arange(k * n, device=device).reshape(k, n)
-        a = torch.where(rows % 3 == 0, -127, 127).to(torch.int8)
-        b = torch.where(cols % 5 < 2, -64, 64).to(torch.int8)
-        for x, y in ((a, b), (a, -b), (-a, b)):
-            got = torch.empty(x.shape[0], y.shape[1], dtype=torch.int32, device=device)
-            _int_mm(x, y, out=got)
-            got = got.double()
-            want = x.double() @ y.double()
-            if not bool(torch.equal(got, want)):
-                raise ReproKernelError(
-                    f"torch._int_mm is not exact on {key} for limb range ±127 x ±64"
-                )
-    _checked_devices.add(key)
+        a = torch.where(torch.arange(m * k).reshape(m, k) % 3 == 0, -128, 127).to(torch.int8)
+        b = torch.where(torch.arange(k * n).reshape(k, n) % 5 < 2, -128, 127).to(torch.int8)
+        pairs = [
+            (a, b),
+            (torch.full_like(a, 127), torch.full_like(b, 127)),
+            (torch.full_like(a, 127), torch.full_like(b, -128)),
+            (torch.full_like(a, -128), torch.full_like(b, -128)),
+            (
+                torch.randint(-128, 128, (m, k), generator=gen, dtype=torch.int8),
+                torch.randint(-128, 128, (k, n), generator=gen, dtype=torch.int8),
+            ),
+        ]
+        for x, y in pairs:
+            got = torch.empty(m, n, dtype=torch.int32, device=device)
+            _int_mm(x.to(device), y.to(device), out=got)
+            if not bool(torch.equal(got.cpu().double(), x.double() @ y.double())):
+                return False
+    return True
 
 
-def limb_stack(x: Tensor, k_dim: int, bits: int, top_first: bool) -> tuple[Tensor, Tensor, Tensor]:
-    """Quantize ``x`` per slice along ``k_dim`` to ``bits`` and split it into three int8 limbs.
+def limb_stack(x: Tensor, k_dim: int, top_first: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """Quantize ``x`` per slice along ``k_dim`` and split it into two int8 limbs.
 
-    ``q = round(x * 2**shift) = top * 2**14 + mid * 2**7 + low`` with ``mid``/``low`` in [-64, 64]
-    and ``|top| <= 127`` (21 bits) or ``<= 64`` (20 bits). The limbs are stacked along ``k_dim``
-    (size ``3 K``) in the order ``top, mid, low`` (``top_first``: the ``a`` operand, whose prefixes
-    are ``[top]``, ``[top, mid]``, ``[top, mid, low]``) or ``low, mid, top`` (the ``b`` operand, used
-    through suffixes), so each product in ``exact_bmm`` is one GEMM on views. The stack is laid out
-    like ``x`` in memory (an ``x`` whose last two dims are transposed gives a transposed stack).
+    ``q = round(x * 2**shift) = hi * 2**8 + lo`` with ``|q| < 2**15`` and ``hi, lo`` in
+    [-128, 127] (``hi = floor(q / 2**8 + 1/2)``). The limbs are stacked along ``k_dim`` (size
+    ``2 K``) in the order ``hi, lo`` (``top_first``: the ``a`` operand, used through the prefixes
+    ``[hi]`` and ``[hi, lo]``) or ``lo, hi`` (the ``b`` operand, used through suffixes), so each
+    product in ``exact_bmm_int8`` is one GEMM on views. The stack is laid out like ``x`` in memory
+    (an ``x`` whose last two dims are transposed gives a transposed stack).
 
-    Every step is exact: scaling by a power of two, ``round`` (half to even), subtracting
-    ``top * 2**14`` (both multiples of the ulp of ``x * 2**shift``, the difference below 2^13 in
-    magnitude), then the same one limb down. Returns ``(stack, inv_scale, amax)``, the last two
-    keeping ``k_dim`` with size 1.
+    Every step is exact: scaling by a power of two, ``round`` (half to even), ``q / 2**8 + 1/2``
+    (at most 15 significant bits), ``floor`` and ``q - 2**8 hi`` (an integer below 2^8). Returns
+    ``(stack, inv_scale, amax)``, the last two keeping ``k_dim`` with size 1.
     """
     k_dim %= x.dim()
     flip = not x.is_contiguous() and x.transpose(-1, -2).is_contiguous()
@@ -118,23 +140,21 @@ def limb_stack(x: Tensor, k_dim: int, bits: int, top_first: bool) -> tuple[Tenso
     amax = torch.maximum(phys.amax(dim=pk, keepdim=True), phys.amin(dim=pk, keepdim=True).neg())
     # float64 so that amax * HEADROOM cannot overflow; frexp is exact.
     _, e = torch.frexp(amax.double() * HEADROOM)
-    # For finite x, e <= 129: the lower bound (keeping 2**(shift - 14) a normal float) never binds.
-    shift = torch.clamp(bits - e.to(torch.float32), MIN_SHIFT + 2 * LIMB_BITS, MAX_SHIFT)
+    # For finite x, e <= 129: the lower clamp never binds.
+    shift = torch.clamp(OPERAND_BITS - e.to(torch.float32), MIN_SHIFT, MAX_SHIFT)
     finite = torch.isfinite(amax)
     if not bool(finite.all()):
         # NaN/inf would reach an int8 conversion (undefined): zero those slices, the caller poisons.
         phys = torch.where(finite, phys, 0.0)
     shape = list(phys.shape)
-    q = torch.empty([*shape[:pk], 3, *shape[pk:]], dtype=torch.int8, device=phys.device)
-    q_top, q_mid, q_low = (q.select(pk, i) for i in ((0, 1, 2) if top_first else (2, 1, 0)))
+    q = torch.empty([*shape[:pk], 2, *shape[pk:]], dtype=torch.int8, device=phys.device)
+    q_hi, q_lo = (q.select(pk, i) for i in ((0, 1) if top_first else (1, 0)))
     # Float temporaries stay contiguous; only the (exact) int8 conversions write into the stack.
-    limb = phys * pow2(shift - 2 * LIMB_BITS)
-    q_top.copy_(limb.round_())
-    rem = phys * pow2(shift)
-    rem.sub_(limb, alpha=1 << (2 * LIMB_BITS))  # exact (alpha a power of two: fused or not)
-    q_mid.copy_(torch.mul(rem, 2.0**-LIMB_BITS, out=limb).round_())
-    q_low.copy_(rem.sub_(limb, alpha=1 << LIMB_BITS).round_())
-    shape[pk] *= 3
+    whole = torch.mul(phys, pow2(shift)).round_()
+    hi = torch.mul(whole, 2.0**-LIMB_BITS).add_(0.5).floor_()
+    q_hi.copy_(hi)
+    q_lo.copy_(whole.sub_(hi, alpha=1 << LIMB_BITS))  # exact (alpha a power of two: fused or not)
+    shape[pk] *= 2
     q = q.reshape(shape)
     inv = pow2(-shift)
     if flip:
@@ -172,13 +192,15 @@ def exact_bmm_f64(a: Tensor, b: Tensor) -> Tensor:
     return total
 
 
-def exact_bmm_int8(a: Tensor, b: Tensor) -> Tensor:
+def exact_bmm_int8(a: Tensor, b: Tensor, *, use_int_mm: bool | None = None) -> Tensor:
     """``a @ b`` for float32 ``a`` [B, M, K], ``b`` [B, K, N] from int8 limbs (see the module doc).
 
-    ``_int_mm`` is 2-D, so batches loop in Python (attention's [128,64]x[64,128]: ~17 us per call on
-    one thread; [64,128,64]x[64,64,128] in 9.7 ms vs 12.5 ms for the float64 path, fp32 2.2 ms).
+    ``use_int_mm`` (default: whether ``_int_mm`` is exact on this device) picks how the integer
+    limb sums are computed; both ways give the same bits. ``_int_mm`` is 2-D, so batches loop in
+    Python.
     """
-    check_int8_kernel(a.device)
+    if use_int_mm is None:
+        use_int_mm = int8_gemm_is_exact(a.device)
     batch, m, k = a.shape
     n = b.shape[-1]
     if k == 0:
@@ -187,43 +209,46 @@ def exact_bmm_int8(a: Tensor, b: Tensor) -> Tensor:
     step = math.ceil(k / chunks)
     total: Tensor | None = None
     for k0 in range(0, k, step):
-        part = _exact_bmm_chunk(a[..., k0 : k0 + step], b[:, k0 : k0 + step])
+        part = _exact_bmm_chunk(a[..., k0 : k0 + step], b[:, k0 : k0 + step], use_int_mm)
         total = part if total is None else total.add_(part)
     assert total is not None
     return total
 
 
-def _exact_bmm_chunk(a: Tensor, b: Tensor) -> Tensor:
-    """One K chunk: ``high = a2 b2``, ``mid = a2 b1 + a1 b2``, ``low = a2 b0 + a1 b1 + a0 b2``.
+def _exact_bmm_chunk(a: Tensor, b: Tensor, use_int_mm: bool) -> Tensor:
+    """One K chunk: ``high = a_hi b_hi`` and ``mid = a_hi b_lo + a_lo b_hi``, exact integer sums.
 
-    The products below 2^-14 of the top one are dropped. The combine
-    ``low + 2**7 (mid + 2**7 high)`` rounds in float32 in a fixed order; a power-of-two ``alpha``
-    makes each ``add`` a single rounding whether or not a kernel fuses it into an FMA.
+    ``a_lo b_lo`` (below 2^-15 of the top product) is dropped. The combine ``mid + 2**8 high``
+    rounds once in float32 (a power-of-two ``alpha`` is a single rounding whether or not a kernel
+    fuses it into an FMA), then scales by powers of two (exact).
     """
     batch, m, k = a.shape
     n = b.shape[-1]
-    qa, inv_a, amax_a = limb_stack(a, 2, A_BITS, True)
-    qb, inv_b, amax_b = limb_stack(b, 1, B_BITS, False)
-    prods = torch.empty(3, batch, m, n, dtype=torch.int32, device=a.device)
-    # Small per-batch GEMMs (attention) run on one thread: waking sleeping OpenMP workers for each
-    # call costs more than the call. Thread counts never change the (exact) products.
-    threads = torch.get_num_threads()
-    if batch > 1 and threads > 1 and not a.is_cuda:
-        torch.set_num_threads(1)
-    try:
-        for i in range(batch):
-            for j, width in enumerate((1, 2, 3)):
-                _int_mm(qa[i, :, : width * k], qb[i, (3 - width) * k :], out=prods[j, i])
-    finally:
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
+    qa, inv_a, amax_a = limb_stack(a, 2, True)
+    qb, inv_b, amax_b = limb_stack(b, 1, False)
+    if use_int_mm:
+        prods = torch.empty(2, batch, m, n, dtype=torch.int32, device=a.device)
+        # Small per-batch GEMMs run on one thread: waking sleeping OpenMP workers for each call
+        # costs more than the call. Thread counts never change the (exact) products.
+        threads = torch.get_num_threads()
+        if batch > 1 and threads > 1 and not a.is_cuda:
+            torch.set_num_threads(1)
+        try:
+            for i in range(batch):
+                for j, width in enumerate((1, 2)):
+                    _int_mm(qa[i, :, : width * k], qb[i, (2 - width) * k :], out=prods[j, i])
+        finally:
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)
+    else:
+        # Products of int8 limbs below 2^14, sums of 2K of them below 2^53: exact in float64.
+        fa, fb = qa.double(), qb.double()
+        prods = torch.stack([torch.bmm(fa[..., :k], fb[:, k:]), torch.bmm(fa, fb)])
     out = prods[1].to(torch.float32)
     out.add_(prods[0].to(torch.float32), alpha=1 << LIMB_BITS)
-    low = prods[2].to(torch.float32)
     del prods
-    low.add_(out, alpha=1 << LIMB_BITS)
-    low.mul_(inv_a * float(1 << (2 * LIMB_BITS))).mul_(inv_b)
-    return _poison_non_finite(low, amax_a, amax_b)
+    out.mul_(inv_a * float(1 << LIMB_BITS)).mul_(inv_b)
+    return _poison_non_finite(out, amax_a, amax_b)
 
 
 def _poison_non_finite(out: Tensor, amax_rows: Tensor, amax_cols: Tensor) -> Tensor:
