@@ -6,8 +6,8 @@ use them (DESIGN §3). Instead every random draw is a pure function of ``(key, d
 * the *domain* (e.g. ``("dropout", step, "h.0.attn")``) is hashed with SHA-256 in Python into two
   32-bit subkeys, so distinct uses never share a stream and no counter state has to be carried;
 * each element's index is mixed with the subkeys by three rounds of the ``lowbias32`` integer hash
-  on int64 tensors. Every intermediate stays below 2^49 (32-bit words, multiplies split into 16-bit
-  halves), so int64 arithmetic never overflows and the result is exact on any backend;
+  on int64 tensors. Every product of a 32-bit word and a constant in (-2^31, 2^31) stays below 2^63
+  in magnitude, so int64 arithmetic never overflows and the result is exact on any backend;
 * floats are made with exact ops only: a 24-bit integer times 2^-24 is exactly representable in
   float32, so ``uniform`` needs no rounding, library ``exp``/``log`` or Box-Muller.
 """
@@ -15,7 +15,9 @@ use them (DESIGN §3). Instead every random draw is a pure function of ``(key, d
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -74,19 +76,31 @@ def subkeys(key: RngKey, domain: tuple[str | int, ...]) -> tuple[int, int]:
 
 
 def mul32(x: Tensor, c: int) -> Tensor:
-    """``(x * c) mod 2^32`` for 32-bit ``x`` without ever exceeding 2^49 in int64."""
-    lo = x * (c & 0xFFFF)
-    hi = (x * (c >> 16)) & 0xFFFF
-    return (lo + (hi << 16)) & M32
+    """``(x * c) mod 2^32`` for 32-bit ``x`` and ``c`` with no int64 overflow (see ``_signed``)."""
+    return torch.mul(x, _signed(c)).bitwise_and_(M32)
+
+
+def _signed(c: int) -> int:
+    """``c`` or ``c - 2^32``, whichever is below 2^31 in magnitude: the same residue mod 2^32, and
+    its product with a 32-bit word stays below 2^63; ``& M32`` of a negative int64 (two's
+    complement) keeps the residue."""
+    return c if c < 1 << 31 else c - (1 << 32)
 
 
 def mix32(x: Tensor) -> Tensor:
     """``lowbias32`` (a bijection on 32-bit words with good avalanche)."""
-    x = x ^ (x >> 16)
-    x = mul32(x, _C1)
-    x = x ^ (x >> 15)
-    x = mul32(x, _C2)
-    return x ^ (x >> 16)
+    out = x.clone()
+    _mix32_(out, torch.empty_like(out))
+    return out
+
+
+def _mix32_(x: Tensor, tmp: Tensor) -> None:
+    """``mix32`` in place (``tmp``: scratch of ``x``'s shape)."""
+    x.bitwise_xor_(torch.bitwise_right_shift(x, 16, out=tmp))
+    x.mul_(_signed(_C1)).bitwise_and_(M32)
+    x.bitwise_xor_(torch.bitwise_right_shift(x, 15, out=tmp))
+    x.mul_(_signed(_C2)).bitwise_and_(M32)
+    x.bitwise_xor_(torch.bitwise_right_shift(x, 16, out=tmp))
 
 
 def mix32_int(x: int) -> int:
@@ -98,39 +112,72 @@ def mix32_int(x: int) -> int:
     return x ^ (x >> 16)
 
 
+# Elements per pass of ``hash_words``: 512 KiB of int64 stays in a core's L2 cache across the ~30
+# in-place passes, where whole multi-megabyte tensors would stream from memory (and page-fault
+# fresh allocations) on every pass.
+_CHUNK = 1 << 16
+
+
 def hash_words(k0: int, k1: int, index: Tensor) -> Tensor:
     """The keyed hash of 32-bit counters ``index`` (int64) under subkeys ``(k0, k1)``."""
-    x = mix32(index ^ k0)
-    x = mix32(x ^ k1)
-    return mix32((x + k0) & M32)
+    flat = index.reshape(-1)
+    out = torch.empty_like(flat)
+    tmp = torch.empty(min(_CHUNK, flat.numel()), dtype=torch.int64, device=flat.device)
+    for start in range(0, flat.numel(), _CHUNK):
+        x = out[start : start + _CHUNK]
+        _hash_chunk_(torch.bitwise_xor(flat[start : start + _CHUNK], k0, out=x), k0, k1, tmp)
+    return out.reshape(index.shape)
+
+
+def _hash_chunk_(x: Tensor, k0: int, k1: int, tmp: Tensor) -> None:
+    """``hash_words`` of ``index ^ k0`` (given as ``x``), in place."""
+    scratch = tmp[: x.numel()]
+    _mix32_(x, scratch)
+    _mix32_(x.bitwise_xor_(k1), scratch)
+    _mix32_(x.add_(k0).bitwise_and_(M32), scratch)
+
+
+def _word_chunks(
+    key: RngKey, domain: tuple[str | int, ...], n: int
+) -> Iterator[tuple[slice, Tensor]]:
+    """The ``n`` words of ``domain`` as ``(positions, words)`` chunks of at most ``_CHUNK``; each
+    chunk's buffer is reused, so callers reduce it before asking for the next."""
+    if n >= 1 << 32:
+        raise ValueError(f"cannot draw {n} words from one domain (limit 2^32)")
+    k0, k1 = subkeys(key, domain)
+    buf = torch.empty(min(_CHUNK, n), dtype=torch.int64)
+    tmp = torch.empty_like(buf)
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        x = torch.arange(start, stop, dtype=torch.int64, out=buf[: stop - start])
+        _hash_chunk_(x.bitwise_xor_(k0), k0, k1, tmp)
+        yield slice(start, stop), x
 
 
 def random_u32(key: RngKey, domain: tuple[str | int, ...], n: int) -> Tensor:
     """``n`` uniform 32-bit words (int64 tensor) for ``domain``."""
-    if n >= 1 << 32:
-        raise ValueError(f"cannot draw {n} words from one domain (limit 2^32)")
-    k0, k1 = subkeys(key, domain)
-    return hash_words(k0, k1, torch.arange(n, dtype=torch.int64))
+    out = torch.empty(n, dtype=torch.int64)
+    for where, words in _word_chunks(key, domain, n):
+        out[where] = words
+    return out
 
 
 def uniform(key: RngKey, domain: tuple[str | int, ...], shape: tuple[int, ...]) -> Tensor:
     """float32 uniform on [0, 1) in steps of 2^-24, made with exact operations only."""
-    n = 1
-    for size in shape:
-        n *= size
-    words = random_u32(key, domain, n) >> 8
+    words = random_u32(key, domain, math.prod(shape)) >> 8
     return (words.to(torch.float32) * (2.0**-24)).reshape(shape)
 
 
 def keep_mask(
     key: RngKey, domain: tuple[str | int, ...], shape: tuple[int, ...], p: float
 ) -> Tensor:
-    """Dropout keep mask (bool): each entry kept with probability ``1 - p`` (to 2^-24)."""
-    threshold = round((1.0 - p) * (1 << 24))
-    n = 1
-    for size in shape:
-        n *= size
-    return ((random_u32(key, domain, n) >> 8) < threshold).reshape(shape)
+    """Dropout keep mask (bool): each entry kept with probability ``1 - p`` (to 2^-24): kept where
+    the word's top 24 bits are below ``(1 - p) 2^24``, i.e. the word is below that times 2^8."""
+    threshold = round((1.0 - p) * (1 << 24)) << 8
+    out = torch.empty(math.prod(shape), dtype=torch.bool)
+    for where, words in _word_chunks(key, domain, out.numel()):
+        torch.lt(words, threshold, out=out[where])
+    return out.reshape(shape)
 
 
 def randint(key: RngKey, domain: tuple[str | int, ...], n: int, high: int) -> Tensor:

@@ -26,10 +26,13 @@ def test_tensor_hash_equals_unbounded_integer_reference() -> None:
         assert rng.hash_words(k0, k1, t).tolist() == [_hash_words_int(k0, k1, v) for v in values]
 
 
-def test_mul32_products_stay_below_2_49() -> None:
-    x = torch.tensor([M32], dtype=torch.int64)
-    assert int(x * 0xFFFF) < 1 << 49
-    assert int(rng.mul32(x, M32)) == (M32 * M32) & M32
+def test_mul32_is_exact_without_int64_overflow() -> None:
+    """Constants >= 2^31 are used as ``c - 2^32``: every product of a 32-bit word stays below 2^63."""
+    x = torch.tensor([0, 1, 0xFFFF, 1 << 31, M32], dtype=torch.int64)
+    for c in (rng._C1, rng._C2, 1, (1 << 31) - 1, 1 << 31, M32):
+        signed = c if c < 1 << 31 else c - (1 << 32)
+        assert all(abs(v * signed) < 1 << 63 for v in x.tolist())
+        assert rng.mul32(x, c).tolist() == [(v * c) & M32 for v in x.tolist()]
 
 
 def test_uniform_is_exact_and_uniform_ish() -> None:
