@@ -271,8 +271,10 @@ VARIANTS = {
     "mkl_sse42": ({"MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}, 2),
     "onednn_avx2_no_vnni": ({"ONEDNN_MAX_CPU_ISA": "AVX2"}, 1),
     "onednn_sse41": ({"ONEDNN_MAX_CPU_ISA": "SSE41", "ATEN_CPU_CAPABILITY": "default"}, 2),
+    # The torch-op definitions instead of the fused C kernels (machines without a compiler).
+    "kernels_off": ({"CROWDTRAIN_REPRO_KERNELS": "0"}, 2),
 }
-FAST_VARIANTS = {"threads1", "aten_default", "onednn_avx2_no_vnni"}
+FAST_VARIANTS = {"threads1", "aten_default", "onednn_avx2_no_vnni", "kernels_off"}
 
 
 @pytest.fixture(scope="module")

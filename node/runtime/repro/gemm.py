@@ -14,6 +14,8 @@ random data with K = 1500 (quantization ~2^-16 per operand, the dropped product 
 The integer sums are exact on VNNI, AMX and CUDA int8 kernels; oneDNN's kernels for CPUs without
 VNNI saturate int16 pair sums, so ``int8_gemm_is_exact`` probes the kernel once per device and,
 where it is not exact, the same sums are computed as float64 GEMMs (the same bits, slower).
+The limb split and the combine run as fused C kernels where a C compiler exists
+(``native_kernels``); ``_limb_stack_torch`` and the torch combine are their definitions.
 
 Small and batched products (``exact_bmm_f64``): operands quantized to ``floor((53 - ceil(log2 K)) / 2)``
 bits (23 for K = 128, at most 24), multiplied as float64 integers with ``torch.bmm``: every product
@@ -37,6 +39,7 @@ import math
 import torch
 from torch import Tensor
 
+from node.runtime.repro import native_kernels
 from node.runtime.repro.quantize import HEADROOM, MAX_SHIFT, MIN_SHIFT, pow2, quantize
 
 # Each operand is quantized per slice along K to integers of magnitude below 2**OPERAND_BITS and
@@ -137,6 +140,23 @@ def limb_stack(x: Tensor, k_dim: int, top_first: bool) -> tuple[Tensor, Tensor, 
     pk = k_dim
     if flip and k_dim >= x.dim() - 2:
         pk = 2 * x.dim() - 3 - k_dim  # the other one of the last two dims
+    lib = native_kernels.kernels() if _fusable(phys) and pk > 0 else None
+    if lib is not None:
+        q, inv, amax = native_kernels.limb_stack(lib, phys, pk, top_first, OPERAND_BITS)
+    else:
+        q, inv, amax = _limb_stack_torch(phys, pk, top_first)
+    if flip:
+        return q.transpose(-1, -2), inv.transpose(-1, -2), amax.transpose(-1, -2)
+    return q, inv, amax
+
+
+def _fusable(t: Tensor) -> bool:
+    """Whether the fused C kernels apply: a contiguous 3-D float32 CPU tensor."""
+    return t.device.type == "cpu" and t.dtype == torch.float32 and t.dim() == 3
+
+
+def _limb_stack_torch(phys: Tensor, pk: int, top_first: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """``limb_stack`` on contiguous ``phys`` with torch ops (the definition the C kernel matches)."""
     amax = torch.maximum(phys.amax(dim=pk, keepdim=True), phys.amin(dim=pk, keepdim=True).neg())
     # float64 so that amax * HEADROOM cannot overflow; frexp is exact.
     _, e = torch.frexp(amax.double() * HEADROOM)
@@ -155,11 +175,7 @@ def limb_stack(x: Tensor, k_dim: int, top_first: bool) -> tuple[Tensor, Tensor, 
     q_hi.copy_(hi)
     q_lo.copy_(whole.sub_(hi, alpha=1 << LIMB_BITS))  # exact (alpha a power of two: fused or not)
     shape[pk] *= 2
-    q = q.reshape(shape)
-    inv = pow2(-shift)
-    if flip:
-        return q.transpose(-1, -2), inv.transpose(-1, -2), amax.transpose(-1, -2)
-    return q, inv, amax
+    return q.reshape(shape), pow2(-shift), amax
 
 
 def exact_mm(a: Tensor, b: Tensor) -> Tensor:
@@ -244,10 +260,14 @@ def _exact_bmm_chunk(a: Tensor, b: Tensor, use_int_mm: bool) -> Tensor:
         # Products of int8 limbs below 2^14, sums of 2K of them below 2^53: exact in float64.
         fa, fb = qa.double(), qb.double()
         prods = torch.stack([torch.bmm(fa[..., :k], fb[:, k:]), torch.bmm(fa, fb)])
-    out = prods[1].to(torch.float32)
-    out.add_(prods[0].to(torch.float32), alpha=1 << LIMB_BITS)
+    lib = native_kernels.kernels() if prods.dtype == torch.int32 and _fusable(a) else None
+    if lib is not None:
+        out = native_kernels.combine(lib, prods[0], prods[1], inv_a, inv_b)
+    else:
+        out = prods[1].to(torch.float32)
+        out.add_(prods[0].to(torch.float32), alpha=1 << LIMB_BITS)
+        out.mul_(inv_a * float(1 << LIMB_BITS)).mul_(inv_b)
     del prods
-    out.mul_(inv_a * float(1 << LIMB_BITS)).mul_(inv_b)
     return _poison_non_finite(out, amax_a, amax_b)
 
 
