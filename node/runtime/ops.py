@@ -5,9 +5,10 @@ Models (``mlp``, ``cnn``, ``gpt``) and optimizers call only these functions, so 
 hardware); ``repro-v1`` implements each with exact-integer GEMMs, fixed-order reductions and
 transcendentals from ``+ - * /`` so an honest re-run gives the same bits anywhere (DESIGN §3).
 
-Elementwise ``+ - * /`` and ``sqrt`` on tensors are correctly rounded IEEE ops and thus already
-reproducible, as long as each is its own kernel (no fused ``addcmul``/``lerp``/FMA): models and
-optimizers may use them directly as tensor operators.
+Elementwise ``+ - * /`` on tensors are correctly rounded IEEE ops and thus already reproducible,
+as long as each is its own kernel (no fused ``addcmul``/``lerp``/FMA): models and optimizers may use
+them directly as tensor operators. ``sqrt`` is not (torch's float32 CPU sqrt is off by an ulp on
+some inputs): always go through ``Ops.sqrt``.
 """
 
 from __future__ import annotations

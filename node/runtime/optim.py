@@ -2,8 +2,9 @@
 
 ``torch.optim`` uses fused, ``foreach``, ``addcmul``/``lerp`` kernels whose rounding (FMA
 contraction, vector width) differs by CPU and device; every update here is a chain of separate
-``+ - * / sqrt`` kernels on float32 tensors with float32 scalars, which are correctly rounded IEEE
-operations and so give the same bits everywhere. Norm reductions go through ``ops.sum``, whose
+``+ - * /`` kernels on float32 tensors with float32 scalars, which are correctly rounded IEEE
+operations, and the runtime's ``sqrt`` (correctly rounded in repro-v1), so they give the same bits
+everywhere. Norm reductions go through ``ops.sum``, whose
 order the runtime fixes. Bias-correction powers ``β^t`` are carried in the state as float64 and
 updated by one multiply per step (``**`` would call the platform's ``pow``).
 """

@@ -118,3 +118,9 @@ def test_probe_finds_the_saturating_kernel_of_cpus_without_vnni() -> None:
         check=True,
     )
     assert out.stdout.strip() == "False"
+
+
+@PATHS
+def test_empty_inner_dimension_gives_zeros(bmm: Bmm) -> None:
+    got = bmm(torch.ones(2, 3, 0), torch.ones(2, 0, 4))
+    assert torch.equal(got, torch.zeros(2, 3, 4))

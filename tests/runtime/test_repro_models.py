@@ -53,6 +53,8 @@ VARIANTS: dict[str, tuple[int, dict[str, str]]] = {
     "mkl_sse4_2": (2, {"MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}),
     # oneDNN's int8 GEMM without VNNI (saturating int16 pair sums): the path older CPUs take.
     "onednn_avx2_no_vnni": (2, {"ONEDNN_MAX_CPU_ISA": "AVX2"}),
+    # The torch-op definitions instead of the fused C kernels (machines without a compiler).
+    "kernels_off": (2, {"CROWDTRAIN_REPRO_KERNELS": "0"}),
     "fresh_process": (2, {}),
 }
 

@@ -12,13 +12,14 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from node.runtime.repro import gemm, native_kernels
+from node.runtime.repro import ReproOps, gemm, native_kernels
 
 needs_kernels = pytest.mark.skipif(
     native_kernels.kernels() is None, reason="no C compiler: the torch ops are the only path"
@@ -105,3 +106,87 @@ def test_a_failing_compiler_falls_back_to_torch_ops(tmp_path: Path) -> None:
     assert runs[0].stdout.splitlines()[0] == "True"
     assert "fused kernels unavailable" in runs[0].stderr
     assert runs[0].stdout.splitlines()[1] == runs[1].stdout.splitlines()[1]
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    "shape", [(1, 1, 1, 1), (3, 5, 7, 3), (4, 33, 64, 40), (2, 67, 1500, 41), (1, 9, 5000, 4)]
+)
+@pytest.mark.parametrize("layout", ["nn", "tn", "nt", "tt"])
+@pytest.mark.parametrize("path", ["f64", "int8"])
+def test_exact_gemms_match_their_torch_definitions(
+    shape: tuple[int, int, int, int], layout: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whole products, fused vs torch ops: batches, transposed operands, K chunks (f64 > 4096),
+    rows and columns of NaN/inf/zeros."""
+    batch, m, k, n = shape
+    rng = np.random.default_rng(m * k + n)
+    a = torch.from_numpy(
+        (rng.standard_normal((batch, m, k)) * np.exp2(rng.integers(-20, 20, (batch, m, 1)))).astype(
+            np.float32
+        )
+    )
+    b = torch.from_numpy(rng.standard_normal((batch, k, n)).astype(np.float32))
+    if m > 2 and k > 3:
+        a[0, 1, 2] = float("nan")
+        b[-1, 1, n - 1] = float("inf")
+        a[-1, 2] = 0.0
+    if layout[0] == "t":
+        a = a.transpose(1, 2).contiguous().transpose(1, 2)
+    if layout[1] == "t":
+        b = b.transpose(1, 2).contiguous().transpose(1, 2)
+    product = gemm.exact_bmm_f64 if path == "f64" else gemm.exact_bmm_int8
+    fused = product(a, b)
+    monkeypatch.setattr(native_kernels, "kernels", lambda: None)
+    reference = product(a, b)
+    assert torch.equal(fused.nan_to_num(1.5, 2.5, 3.5), reference.nan_to_num(1.5, 2.5, 3.5))
+    assert bool(torch.isnan(fused).any()) == (m > 2 and k > 3)
+
+
+def _edge_rows(rng: np.random.Generator, rows: int, n: int) -> torch.Tensor:
+    x = torch.from_numpy((rng.standard_normal((rows, n)) * 4.0).astype(np.float32))
+    specials = [0.0, -0.0, 1e-41, -1e-41, 88.7, -104.0, 1e30, -1e30, float("inf"), float("-inf")]
+    for i, v in enumerate(specials):
+        x[i % rows, (3 * i) % n] = v
+    x[min(2, rows - 1)] = float("-inf")  # a fully masked row
+    x[min(3, rows - 1)] = 7.0  # a constant row (zero variance)
+    x[min(4, rows - 1), 0] = float("nan")
+    return x
+
+
+def _grads(
+    fn: Callable[..., torch.Tensor], inputs: list[torch.Tensor], seed: int
+) -> list[torch.Tensor]:
+    leaves = [t.clone().requires_grad_(True) for t in inputs]
+    out = fn(*leaves)
+    upstream = torch.from_numpy(
+        np.random.default_rng(seed).standard_normal(tuple(out.shape)).astype(np.float32)
+    )
+    return [out.detach(), *torch.autograd.grad(out, leaves, upstream)]
+
+
+@needs_kernels
+@pytest.mark.parametrize("n", [1, 5, 128, 130, 1000])
+@pytest.mark.parametrize("op", ["gelu", "softmax", "layer_norm", "layer_norm_no_bias"])
+def test_row_kernels_match_their_torch_definitions(
+    n: int, op: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GELU, softmax and layer norm, forward and backward, fused vs torch ops, on masked rows,
+    constant rows, NaN, infinities, subnormals and values at exp's clamps."""
+    rng = np.random.default_rng(n)
+    x = _edge_rows(rng, 9, n)
+    w = torch.from_numpy(rng.standard_normal(n).astype(np.float32))
+    b = torch.from_numpy(rng.standard_normal(n).astype(np.float32))
+    ops = ReproOps()
+    calls: dict[str, tuple[Callable[..., torch.Tensor], list[torch.Tensor]]] = {
+        "gelu": (ops.gelu, [x]),
+        "softmax": (lambda t: ops.softmax(t, -1), [x]),
+        "layer_norm": (lambda t, w_, b_: ops.layer_norm(t, w_, b_, 1e-5), [x, w, b]),
+        "layer_norm_no_bias": (lambda t, w_: ops.layer_norm(t, w_, None, 1e-5), [x, w]),
+    }
+    fn, inputs = calls[op]
+    fused = _grads(fn, inputs, n)
+    monkeypatch.setattr(native_kernels, "kernels", lambda: None)
+    reference = _grads(fn, inputs, n)
+    for got, want in zip(fused, reference, strict=True):
+        assert torch.equal(got.nan_to_num(1.5, 2.5, 3.5), want.nan_to_num(1.5, 2.5, 3.5))

@@ -238,6 +238,19 @@ def test_close_to_float64_reference(case: Case) -> None:
         assert torch.equal(torch.isnan(g), torch.isnan(w))
 
 
+def test_sqrt_is_correctly_rounded() -> None:
+    """numpy's float32 sqrt is the hardware's (correctly rounded); torch's float32 CPU sqrt is not
+    on every input, so repro-v1 must not use it: all non-negative floats' bit patterns, sampled."""
+    from node.runtime.repro import transcendental as T
+
+    rng = np.random.default_rng(11)
+    bits = rng.integers(0, 0x7F800001, size=1_000_000, dtype=np.uint32)
+    x = bits.view(np.float32)
+    got = ReproOps().sqrt(torch.from_numpy(x)).numpy()
+    assert np.array_equal(got.view(np.uint32), np.sqrt(x).view(np.uint32))
+    assert torch.isnan(T.sqrt(torch.tensor([-1.0, float("nan")]))).all()
+
+
 def test_repro_ops_implements_the_ops_protocol() -> None:
     ops: Ops = ReproOps()
     assert ops.name == "repro-v1"

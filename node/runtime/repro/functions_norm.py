@@ -2,6 +2,8 @@
 
 Every sum is a ``tree_sum``; exp/log are the fixed-order versions from ``transcendental``; row maxima
 (``amax``) are exact in any order and get ``+ 0.0`` so a -0.0/+0.0 tie cannot flip a sign bit.
+Softmax and layer norm over the last dim run as fused C kernels where one is built
+(``native_kernels``); the torch ops here are their definitions.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from node.runtime.repro import native_kernels
 from node.runtime.repro import transcendental as T
 from node.runtime.repro.reduce import tree_sum, tree_sum_all
 
@@ -37,17 +40,22 @@ class LayerNorm(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, eps: float) -> Tensor:
+        ctx.has_bias = bias is not None
+        lib = native_kernels.rows_applicable(x, weight, *([] if bias is None else [bias]))
+        if lib is not None and weight.shape == x.shape[-1:]:
+            y, xhat, rstd = native_kernels.layer_norm(lib, x, weight, bias, eps)
+            ctx.save_for_backward(xhat, rstd, weight)
+            return y
         n = float(x.shape[-1])
         mean = tree_sum(x, -1, keepdim=True).div_(n)
         xc = x - mean
         var = tree_sum(xc * xc, -1, keepdim=True).div_(n)
-        rstd = 1.0 / torch.sqrt_(var.add_(eps))  # a true division: reciprocal() may be approximate
+        rstd = 1.0 / T.sqrt(var.add_(eps))  # a true division: reciprocal() may be approximate
         xhat = xc.mul_(rstd)
         y = xhat * weight
         if bias is not None:
             y.add_(bias)
         ctx.save_for_backward(xhat, rstd, weight)
-        ctx.has_bias = bias is not None
         return y
 
     @staticmethod
@@ -55,7 +63,10 @@ class LayerNorm(torch.autograd.Function):
         xhat, rstd, weight = ctx.saved_tensors
         n = float(xhat.shape[-1])
         dx = dw = db = None
-        if ctx.needs_input_grad[0]:
+        lib = native_kernels.rows_applicable(grad, weight, xhat, rstd)
+        if ctx.needs_input_grad[0] and lib is not None and weight.shape == xhat.shape[-1:]:
+            dx = native_kernels.layer_norm_backward(lib, grad, weight, xhat, rstd)
+        elif ctx.needs_input_grad[0]:
             dxhat = grad * weight
             mean_d = tree_sum(dxhat, -1, keepdim=True).div_(n)
             mean_dx = tree_sum(dxhat * xhat, -1, keepdim=True).div_(n)
@@ -79,7 +90,11 @@ def _softmax(x: Tensor, dim: int) -> tuple[Tensor, Tensor, Tensor]:
 class Softmax(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, dim: int) -> Tensor:
-        p, _, _ = _softmax(x, dim)
+        lib = native_kernels.rows_applicable(x)
+        if lib is not None and dim % x.dim() == x.dim() - 1:
+            p = native_kernels.softmax(lib, x)
+        else:
+            p, _, _ = _softmax(x, dim)
         ctx.save_for_backward(p)
         ctx.dim = dim
         return p
@@ -87,6 +102,9 @@ class Softmax(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         (p,) = ctx.saved_tensors
+        lib = native_kernels.rows_applicable(grad, p)
+        if lib is not None and ctx.dim % p.dim() == p.dim() - 1:
+            return native_kernels.softmax_backward(lib, grad, p), None
         return (grad - tree_sum(grad * p, ctx.dim, keepdim=True)).mul_(p), None
 
 

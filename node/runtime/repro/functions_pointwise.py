@@ -1,7 +1,8 @@
 """Autograd functions for elementwise ops: gelu (tanh approximation), tanh, relu, dropout, sqrt.
 
 Elementwise IEEE ops are reproducible as long as each is its own kernel; the only library functions
-they would need (tanh) come from ``transcendental``. NaN propagates through relu.
+they would need (tanh) come from ``transcendental``. NaN propagates through relu. GELU runs as one
+fused C kernel where one is built (``native_kernels``); the torch-op chain is its definition.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from node.runtime.repro import native_kernels
 from node.runtime.repro import transcendental as T
 
 GELU_C = float(np.float32(math.sqrt(2.0 / math.pi)))
@@ -32,6 +34,11 @@ class Gelu(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> Tensor:
+        lib = native_kernels.rows_applicable(x)
+        if lib is not None:
+            y, s = native_kernels.gelu(lib, x)
+            ctx.save_for_backward(x, s)
+            return y
         # In-place chains on temporaries; + and * are commutative in IEEE, so t + x is x + t bitwise.
         minus_2z = (x * x).mul_(x).mul_(GELU_A).add_(x).mul_(GELU_M2C)
         s = torch.reciprocal(T.exp(minus_2z).add_(1.0))  # IEEE 1/x on CPU and CUDA
@@ -43,6 +50,9 @@ class Gelu(torch.autograd.Function):
         x: Tensor
         s: Tensor
         x, s = ctx.saved_tensors
+        lib = native_kernels.rows_applicable(x, s, grad)
+        if lib is not None:
+            return native_kernels.gelu_backward(lib, x, s, grad)
         # d/dx x sig(2z) = sig + x sig (1 - sig) 2c (1 + 3a x²)
         dz2 = (x * x).mul_(GELU_3A).add_(1.0).mul_(GELU_2C)
         slope = (s - 1.0).neg_().mul_(s).mul_(x).mul_(dz2)
@@ -93,11 +103,11 @@ class Dropout(torch.autograd.Function):
 
 
 class Sqrt(torch.autograd.Function):
-    """IEEE sqrt is correctly rounded everywhere; the gradient is ``grad / (2 sqrt(x))``."""
+    """Correctly rounded sqrt (``transcendental.sqrt``); the gradient is ``grad / (2 sqrt(x))``."""
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> Tensor:
-        y = torch.sqrt(x)
+        y = T.sqrt(x)
         ctx.save_for_backward(y)
         return y
 

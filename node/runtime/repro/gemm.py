@@ -134,25 +134,34 @@ def limb_stack(x: Tensor, k_dim: int, top_first: bool) -> tuple[Tensor, Tensor, 
     (at most 15 significant bits), ``floor`` and ``q - 2**8 hi`` (an integer below 2^8). Returns
     ``(stack, inv_scale, amax)``, the last two keeping ``k_dim`` with size 1.
     """
-    k_dim %= x.dim()
-    flip = not x.is_contiguous() and x.transpose(-1, -2).is_contiguous()
-    phys = x.transpose(-1, -2) if flip else x.contiguous()
-    pk = k_dim
-    if flip and k_dim >= x.dim() - 2:
-        pk = 2 * x.dim() - 3 - k_dim  # the other one of the last two dims
+    phys, pk, flip = _physical(x, k_dim)
     lib = native_kernels.kernels() if _fusable(phys) and pk > 0 else None
     if lib is not None:
         q, inv, amax = native_kernels.limb_stack(lib, phys, pk, top_first, OPERAND_BITS)
     else:
         q, inv, amax = _limb_stack_torch(phys, pk, top_first)
-    if flip:
-        return q.transpose(-1, -2), inv.transpose(-1, -2), amax.transpose(-1, -2)
-    return q, inv, amax
+    return (
+        (q.transpose(-1, -2), inv.transpose(-1, -2), amax.transpose(-1, -2))
+        if flip
+        else (q, inv, amax)
+    )
+
+
+def _physical(x: Tensor, k_dim: int) -> tuple[Tensor, int, bool]:
+    """``(phys, pk, flip)``: ``x`` as a contiguous tensor (``x`` itself, or the tensor whose
+    transpose of the last two dims ``x`` is, ``flip``) and the slice dim ``k_dim`` in it."""
+    k_dim %= x.dim()
+    flip = not x.is_contiguous() and x.transpose(-1, -2).is_contiguous()
+    if not flip:
+        return x.contiguous(), k_dim, False
+    if k_dim >= x.dim() - 2:
+        k_dim = 2 * x.dim() - 3 - k_dim  # the other one of the last two dims
+    return x.transpose(-1, -2), k_dim, True
 
 
 def _fusable(t: Tensor) -> bool:
     """Whether the fused C kernels apply: a contiguous 3-D float32 CPU tensor."""
-    return t.device.type == "cpu" and t.dtype == torch.float32 and t.dim() == 3
+    return t.device.type == "cpu" and t.dtype == torch.float32 and t.dim() == 3 and t.numel() > 0
 
 
 def _limb_stack_torch(phys: Tensor, pk: int, top_first: bool) -> tuple[Tensor, Tensor, Tensor]:
@@ -194,18 +203,41 @@ def exact_bmm(a: Tensor, b: Tensor) -> Tensor:
 
 def exact_bmm_f64(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b`` via exact float64 integer products (21-24-bit operands, see the module doc)."""
-    k = a.shape[-1]
+    batch, m, k = a.shape
+    if k == 0:
+        return a.new_zeros(batch, m, b.shape[-1])
     total: Tensor | None = None
-    for k0 in range(0, max(k, 1), F64_K_CHUNK):
+    for k0 in range(0, k, F64_K_CHUNK):
         k1 = min(k0 + F64_K_CHUNK, k)
         bits = min(24, (53 - math.ceil(math.log2(max(k1 - k0, 1)))) // 2)
-        qa, inv_a, amax_a = quantize(a[..., k0:k1], -1, bits)
-        qb, inv_b, amax_b = quantize(b[..., k0:k1, :], -2, bits)
-        prod = torch.bmm(qa.double(), qb.double()).mul_(inv_a.double()).mul_(inv_b.double())
-        part = _poison_non_finite(prod.to(torch.float32), amax_a, amax_b)
+        qa, inv_a, amax_a = _quantize_f64(a[..., k0:k1], 2, bits)
+        qb, inv_b, amax_b = _quantize_f64(b[..., k0:k1, :], 1, bits)
+        prod = torch.bmm(qa, qb)
+        lib = native_kernels.kernels() if prod.device.type == "cpu" else None
+        if lib is not None:
+            part = native_kernels.rescale_f64(lib, prod, inv_a, inv_b)
+        else:
+            part = prod.mul_(inv_a.double()).mul_(inv_b.double()).to(torch.float32)
+        part = _poison_non_finite(part, amax_a, amax_b)
         total = part if total is None else total.add_(part)
     assert total is not None
     return total
+
+
+def _quantize_f64(x: Tensor, k_dim: int, bits: int) -> tuple[Tensor, Tensor, Tensor]:
+    """``quantize(x, k_dim, bits)`` with ``q`` as float64 (a fused kernel where available)."""
+    phys, pk, flip = _physical(x, k_dim)
+    lib = native_kernels.kernels() if _fusable(phys) and pk > 0 else None
+    if lib is not None:
+        q, inv, amax = native_kernels.quantize_f64(lib, phys, pk, bits)
+    else:
+        q, inv, amax = quantize(phys, pk, bits)
+        q = q.double()
+    return (
+        (q.transpose(-1, -2), inv.transpose(-1, -2), amax.transpose(-1, -2))
+        if flip
+        else (q, inv, amax)
+    )
 
 
 def exact_bmm_int8(a: Tensor, b: Tensor, *, use_int_mm: bool | None = None) -> Tensor:

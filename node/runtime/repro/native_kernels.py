@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-SOURCE = Path(__file__).with_name("kernels.c")
+SOURCES = [Path(__file__).with_name(name) for name in ("kernels_gemm.c", "kernels_rows.c")]
 # No -ffast-math, no FMA contraction: the compiler must keep every IEEE operation as written.
 BASE_FLAGS = [
     "-O3",
@@ -60,9 +60,28 @@ def kernels() -> ctypes.CDLL | None:
     except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
         _log.warning("repro-v1 fused kernels unavailable (%s): using torch ops (same bits)", exc)
         return None
-    limbs: list[Any] = [_ptr, _c_int64, _c_int64, _ptr, _ptr, _c_int64, _ptr, _ptr, _c_int, _c_int]
-    lib.ct_limbs_rows.argtypes = lib.ct_limbs_cols.argtypes = limbs
-    lib.ct_combine.argtypes = [_ptr, _ptr, _c_int64, _c_int64, _ptr, _ptr, _ptr, _c_int]
+    i64, f32p = _c_int64, _ptr
+    signatures: dict[str, list[Any]] = {
+        "ct_limbs_rows": [f32p, i64, i64, _ptr, _ptr, i64, _ptr, _ptr, _c_int, _c_int],
+        "ct_limbs_cols": [f32p, i64, i64, i64, _ptr, _ptr, i64, i64, _ptr, _ptr, _c_int, _c_int],
+        "ct_quant_rows": [f32p, i64, i64, _ptr, _ptr, _ptr, _c_int, _c_int],
+        "ct_quant_cols": [f32p, i64, i64, i64, _ptr, _ptr, _ptr, _c_int, _c_int],
+        "ct_combine": [_ptr, _ptr, i64, i64, i64, _ptr, _ptr, _ptr, _c_int],
+        "ct_rescale_f64": [_ptr, i64, i64, i64, _ptr, _ptr, _ptr, _c_int],
+        "ct_rows_init": [_ptr, _c_int],
+        "ct_gelu": [_ptr, i64, _ptr, _ptr, _c_int],
+        "ct_gelu_backward": [_ptr, _ptr, _ptr, i64, _ptr, _c_int],
+        "ct_softmax": [_ptr, i64, i64, _ptr, _c_int],
+        "ct_softmax_backward": [_ptr, _ptr, i64, i64, _ptr, _c_int],
+        "ct_layer_norm": [_ptr, _ptr, _ptr, i64, i64, ctypes.c_float, _ptr, _ptr, _ptr, _c_int],
+        "ct_layer_norm_backward": [_ptr, _ptr, _ptr, _ptr, i64, i64, _ptr, _c_int],
+    }
+    for name, argtypes in signatures.items():
+        getattr(lib, name).argtypes = argtypes
+    constants = (ctypes.c_float * len(_rows_constants()))(*_rows_constants())
+    if lib.ct_rows_init(constants, len(constants)) != 0:
+        _log.warning("repro-v1 fused kernels do not match their Python constants: not used")
+        return None
     return lib
 
 
@@ -81,7 +100,7 @@ def _build() -> Path:
     version = subprocess.run(
         [compiler, "--version"], capture_output=True, text=True, check=True, timeout=30
     ).stdout
-    source = SOURCE.read_bytes()
+    source = b"".join(path.read_bytes() for path in SOURCES)
     for flags in ([*BASE_FLAGS, "-march=native"], BASE_FLAGS):
         key = hashlib.sha256(
             b"\0".join(x.encode() for x in (*flags, version, _cpu_id(), platform.machine()))
@@ -94,7 +113,7 @@ def _build() -> Path:
         with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
             built = Path(tmp) / "k.so"
             done = subprocess.run(
-                [compiler, *flags, str(SOURCE), "-o", str(built), "-lm"],
+                [compiler, *flags, *map(str, SOURCES), "-o", str(built), "-lm"],
                 capture_output=True,
                 text=True,
                 timeout=120,
@@ -103,44 +122,159 @@ def _build() -> Path:
                 os.replace(built, target)
                 return target
         last_error = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
-    raise RuntimeError(f"{compiler} failed on {SOURCE.name}: {last_error[0]}")
+    raise RuntimeError(f"{compiler} failed on the repro-v1 kernels: {last_error[0]}")
 
 
 def _p(t: Tensor) -> int:
     return int(t.data_ptr())
 
 
+def _stats(phys: Tensor, pk: int) -> tuple[Tensor, Tensor]:
+    batch, rows, cols = phys.shape
+    shape = [batch, rows, 1] if pk == 2 else [batch, 1, cols]
+    return torch.empty(shape, dtype=torch.float32), torch.empty(shape, dtype=torch.float32)
+
+
 def limb_stack(
     lib: ctypes.CDLL, phys: Tensor, pk: int, top_first: bool, bits: int
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """``gemm.limb_stack``'s work on a contiguous float32 CPU ``phys`` [B, R, C], slices along ``pk``
-    (1: per column, 2: per row); returns the stack laid out like ``phys``, ``inv`` and ``amax``."""
+    """``gemm._limb_stack_torch`` on a contiguous float32 CPU ``phys`` [B, R, C], slices along
+    ``pk`` (1: per column, 2: per row): the stack laid out like ``phys``, ``inv`` and ``amax``."""
     batch, rows, cols = phys.shape
-    threads = torch.get_num_threads()
     shape = list(phys.shape)
     q = torch.empty([*shape[:pk], 2, *shape[pk:]], dtype=torch.int8)
     hi, lo = (q.select(pk, i) for i in ((0, 1) if top_first else (1, 0)))
-    stat_shape = [batch, rows, 1] if pk == 2 else [batch, 1, cols]
-    inv = torch.empty(stat_shape, dtype=torch.float32)
-    amax = torch.empty(stat_shape, dtype=torch.float32)
-    kernel, out_row = (lib.ct_limbs_rows, 2 * cols) if pk == 2 else (lib.ct_limbs_cols, cols)
-    for b in range(batch):
-        kernel(
-            _p(phys[b]), rows, cols, _p(hi[b]), _p(lo[b]), out_row,
-            _p(inv[b]), _p(amax[b]), bits, threads,
+    inv, amax = _stats(phys, pk)
+    threads = torch.get_num_threads()
+    if pk == 2:
+        lib.ct_limbs_rows(
+            _p(phys), batch * rows, cols, _p(hi), _p(lo), 2 * cols, _p(inv), _p(amax), bits, threads
+        )
+    else:
+        lib.ct_limbs_cols(
+            _p(phys), batch, rows, cols, _p(hi), _p(lo), 2 * rows * cols, cols,
+            _p(inv), _p(amax), bits, threads,
         )  # fmt: skip
     shape[pk] *= 2
     return q.reshape(shape), inv, amax
+
+
+def quantize_f64(
+    lib: ctypes.CDLL, phys: Tensor, pk: int, bits: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``quantize.quantize(phys, pk, bits)`` with ``q`` as float64, for a contiguous float32 CPU
+    ``phys`` [B, R, C] (``pk`` 1 or 2)."""
+    batch, rows, cols = phys.shape
+    q = torch.empty(phys.shape, dtype=torch.float64)
+    inv, amax = _stats(phys, pk)
+    threads = torch.get_num_threads()
+    if pk == 2:
+        lib.ct_quant_rows(_p(phys), batch * rows, cols, _p(q), _p(inv), _p(amax), bits, threads)
+    else:
+        lib.ct_quant_cols(_p(phys), batch, rows, cols, _p(q), _p(inv), _p(amax), bits, threads)
+    return q, inv, amax
+
+
+def _scales(inv_a: Tensor, inv_b: Tensor, batch: int) -> tuple[Tensor, Tensor]:
+    """Per-batch scale vectors, contiguous (a broadcast batch of one is expanded)."""
+    return (
+        inv_a.expand(batch, -1, 1).contiguous(),
+        inv_b.expand(batch, 1, -1).contiguous(),
+    )
 
 
 def combine(lib: ctypes.CDLL, high: Tensor, mid: Tensor, inv_a: Tensor, inv_b: Tensor) -> Tensor:
     """``(mid + 256 high) * (inv_a * 256) * inv_b`` in float32 for int32 [B, M, N] sums."""
     batch, rows, cols = high.shape
     out = torch.empty(batch, rows, cols, dtype=torch.float32)
-    inv_a, inv_b = inv_a.contiguous(), inv_b.contiguous()
-    threads = torch.get_num_threads()
-    for b in range(batch):
-        lib.ct_combine(
-            _p(high[b]), _p(mid[b]), rows, cols, _p(inv_a[b]), _p(inv_b[b]), _p(out[b]), threads
-        )
+    sa, sb = _scales(inv_a, inv_b, batch)
+    lib.ct_combine(
+        _p(high), _p(mid), batch, rows, cols, _p(sa), _p(sb), _p(out), torch.get_num_threads()
+    )
     return out
+
+
+def rescale_f64(lib: ctypes.CDLL, prod: Tensor, inv_a: Tensor, inv_b: Tensor) -> Tensor:
+    """``(prod * inv_a * inv_b).to(float32)`` for a contiguous float64 [B, M, N] product."""
+    batch, rows, cols = prod.shape
+    out = torch.empty(batch, rows, cols, dtype=torch.float32)
+    sa, sb = _scales(inv_a, inv_b, batch)
+    lib.ct_rescale_f64(
+        _p(prod), batch, rows, cols, _p(sa), _p(sb), _p(out), torch.get_num_threads()
+    )
+    return out
+
+
+def _rows_constants() -> list[float]:
+    """The float32 constants of the row kernels, in kernels_rows.c's order (from the Python defs)."""
+    from node.runtime.repro import functions_pointwise as P
+    from node.runtime.repro import transcendental as T
+
+    return [
+        T.LOG2E, T.LN2_HI, T.LN2_LO, T.EXP_FLUSH, T.EXP_OVERFLOW, *T.EXPM1_COEFFS,
+        P.GELU_A, P.GELU_M2C, P.GELU_3A, P.GELU_2C,
+    ]  # fmt: skip
+
+
+def rows_applicable(*tensors: Tensor) -> ctypes.CDLL | None:
+    """The kernels, if every tensor is a contiguous float32 CPU tensor with at least one element."""
+    for t in tensors:
+        if t.device.type != "cpu" or t.dtype != torch.float32 or not t.is_contiguous():
+            return None
+        if t.numel() == 0:
+            return None
+    return kernels()
+
+
+def gelu(lib: ctypes.CDLL, x: Tensor) -> tuple[Tensor, Tensor]:
+    """``Gelu.forward``: ``(y, s)``."""
+    y, s = torch.empty_like(x), torch.empty_like(x)
+    lib.ct_gelu(_p(x), x.numel(), _p(y), _p(s), torch.get_num_threads())
+    return y, s
+
+
+def gelu_backward(lib: ctypes.CDLL, x: Tensor, s: Tensor, grad: Tensor) -> Tensor:
+    out = torch.empty_like(x)
+    lib.ct_gelu_backward(_p(x), _p(s), _p(grad), x.numel(), _p(out), torch.get_num_threads())
+    return out
+
+
+def softmax(lib: ctypes.CDLL, x: Tensor) -> Tensor:
+    """Softmax over the last dim."""
+    n = x.shape[-1]
+    p = torch.empty_like(x)
+    lib.ct_softmax(_p(x), x.numel() // n, n, _p(p), torch.get_num_threads())
+    return p
+
+
+def softmax_backward(lib: ctypes.CDLL, grad: Tensor, p: Tensor) -> Tensor:
+    n = p.shape[-1]
+    out = torch.empty_like(p)
+    lib.ct_softmax_backward(_p(grad), _p(p), p.numel() // n, n, _p(out), torch.get_num_threads())
+    return out
+
+
+def layer_norm(
+    lib: ctypes.CDLL, x: Tensor, weight: Tensor, bias: Tensor | None, eps: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``LayerNorm.forward`` over the last dim: ``(y, xhat, rstd)``."""
+    n = x.shape[-1]
+    y, xhat = torch.empty_like(x), torch.empty_like(x)
+    rstd = torch.empty(*x.shape[:-1], 1, dtype=torch.float32)
+    lib.ct_layer_norm(
+        _p(x), _p(weight), None if bias is None else _p(bias), x.numel() // n, n, eps,
+        _p(y), _p(xhat), _p(rstd), torch.get_num_threads(),
+    )  # fmt: skip
+    return y, xhat, rstd
+
+
+def layer_norm_backward(
+    lib: ctypes.CDLL, grad: Tensor, weight: Tensor, xhat: Tensor, rstd: Tensor
+) -> Tensor:
+    n = xhat.shape[-1]
+    dx = torch.empty_like(xhat)
+    lib.ct_layer_norm_backward(
+        _p(grad), _p(weight), _p(xhat), _p(rstd), xhat.numel() // n, n, _p(dx),
+        torch.get_num_threads(),
+    )  # fmt: skip
+    return dx

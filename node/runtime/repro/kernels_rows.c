@@ -1,0 +1,195 @@
+/* Fused CPU kernels for repro-v1's elementwise and row ops: GELU, softmax and layer norm over the
+ * last dim (node/runtime/repro/native_kernels.py).
+ *
+ * Each one performs the float32 operations of its torch-op definition (transcendental.py,
+ * functions_pointwise.py, functions_norm.py, reduce.tree_sum) in the same order, each rounded
+ * once: no FMA contraction (-ffp-contract=off), no reassociation (no -ffast-math), IEEE division
+ * and sqrt. Row sums use tree_sum's pairwise order (zero padding to a power of two, halves added
+ * elementwise, then + 0.0). Constants come from Python (ct_rows_init) so both sides use the same
+ * float32 values.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <math.h>
+
+enum {
+    LOG2E, LN2_HI, LN2_LO, EXP_FLUSH, EXP_OVERFLOW,
+    C0, C1, C2, C3, C4, C5, /* EXPM1_COEFFS */
+    GELU_A, GELU_M2C, GELU_3A, GELU_2C,
+    N_CONSTANTS
+};
+static float K[N_CONSTANTS];
+
+int ct_rows_init(const float *constants, int n) {
+    if (n != N_CONSTANTS) return -1;
+    for (int i = 0; i < n; i++) K[i] = constants[i];
+    return 0;
+}
+
+static inline uint32_t bits_of(float x) {
+    union { float f; uint32_t u; } v;
+    v.f = x;
+    return v.u;
+}
+
+static inline float from_bits(uint32_t u) {
+    union { uint32_t u; float f; } v;
+    v.u = u;
+    return v.f;
+}
+
+/* transcendental.exp: clamp (NaN passes), k = round(x log2 e), Cody-Waite r, Horner expm1(r),
+ * then (p + 1) * 2^k with 2^k built from the bits of k + (2^23 + 127). */
+static inline float ct_exp(float x) {
+    float xc = x < K[EXP_FLUSH] ? K[EXP_FLUSH] : (x > K[EXP_OVERFLOW] ? K[EXP_OVERFLOW] : x);
+    float k = rintf(xc * K[LOG2E]);
+    float r = (xc - k * K[LN2_HI]) - k * K[LN2_LO];
+    float p = r * K[C0];
+    p = (p + K[C1]) * r;
+    p = (p + K[C2]) * r;
+    p = (p + K[C3]) * r;
+    p = (p + K[C4]) * r;
+    p = (p + K[C5]) * r;
+    p = p * r + r;
+    float scale = from_bits(bits_of(k + 8388735.0f) << 23);
+    return (p + 1.0f) * scale;
+}
+
+/* reduce.tree_sum of v[0..n) (n >= 1); buf holds at least the next power of two floats. */
+static float tree(const float *v, int64_t n, float *buf) {
+    int64_t w = 1;
+    while (w < n) w <<= 1;
+    for (int64_t i = 0; i < n; i++) buf[i] = v[i];
+    for (int64_t i = n; i < w; i++) buf[i] = 0.0f;
+    while (w > 1) {
+        w >>= 1;
+        for (int64_t i = 0; i < w; i++) buf[i] = buf[i] + buf[i + w];
+    }
+    return buf[0] + 0.0f;
+}
+
+static int64_t pow2_at_least(int64_t n) {
+    int64_t w = 1;
+    while (w < n) w <<= 1;
+    return w;
+}
+
+/* Gelu.forward: y = x * s with s = 1 / (exp(-2 c (x + a x^3)) + 1); s is kept for backward. */
+void ct_gelu(const float *x, int64_t n, float *y, float *s, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        float m2z = (((v * v) * v) * K[GELU_A] + v) * K[GELU_M2C];
+        float si = 1.0f / (ct_exp(m2z) + 1.0f);
+        s[i] = si;
+        y[i] = v * si;
+    }
+}
+
+/* Gelu.backward: (s - (s - 1) s x 2c (1 + 3a x^2)) * grad, in the definition's order. */
+void ct_gelu_backward(const float *x, const float *s, const float *grad, int64_t n, float *out,
+                      int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i], si = s[i];
+        float dz2 = ((v * v) * K[GELU_3A] + 1.0f) * K[GELU_2C];
+        float slope = ((-(si - 1.0f)) * si * v) * dz2;
+        out[i] = (slope + si) * grad[i];
+    }
+}
+
+/* Softmax over rows of x [rows, n]: z = x - (max + 0), e = exp(z), p = e / tree(e). */
+void ct_softmax(const float *x, int64_t rows, int64_t n, float *p, int threads) {
+#pragma omp parallel num_threads(threads)
+    {
+        float *buf = malloc(sizeof(float) * (size_t)pow2_at_least(n));
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            const float *xr = x + r * n;
+            float *pr = p + r * n;
+            float m = -INFINITY;
+            int nan = 0;
+            for (int64_t i = 0; i < n; i++) {
+                float v = xr[i];
+                nan |= v != v;
+                m = v > m ? v : m;
+            }
+            m = (nan ? NAN : m) + 0.0f;
+            for (int64_t i = 0; i < n; i++) pr[i] = ct_exp(xr[i] - m);
+            float sum = tree(pr, n, buf);
+            for (int64_t i = 0; i < n; i++) pr[i] = pr[i] / sum;
+        }
+        free(buf);
+    }
+}
+
+/* Softmax.backward: (grad - tree(grad * p)) * p per row. */
+void ct_softmax_backward(const float *grad, const float *p, int64_t rows, int64_t n, float *out,
+                         int threads) {
+#pragma omp parallel num_threads(threads)
+    {
+        float *buf = malloc(sizeof(float) * (size_t)pow2_at_least(n));
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            const float *g = grad + r * n, *pr = p + r * n;
+            float *o = out + r * n;
+            for (int64_t i = 0; i < n; i++) o[i] = g[i] * pr[i];
+            float dot = tree(o, n, buf);
+            for (int64_t i = 0; i < n; i++) o[i] = (g[i] - dot) * pr[i];
+        }
+        free(buf);
+    }
+}
+
+/* LayerNorm.forward per row: mean = tree(x) / n, xc = x - mean, var = tree(xc xc) / n,
+ * rstd = 1 / sqrt(var + eps), xhat = xc rstd, y = xhat w (+ b). */
+void ct_layer_norm(const float *x, const float *w, const float *b, int64_t rows, int64_t n,
+                   float eps, float *y, float *xhat, float *rstd, int threads) {
+#pragma omp parallel num_threads(threads)
+    {
+        float *buf = malloc(sizeof(float) * (size_t)pow2_at_least(n));
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            const float *xr = x + r * n;
+            float *xh = xhat + r * n, *yr = y + r * n;
+            float fn = (float)n;
+            float mean = tree(xr, n, buf) / fn;
+            for (int64_t i = 0; i < n; i++) yr[i] = (xr[i] - mean) * (xr[i] - mean);
+            float var = tree(yr, n, buf) / fn;
+            float rs = 1.0f / sqrtf(var + eps);
+            rstd[r] = rs;
+            for (int64_t i = 0; i < n; i++) {
+                float h = (xr[i] - mean) * rs;
+                xh[i] = h;
+                yr[i] = b ? h * w[i] + b[i] : h * w[i];
+            }
+        }
+        free(buf);
+    }
+}
+
+/* LayerNorm.backward, input gradient per row: dxhat = grad w,
+ * dx = ((dxhat - tree(dxhat) / n) - xhat (tree(dxhat xhat) / n)) rstd. */
+void ct_layer_norm_backward(const float *grad, const float *w, const float *xhat,
+                            const float *rstd, int64_t rows, int64_t n, float *dx, int threads) {
+#pragma omp parallel num_threads(threads)
+    {
+        int64_t width = pow2_at_least(n);
+        float *buf = malloc(sizeof(float) * (size_t)(2 * width));
+        float *t = buf + width;
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            const float *g = grad + r * n, *xh = xhat + r * n;
+            float *o = dx + r * n;
+            float fn = (float)n;
+            for (int64_t i = 0; i < n; i++) {
+                o[i] = g[i] * w[i];
+                t[i] = o[i] * xh[i];
+            }
+            float mean_d = tree(o, n, buf) / fn;
+            float mean_dx = tree(t, n, buf) / fn;
+            for (int64_t i = 0; i < n; i++) o[i] = ((o[i] - mean_d) - xh[i] * mean_dx) * rstd[r];
+        }
+        free(buf);
+    }
+}
