@@ -56,9 +56,9 @@ def test_limb_stack_matches_torch_ops(shape: tuple[int, int], k_dim: int, transp
     fused = gemm.limb_stack(x, k_dim, top_first=k_dim == 2)
     phys = x.transpose(1, 2) if transposed else x
     pk = 3 - k_dim if transposed else k_dim
-    q, inv, amax = gemm._limb_stack_torch(phys, pk, top_first=k_dim == 2)
-    if transposed:
-        q, inv, amax = q.transpose(1, 2), inv.transpose(1, 2), amax.transpose(1, 2)
+    want = gemm._limb_stack_torch(phys, pk, top_first=k_dim == 2)
+    q, inv, amax, finite_all = want.transposed() if transposed else want
+    assert fused.finite == finite_all == bool(torch.isfinite(amax).all())
     assert torch.equal(fused[0], q)
     finite = torch.isfinite(amax)
     assert torch.equal(torch.isfinite(fused[2]), finite)
@@ -188,5 +188,48 @@ def test_row_kernels_match_their_torch_definitions(
     fused = _grads(fn, inputs, n)
     monkeypatch.setattr(native_kernels, "kernels", lambda: None)
     reference = _grads(fn, inputs, n)
+    for got, want in zip(fused, reference, strict=True):
+        assert torch.equal(got.nan_to_num(1.5, 2.5, 3.5), want.nan_to_num(1.5, 2.5, 3.5))
+
+
+@needs_kernels
+@pytest.mark.parametrize(
+    ("shape", "dim"),
+    [
+        ((1,), 0),
+        ((5,), 0),
+        ((1000,), 0),
+        ((7, 130), 0),
+        ((7, 130), 1),
+        ((3, 5, 200), 1),
+        ((9, 1, 4), 1),
+    ],
+)
+def test_tree_sum_matches_its_torch_definition(
+    shape: tuple[int, ...], dim: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from node.runtime.repro.reduce import tree_sum
+
+    rng = np.random.default_rng(len(shape) + shape[-1])
+    x = torch.from_numpy((rng.standard_normal(shape) * 1e3).astype(np.float32))
+    x.view(-1)[:: max(x.numel() // 5, 1)] = -0.0
+    if x.numel() > 8:
+        x.view(-1)[3] = float("inf")
+    fused = tree_sum(x, dim, keepdim=True)
+    monkeypatch.setattr(native_kernels, "kernels", lambda: None)
+    reference = tree_sum(x, dim, keepdim=True)
+    assert torch.equal(fused.nan_to_num(1.5, 2.5, 3.5), reference.nan_to_num(1.5, 2.5, 3.5))
+    assert not bool(torch.signbit(reference[reference == 0]).any())
+
+
+@needs_kernels
+def test_dropout_matches_its_torch_definition(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(4)
+    x = _edge_rows(rng, 9, 77)
+    keep = torch.from_numpy(rng.random((9, 77)) < 0.8)
+    ops = ReproOps()
+    fused = _grads(lambda t: ops.dropout(t, 0.2, keep), [x], 4)
+    monkeypatch.setattr(native_kernels, "kernels", lambda: None)
+    reference = _grads(lambda t: ops.dropout(t, 0.2, keep), [x], 4)
     for got, want in zip(fused, reference, strict=True):
         assert torch.equal(got.nan_to_num(1.5, 2.5, 3.5), want.nan_to_num(1.5, 2.5, 3.5))

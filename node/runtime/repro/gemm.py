@@ -40,7 +40,7 @@ import torch
 from torch import Tensor
 
 from node.runtime.repro import native_kernels
-from node.runtime.repro.quantize import HEADROOM, MAX_SHIFT, MIN_SHIFT, pow2, quantize
+from node.runtime.repro.quantize import HEADROOM, MAX_SHIFT, MIN_SHIFT, Quantized, pow2, quantize
 
 # Each operand is quantized per slice along K to integers of magnitude below 2**OPERAND_BITS and
 # split into two 8-bit limbs, ``q = hi * 2**8 + lo`` with ``hi, lo`` in [-128, 127].
@@ -120,7 +120,7 @@ def _probe_int8_gemm(device: torch.device) -> bool:
     return True
 
 
-def limb_stack(x: Tensor, k_dim: int, top_first: bool) -> tuple[Tensor, Tensor, Tensor]:
+def limb_stack(x: Tensor, k_dim: int, top_first: bool) -> Quantized:
     """Quantize ``x`` per slice along ``k_dim`` and split it into two int8 limbs.
 
     ``q = round(x * 2**shift) = hi * 2**8 + lo`` with ``|q| < 2**15`` and ``hi, lo`` in
@@ -132,19 +132,16 @@ def limb_stack(x: Tensor, k_dim: int, top_first: bool) -> tuple[Tensor, Tensor, 
 
     Every step is exact: scaling by a power of two, ``round`` (half to even), ``q / 2**8 + 1/2``
     (at most 15 significant bits), ``floor`` and ``q - 2**8 hi`` (an integer below 2^8). Returns
-    ``(stack, inv_scale, amax)``, the last two keeping ``k_dim`` with size 1.
+    ``Quantized(stack, inv_scale, amax, finite)``, ``inv_scale`` and ``amax`` keeping ``k_dim``
+    with size 1.
     """
     phys, pk, flip = _physical(x, k_dim)
     lib = native_kernels.kernels() if _fusable(phys) and pk > 0 else None
     if lib is not None:
-        q, inv, amax = native_kernels.limb_stack(lib, phys, pk, top_first, OPERAND_BITS)
+        out = native_kernels.limb_stack(lib, phys, pk, top_first, OPERAND_BITS)
     else:
-        q, inv, amax = _limb_stack_torch(phys, pk, top_first)
-    return (
-        (q.transpose(-1, -2), inv.transpose(-1, -2), amax.transpose(-1, -2))
-        if flip
-        else (q, inv, amax)
-    )
+        out = _limb_stack_torch(phys, pk, top_first)
+    return out.transposed() if flip else out
 
 
 def _physical(x: Tensor, k_dim: int) -> tuple[Tensor, int, bool]:
@@ -164,7 +161,7 @@ def _fusable(t: Tensor) -> bool:
     return t.device.type == "cpu" and t.dtype == torch.float32 and t.dim() == 3 and t.numel() > 0
 
 
-def _limb_stack_torch(phys: Tensor, pk: int, top_first: bool) -> tuple[Tensor, Tensor, Tensor]:
+def _limb_stack_torch(phys: Tensor, pk: int, top_first: bool) -> Quantized:
     """``limb_stack`` on contiguous ``phys`` with torch ops (the definition the C kernel matches)."""
     amax = torch.maximum(phys.amax(dim=pk, keepdim=True), phys.amin(dim=pk, keepdim=True).neg())
     # float64 so that amax * HEADROOM cannot overflow; frexp is exact.
@@ -172,7 +169,8 @@ def _limb_stack_torch(phys: Tensor, pk: int, top_first: bool) -> tuple[Tensor, T
     # For finite x, e <= 129: the lower clamp never binds.
     shift = torch.clamp(OPERAND_BITS - e.to(torch.float32), MIN_SHIFT, MAX_SHIFT)
     finite = torch.isfinite(amax)
-    if not bool(finite.all()):
+    all_finite = bool(finite.all())
+    if not all_finite:
         # NaN/inf would reach an int8 conversion (undefined): zero those slices, the caller poisons.
         phys = torch.where(finite, phys, 0.0)
     shape = list(phys.shape)
@@ -184,7 +182,7 @@ def _limb_stack_torch(phys: Tensor, pk: int, top_first: bool) -> tuple[Tensor, T
     q_hi.copy_(hi)
     q_lo.copy_(whole.sub_(hi, alpha=1 << LIMB_BITS))  # exact (alpha a power of two: fused or not)
     shape[pk] *= 2
-    return q.reshape(shape), pow2(-shift), amax
+    return Quantized(q.reshape(shape), pow2(-shift), amax, all_finite)
 
 
 def exact_mm(a: Tensor, b: Tensor) -> Tensor:
@@ -210,34 +208,30 @@ def exact_bmm_f64(a: Tensor, b: Tensor) -> Tensor:
     for k0 in range(0, k, F64_K_CHUNK):
         k1 = min(k0 + F64_K_CHUNK, k)
         bits = min(24, (53 - math.ceil(math.log2(max(k1 - k0, 1)))) // 2)
-        qa, inv_a, amax_a = _quantize_f64(a[..., k0:k1], 2, bits)
-        qb, inv_b, amax_b = _quantize_f64(b[..., k0:k1, :], 1, bits)
-        prod = torch.bmm(qa, qb)
+        qa = _quantize_f64(a[..., k0:k1], 2, bits)
+        qb = _quantize_f64(b[..., k0:k1, :], 1, bits)
+        prod = torch.bmm(qa.q, qb.q)
         lib = native_kernels.kernels() if prod.device.type == "cpu" else None
         if lib is not None:
-            part = native_kernels.rescale_f64(lib, prod, inv_a, inv_b)
+            part = native_kernels.rescale_f64(lib, prod, qa.inv, qb.inv)
         else:
-            part = prod.mul_(inv_a.double()).mul_(inv_b.double()).to(torch.float32)
-        part = _poison_non_finite(part, amax_a, amax_b)
+            part = prod.mul_(qa.inv.double()).mul_(qb.inv.double()).to(torch.float32)
+        part = _poison_non_finite(part, qa, qb)
         total = part if total is None else total.add_(part)
     assert total is not None
     return total
 
 
-def _quantize_f64(x: Tensor, k_dim: int, bits: int) -> tuple[Tensor, Tensor, Tensor]:
+def _quantize_f64(x: Tensor, k_dim: int, bits: int) -> Quantized:
     """``quantize(x, k_dim, bits)`` with ``q`` as float64 (a fused kernel where available)."""
     phys, pk, flip = _physical(x, k_dim)
     lib = native_kernels.kernels() if _fusable(phys) and pk > 0 else None
     if lib is not None:
-        q, inv, amax = native_kernels.quantize_f64(lib, phys, pk, bits)
+        out = native_kernels.quantize_f64(lib, phys, pk, bits)
     else:
-        q, inv, amax = quantize(phys, pk, bits)
-        q = q.double()
-    return (
-        (q.transpose(-1, -2), inv.transpose(-1, -2), amax.transpose(-1, -2))
-        if flip
-        else (q, inv, amax)
-    )
+        out = quantize(phys, pk, bits)
+        out = out._replace(q=out.q.double())
+    return out.transposed() if flip else out
 
 
 def exact_bmm_int8(a: Tensor, b: Tensor, *, use_int_mm: bool | None = None) -> Tensor:
@@ -272,8 +266,8 @@ def _exact_bmm_chunk(a: Tensor, b: Tensor, use_int_mm: bool) -> Tensor:
     """
     batch, m, k = a.shape
     n = b.shape[-1]
-    qa, inv_a, amax_a = limb_stack(a, 2, True)
-    qb, inv_b, amax_b = limb_stack(b, 1, False)
+    qa_, qb_ = limb_stack(a, 2, True), limb_stack(b, 1, False)
+    qa, inv_a, qb, inv_b = qa_.q, qa_.inv, qb_.q, qb_.inv
     if use_int_mm:
         prods = torch.empty(2, batch, m, n, dtype=torch.int32, device=a.device)
         # Small per-batch GEMMs run on one thread: waking sleeping OpenMP workers for each call
@@ -300,12 +294,12 @@ def _exact_bmm_chunk(a: Tensor, b: Tensor, use_int_mm: bool) -> Tensor:
         out.add_(prods[0].to(torch.float32), alpha=1 << LIMB_BITS)
         out.mul_(inv_a * float(1 << LIMB_BITS)).mul_(inv_b)
     del prods
-    return _poison_non_finite(out, amax_a, amax_b)
+    return _poison_non_finite(out, qa_, qb_)
 
 
-def _poison_non_finite(out: Tensor, amax_rows: Tensor, amax_cols: Tensor) -> Tensor:
+def _poison_non_finite(out: Tensor, a: Quantized, b: Quantized) -> Tensor:
     """NaN out the outputs whose row of ``a`` or column of ``b`` held a NaN or infinity."""
-    finite_rows, finite_cols = torch.isfinite(amax_rows), torch.isfinite(amax_cols)
-    if bool(finite_rows.all()) and bool(finite_cols.all()):
+    if a.finite and b.finite:
         return out
+    finite_rows, finite_cols = torch.isfinite(a.amax), torch.isfinite(b.amax)
     return torch.where(finite_rows & finite_cols, out, float("nan"))

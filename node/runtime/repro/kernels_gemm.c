@@ -72,9 +72,10 @@ typedef struct {
     double *q;       /* float64 integers, or NULL */
 } sink;
 
-static void slices_rows(const float *x, int64_t rows, int64_t k, sink out, int64_t orow,
-                        float *inv, float *amax, int bits, int threads) {
-#pragma omp parallel for num_threads(threads) schedule(static)
+static int64_t slices_rows(const float *x, int64_t rows, int64_t k, sink out, int64_t orow,
+                           float *inv, float *amax, int bits, int threads) {
+    int64_t bad = 0;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(+ : bad)
     for (int64_t r = 0; r < rows; r++) {
         const float *row = x + r * k;
         uint32_t m = 0;
@@ -83,6 +84,7 @@ static void slices_rows(const float *x, int64_t rows, int64_t k, sink out, int64
             m = v > m ? v : m;
         }
         float scale = slice_scale(m, bits, inv + r, amax + r);
+        bad += m >= NONFINITE;
         uint32_t keep = m >= NONFINITE ? 0u : 0xffffffffu; /* non-finite rows read as +0 */
         int64_t base = r * orow;
         if (out.q) {
@@ -98,14 +100,15 @@ static void slices_rows(const float *x, int64_t rows, int64_t k, sink out, int64
             }
         }
     }
+    return bad;
 }
 
-static void slices_cols(const float *x, int64_t batch, int64_t k, int64_t cols, sink out,
-                        int64_t obatch, int64_t orow, float *inv, float *amax, int bits,
-                        int threads) {
+static int64_t slices_cols(const float *x, int64_t batch, int64_t k, int64_t cols, sink out,
+                           int64_t obatch, int64_t orow, float *inv, float *amax, int bits,
+                           int threads) {
     enum { BLOCK = 256 };
-    int64_t blocks = (cols + BLOCK - 1) / BLOCK;
-#pragma omp parallel for num_threads(threads) schedule(static)
+    int64_t blocks = (cols + BLOCK - 1) / BLOCK, bad = 0;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(+ : bad)
     for (int64_t job = 0; job < batch * blocks; job++) {
         int64_t b = job / blocks, c0 = (job % blocks) * BLOCK;
         int64_t w = cols - c0 < BLOCK ? cols - c0 : BLOCK;
@@ -123,6 +126,7 @@ static void slices_cols(const float *x, int64_t batch, int64_t k, int64_t cols, 
         for (int64_t c = 0; c < w; c++) {
             int64_t s = b * cols + c0 + c;
             scale[c] = slice_scale(m[c], bits, inv + s, amax + s);
+            bad += m[c] >= NONFINITE;
             keep[c] = m[c] >= NONFINITE ? 0u : 0xffffffffu; /* non-finite columns read as +0 */
         }
         for (int64_t i = 0; i < k; i++) {
@@ -143,33 +147,36 @@ static void slices_cols(const float *x, int64_t batch, int64_t k, int64_t cols, 
             }
         }
     }
+    return bad;
 }
 
+/* The ct_limbs_* and ct_quant_* kernels return the number of non-finite slices. */
+
 /* int8 limbs (gemm.limb_stack): rows [rows, k] -> hi/lo at r * orow + i. */
-void ct_limbs_rows(const float *x, int64_t rows, int64_t k, int8_t *hi, int8_t *lo, int64_t orow,
+int64_t ct_limbs_rows(const float *x, int64_t rows, int64_t k, int8_t *hi, int8_t *lo, int64_t orow,
                    float *inv, float *amax, int bits, int threads) {
     sink out = {hi, lo, 0};
-    slices_rows(x, rows, k, out, orow, inv, amax, bits, threads);
+    return slices_rows(x, rows, k, out, orow, inv, amax, bits, threads);
 }
 
 /* int8 limbs per column of [batch, k, cols] -> hi/lo at b * obatch + i * orow + c. */
-void ct_limbs_cols(const float *x, int64_t batch, int64_t k, int64_t cols, int8_t *hi, int8_t *lo,
+int64_t ct_limbs_cols(const float *x, int64_t batch, int64_t k, int64_t cols, int8_t *hi, int8_t *lo,
                    int64_t obatch, int64_t orow, float *inv, float *amax, int bits, int threads) {
     sink out = {hi, lo, 0};
-    slices_cols(x, batch, k, cols, out, obatch, orow, inv, amax, bits, threads);
+    return slices_cols(x, batch, k, cols, out, obatch, orow, inv, amax, bits, threads);
 }
 
 /* float64 integers (quantize.quantize, then .double()), laid out like x. */
-void ct_quant_rows(const float *x, int64_t rows, int64_t k, double *q, float *inv, float *amax,
+int64_t ct_quant_rows(const float *x, int64_t rows, int64_t k, double *q, float *inv, float *amax,
                    int bits, int threads) {
     sink out = {0, 0, q};
-    slices_rows(x, rows, k, out, k, inv, amax, bits, threads);
+    return slices_rows(x, rows, k, out, k, inv, amax, bits, threads);
 }
 
-void ct_quant_cols(const float *x, int64_t batch, int64_t k, int64_t cols, double *q, float *inv,
+int64_t ct_quant_cols(const float *x, int64_t batch, int64_t k, int64_t cols, double *q, float *inv,
                    float *amax, int bits, int threads) {
     sink out = {0, 0, q};
-    slices_cols(x, batch, k, cols, out, k * cols, cols, inv, amax, bits, threads);
+    return slices_cols(x, batch, k, cols, out, k * cols, cols, inv, amax, bits, threads);
 }
 
 /* out[b, m, n] = ((float)mid + 256 (float)high) * (inv_a[b, m] * 256) * inv_b[b, n], in that

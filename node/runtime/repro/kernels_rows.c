@@ -193,3 +193,45 @@ void ct_layer_norm_backward(const float *grad, const float *w, const float *xhat
         free(buf);
     }
 }
+
+/* reduce.tree_sum over the middle dim of x [outer, n, inner] (n >= 1) into out [outer, inner]:
+ * each column's tree in blocks of columns, so a block's rows stay in cache while halving. */
+void ct_tree_sum(const float *x, int64_t outer, int64_t n, int64_t inner, float *out,
+                 int threads) {
+    enum { BLOCK = 64 };
+    int64_t width = pow2_at_least(n);
+    int64_t stride = inner < BLOCK ? inner : BLOCK; /* columns per job */
+    int64_t blocks = (inner + stride - 1) / stride;
+#pragma omp parallel num_threads(threads)
+    {
+        float *buf = malloc(sizeof(float) * (size_t)(width * stride));
+#pragma omp for schedule(static)
+        for (int64_t job = 0; job < outer * blocks; job++) {
+            int64_t o = job / blocks, c0 = (job % blocks) * stride;
+            int64_t w = inner - c0 < stride ? inner - c0 : stride;
+            const float *xo = x + o * n * inner + c0;
+            for (int64_t i = 0; i < n; i++)
+                for (int64_t c = 0; c < w; c++) buf[i * stride + c] = xo[i * inner + c];
+            for (int64_t i = n; i < width; i++)
+                for (int64_t c = 0; c < w; c++) buf[i * stride + c] = 0.0f;
+            for (int64_t h = width; h > 1;) {
+                h >>= 1;
+                for (int64_t i = 0; i < h; i++)
+                    for (int64_t c = 0; c < w; c++)
+                        buf[i * stride + c] = buf[i * stride + c] + buf[(i + h) * stride + c];
+            }
+            for (int64_t c = 0; c < w; c++) out[o * inner + c0 + c] = buf[c] + 0.0f;
+        }
+        free(buf);
+    }
+}
+
+/* Dropout (forward and backward): keep ? x * scale : 0. */
+void ct_dropout(const float *x, const uint8_t *keep, int64_t n, float scale, float *out,
+                int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i] * scale;
+        out[i] = keep[i] ? v : 0.0f;
+    }
+}

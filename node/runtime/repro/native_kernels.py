@@ -14,6 +14,7 @@ import ctypes
 import functools
 import hashlib
 import logging
+import math
 import os
 import platform
 import shutil
@@ -24,6 +25,8 @@ from typing import Any
 
 import torch
 from torch import Tensor
+
+from node.runtime.repro.quantize import Quantized
 
 SOURCES = [Path(__file__).with_name(name) for name in ("kernels_gemm.c", "kernels_rows.c")]
 # No -ffast-math, no FMA contraction: the compiler must keep every IEEE operation as written.
@@ -75,9 +78,19 @@ def kernels() -> ctypes.CDLL | None:
         "ct_softmax_backward": [_ptr, _ptr, i64, i64, _ptr, _c_int],
         "ct_layer_norm": [_ptr, _ptr, _ptr, i64, i64, ctypes.c_float, _ptr, _ptr, _ptr, _c_int],
         "ct_layer_norm_backward": [_ptr, _ptr, _ptr, _ptr, i64, i64, _ptr, _c_int],
+        "ct_tree_sum": [_ptr, i64, i64, i64, _ptr, _c_int],
+        "ct_dropout": [_ptr, _ptr, i64, ctypes.c_float, _ptr, _c_int],
     }
     for name, argtypes in signatures.items():
         getattr(lib, name).argtypes = argtypes
+    for name in (
+        "ct_limbs_rows",
+        "ct_limbs_cols",
+        "ct_quant_rows",
+        "ct_quant_cols",
+        "ct_rows_init",
+    ):
+        getattr(lib, name).restype = _c_int64 if name != "ct_rows_init" else _c_int
     constants = (ctypes.c_float * len(_rows_constants()))(*_rows_constants())
     if lib.ct_rows_init(constants, len(constants)) != 0:
         _log.warning("repro-v1 fused kernels do not match their Python constants: not used")
@@ -135,9 +148,7 @@ def _stats(phys: Tensor, pk: int) -> tuple[Tensor, Tensor]:
     return torch.empty(shape, dtype=torch.float32), torch.empty(shape, dtype=torch.float32)
 
 
-def limb_stack(
-    lib: ctypes.CDLL, phys: Tensor, pk: int, top_first: bool, bits: int
-) -> tuple[Tensor, Tensor, Tensor]:
+def limb_stack(lib: ctypes.CDLL, phys: Tensor, pk: int, top_first: bool, bits: int) -> Quantized:
     """``gemm._limb_stack_torch`` on a contiguous float32 CPU ``phys`` [B, R, C], slices along
     ``pk`` (1: per column, 2: per row): the stack laid out like ``phys``, ``inv`` and ``amax``."""
     batch, rows, cols = phys.shape
@@ -147,21 +158,19 @@ def limb_stack(
     inv, amax = _stats(phys, pk)
     threads = torch.get_num_threads()
     if pk == 2:
-        lib.ct_limbs_rows(
+        bad = lib.ct_limbs_rows(
             _p(phys), batch * rows, cols, _p(hi), _p(lo), 2 * cols, _p(inv), _p(amax), bits, threads
         )
     else:
-        lib.ct_limbs_cols(
+        bad = lib.ct_limbs_cols(
             _p(phys), batch, rows, cols, _p(hi), _p(lo), 2 * rows * cols, cols,
             _p(inv), _p(amax), bits, threads,
         )  # fmt: skip
     shape[pk] *= 2
-    return q.reshape(shape), inv, amax
+    return Quantized(q.reshape(shape), inv, amax, bad == 0)
 
 
-def quantize_f64(
-    lib: ctypes.CDLL, phys: Tensor, pk: int, bits: int
-) -> tuple[Tensor, Tensor, Tensor]:
+def quantize_f64(lib: ctypes.CDLL, phys: Tensor, pk: int, bits: int) -> Quantized:
     """``quantize.quantize(phys, pk, bits)`` with ``q`` as float64, for a contiguous float32 CPU
     ``phys`` [B, R, C] (``pk`` 1 or 2)."""
     batch, rows, cols = phys.shape
@@ -169,10 +178,14 @@ def quantize_f64(
     inv, amax = _stats(phys, pk)
     threads = torch.get_num_threads()
     if pk == 2:
-        lib.ct_quant_rows(_p(phys), batch * rows, cols, _p(q), _p(inv), _p(amax), bits, threads)
+        bad = lib.ct_quant_rows(
+            _p(phys), batch * rows, cols, _p(q), _p(inv), _p(amax), bits, threads
+        )
     else:
-        lib.ct_quant_cols(_p(phys), batch, rows, cols, _p(q), _p(inv), _p(amax), bits, threads)
-    return q, inv, amax
+        bad = lib.ct_quant_cols(
+            _p(phys), batch, rows, cols, _p(q), _p(inv), _p(amax), bits, threads
+        )
+    return Quantized(q, inv, amax, bad == 0)
 
 
 def _scales(inv_a: Tensor, inv_b: Tensor, batch: int) -> tuple[Tensor, Tensor]:
@@ -278,3 +291,20 @@ def layer_norm_backward(
         torch.get_num_threads(),
     )  # fmt: skip
     return dx
+
+
+def tree_sum(lib: ctypes.CDLL, x: Tensor, dim: int) -> Tensor:
+    """``reduce.tree_sum(x, dim, keepdim=True)`` for a contiguous float32 ``x`` (``x.shape[dim] > 0``)."""
+    outer = math.prod(x.shape[:dim])
+    n = x.shape[dim]
+    inner = math.prod(x.shape[dim + 1 :])
+    out = torch.empty([*x.shape[:dim], 1, *x.shape[dim + 1 :]], dtype=torch.float32)
+    lib.ct_tree_sum(_p(x), outer, n, inner, _p(out), torch.get_num_threads())
+    return out
+
+
+def dropout(lib: ctypes.CDLL, x: Tensor, keep: Tensor, scale: float) -> Tensor:
+    """``where(keep, x * scale, 0)`` for contiguous float32 ``x`` and bool ``keep`` of its shape."""
+    out = torch.empty_like(x)
+    lib.ct_dropout(_p(x), _p(keep), x.numel(), scale, _p(out), torch.get_num_threads())
+    return out

@@ -7,6 +7,8 @@ depend on threads, SIMD width or device. The only reduction is a max-abs, which 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 from torch import Tensor
 
@@ -18,6 +20,22 @@ HEADROOM = 1.0078125
 MIN_SHIFT, MAX_SHIFT = -120.0, 120.0
 
 
+class Quantized(NamedTuple):
+    """A quantized operand: integers ``q`` (or their limb stack) with ``x ≈ q * inv`` per slice;
+    ``amax`` (max |x| per slice, non-finite where the slice held NaN/inf) and ``finite`` (no such
+    slice: the product needs no poisoning)."""
+
+    q: Tensor
+    inv: Tensor
+    amax: Tensor
+    finite: bool
+
+    def transposed(self) -> Quantized:
+        """The same operand with its last two dims swapped."""
+        q, inv, amax = (t.transpose(-1, -2) for t in (self.q, self.inv, self.amax))
+        return Quantized(q, inv, amax, self.finite)
+
+
 def pow2(exponent: Tensor) -> Tensor:
     """Exactly ``2**exponent`` as float32 for integer exponents in [-126, 127], built from its bits.
 
@@ -27,10 +45,10 @@ def pow2(exponent: Tensor) -> Tensor:
     return bits.view(torch.float32)
 
 
-def quantize(x: Tensor, dim: int, bits: int) -> tuple[Tensor, Tensor, Tensor]:
+def quantize(x: Tensor, dim: int, bits: int) -> Quantized:
     """Scale each slice of ``x`` along ``dim`` by a power of two and round to integers.
 
-    Returns ``(q, inv_scale, amax)``: ``q`` (float32 holding integers, ``|q| < 2**bits / HEADROOM``)
+    Returns ``Quantized(q, inv_scale, amax, finite)``: ``q`` (float32 holding integers, ``|q| < 2**bits / HEADROOM``)
     with ``x ≈ q * inv_scale``; ``inv_scale`` and ``amax`` keep ``dim`` with size 1. The shift is
     clamped so the scale and its inverse stay normal floats; ``amax`` lets callers flag non-finite
     slices (they are zeroed here, the caller poisons their outputs).
@@ -40,6 +58,7 @@ def quantize(x: Tensor, dim: int, bits: int) -> tuple[Tensor, Tensor, Tensor]:
     shift = torch.clamp(bits - e.to(torch.float32), MIN_SHIFT, MAX_SHIFT)
     scaled = x * pow2(shift)
     finite = torch.isfinite(amax)
-    if not bool(finite.all()):
+    all_finite = bool(finite.all())
+    if not all_finite:
         scaled = torch.where(finite, scaled, 0.0)
-    return scaled.round_(), pow2(-shift), amax
+    return Quantized(scaled.round_(), pow2(-shift), amax, all_finite)

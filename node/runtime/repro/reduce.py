@@ -18,6 +18,7 @@ import math
 import torch
 from torch import Tensor
 
+from node.runtime.repro import native_kernels
 from node.runtime.repro.quantize import pow2
 
 
@@ -31,6 +32,10 @@ def tree_sum(x: Tensor, dim: int, keepdim: bool = False) -> Tensor:
         return (
             torch.zeros_like(x.narrow(dim, 0, 1)) if keepdim else torch.zeros_like(x.select(dim, 0))
         )
+    lib = native_kernels.rows_applicable(x)
+    if lib is not None:
+        out = native_kernels.tree_sum(lib, x, dim)
+        return out if keepdim else out.squeeze(dim)
     width = 1 << math.ceil(math.log2(n)) if n > 1 else 1
     if width != n:
         pad_shape = list(x.shape)
