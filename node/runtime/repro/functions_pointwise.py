@@ -105,7 +105,12 @@ class Dropout(torch.autograd.Function):
 def _dropout(x: Tensor, keep: Tensor, scale: float) -> Tensor:
     """``where(keep, x * scale, 0)``: the definition, or its fused kernel."""
     lib = native_kernels.rows_applicable(x)
-    if lib is not None and keep.shape == x.shape and keep.is_contiguous():
+    if (
+        lib is not None
+        and keep.dtype == torch.bool
+        and keep.shape == x.shape
+        and keep.is_contiguous()
+    ):
         return native_kernels.dropout(lib, x, keep, scale)
     return torch.where(keep, x * scale, 0.0)
 

@@ -9,7 +9,7 @@
  * float32 values.
  */
 #include <stdint.h>
-#include <stdlib.h>
+#include <omp.h>
 #include <math.h>
 
 enum {
@@ -99,10 +99,11 @@ void ct_gelu_backward(const float *x, const float *s, const float *grad, int64_t
 }
 
 /* Softmax over rows of x [rows, n]: z = x - (max + 0), e = exp(z), p = e / tree(e). */
-void ct_softmax(const float *x, int64_t rows, int64_t n, float *p, int threads) {
+void ct_softmax(const float *x, int64_t rows, int64_t n, float *p, float *scratch,
+                int64_t per_thread, int threads) {
 #pragma omp parallel num_threads(threads)
     {
-        float *buf = malloc(sizeof(float) * (size_t)pow2_at_least(n));
+        float *buf = scratch + (int64_t)omp_get_thread_num() * per_thread;
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             const float *xr = x + r * n;
@@ -119,16 +120,15 @@ void ct_softmax(const float *x, int64_t rows, int64_t n, float *p, int threads) 
             float sum = tree(pr, n, buf);
             for (int64_t i = 0; i < n; i++) pr[i] = pr[i] / sum;
         }
-        free(buf);
     }
 }
 
 /* Softmax.backward: (grad - tree(grad * p)) * p per row. */
 void ct_softmax_backward(const float *grad, const float *p, int64_t rows, int64_t n, float *out,
-                         int threads) {
+                         float *scratch, int64_t per_thread, int threads) {
 #pragma omp parallel num_threads(threads)
     {
-        float *buf = malloc(sizeof(float) * (size_t)pow2_at_least(n));
+        float *buf = scratch + (int64_t)omp_get_thread_num() * per_thread;
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             const float *g = grad + r * n, *pr = p + r * n;
@@ -137,17 +137,17 @@ void ct_softmax_backward(const float *grad, const float *p, int64_t rows, int64_
             float dot = tree(o, n, buf);
             for (int64_t i = 0; i < n; i++) o[i] = (g[i] - dot) * pr[i];
         }
-        free(buf);
     }
 }
 
 /* LayerNorm.forward per row: mean = tree(x) / n, xc = x - mean, var = tree(xc xc) / n,
  * rstd = 1 / sqrt(var + eps), xhat = xc rstd, y = xhat w (+ b). */
 void ct_layer_norm(const float *x, const float *w, const float *b, int64_t rows, int64_t n,
-                   float eps, float *y, float *xhat, float *rstd, int threads) {
+                   float eps, float *y, float *xhat, float *rstd, float *scratch,
+                   int64_t per_thread, int threads) {
 #pragma omp parallel num_threads(threads)
     {
-        float *buf = malloc(sizeof(float) * (size_t)pow2_at_least(n));
+        float *buf = scratch + (int64_t)omp_get_thread_num() * per_thread;
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             const float *xr = x + r * n;
@@ -164,19 +164,18 @@ void ct_layer_norm(const float *x, const float *w, const float *b, int64_t rows,
                 yr[i] = b ? h * w[i] + b[i] : h * w[i];
             }
         }
-        free(buf);
     }
 }
 
 /* LayerNorm.backward, input gradient per row: dxhat = grad w,
  * dx = ((dxhat - tree(dxhat) / n) - xhat (tree(dxhat xhat) / n)) rstd. */
 void ct_layer_norm_backward(const float *grad, const float *w, const float *xhat,
-                            const float *rstd, int64_t rows, int64_t n, float *dx, int threads) {
+                            const float *rstd, int64_t rows, int64_t n, float *dx,
+                            float *scratch, int64_t per_thread, int threads) {
 #pragma omp parallel num_threads(threads)
     {
-        int64_t width = pow2_at_least(n);
-        float *buf = malloc(sizeof(float) * (size_t)(2 * width));
-        float *t = buf + width;
+        float *buf = scratch + (int64_t)omp_get_thread_num() * per_thread;
+        float *t = buf + per_thread / 2;
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             const float *g = grad + r * n, *xh = xhat + r * n;
@@ -190,21 +189,19 @@ void ct_layer_norm_backward(const float *grad, const float *w, const float *xhat
             float mean_dx = tree(t, n, buf) / fn;
             for (int64_t i = 0; i < n; i++) o[i] = ((o[i] - mean_d) - xh[i] * mean_dx) * rstd[r];
         }
-        free(buf);
     }
 }
 
 /* reduce.tree_sum over the middle dim of x [outer, n, inner] (n >= 1) into out [outer, inner]:
- * each column's tree in blocks of columns, so a block's rows stay in cache while halving. */
-void ct_tree_sum(const float *x, int64_t outer, int64_t n, int64_t inner, float *out,
-                 int threads) {
-    enum { BLOCK = 64 };
+ * each column's tree, `stride` columns per job so a job's rows stay in cache while halving; each
+ * thread's scratch holds (next power of two >= n) * stride floats. */
+void ct_tree_sum(const float *x, int64_t outer, int64_t n, int64_t inner, int64_t stride,
+                 float *out, float *scratch, int64_t per_thread, int threads) {
     int64_t width = pow2_at_least(n);
-    int64_t stride = inner < BLOCK ? inner : BLOCK; /* columns per job */
     int64_t blocks = (inner + stride - 1) / stride;
 #pragma omp parallel num_threads(threads)
     {
-        float *buf = malloc(sizeof(float) * (size_t)(width * stride));
+        float *buf = scratch + (int64_t)omp_get_thread_num() * per_thread;
 #pragma omp for schedule(static)
         for (int64_t job = 0; job < outer * blocks; job++) {
             int64_t o = job / blocks, c0 = (job % blocks) * stride;
@@ -222,7 +219,6 @@ void ct_tree_sum(const float *x, int64_t outer, int64_t n, int64_t inner, float 
             }
             for (int64_t c = 0; c < w; c++) out[o * inner + c0 + c] = buf[c] + 0.0f;
         }
-        free(buf);
     }
 }
 

@@ -63,7 +63,7 @@ def kernels() -> ctypes.CDLL | None:
     except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
         _log.warning("repro-v1 fused kernels unavailable (%s): using torch ops (same bits)", exc)
         return None
-    i64, f32p = _c_int64, _ptr
+    i64, f32p, f32 = _c_int64, _ptr, ctypes.c_float
     signatures: dict[str, list[Any]] = {
         "ct_limbs_rows": [f32p, i64, i64, _ptr, _ptr, i64, _ptr, _ptr, _c_int, _c_int],
         "ct_limbs_cols": [f32p, i64, i64, i64, _ptr, _ptr, i64, i64, _ptr, _ptr, _c_int, _c_int],
@@ -74,12 +74,12 @@ def kernels() -> ctypes.CDLL | None:
         "ct_rows_init": [_ptr, _c_int],
         "ct_gelu": [_ptr, i64, _ptr, _ptr, _c_int],
         "ct_gelu_backward": [_ptr, _ptr, _ptr, i64, _ptr, _c_int],
-        "ct_softmax": [_ptr, i64, i64, _ptr, _c_int],
-        "ct_softmax_backward": [_ptr, _ptr, i64, i64, _ptr, _c_int],
-        "ct_layer_norm": [_ptr, _ptr, _ptr, i64, i64, ctypes.c_float, _ptr, _ptr, _ptr, _c_int],
-        "ct_layer_norm_backward": [_ptr, _ptr, _ptr, _ptr, i64, i64, _ptr, _c_int],
-        "ct_tree_sum": [_ptr, i64, i64, i64, _ptr, _c_int],
-        "ct_dropout": [_ptr, _ptr, i64, ctypes.c_float, _ptr, _c_int],
+        "ct_softmax": [_ptr, i64, i64, _ptr, _ptr, i64, _c_int],
+        "ct_softmax_backward": [_ptr, _ptr, i64, i64, _ptr, _ptr, i64, _c_int],
+        "ct_layer_norm": [_ptr, _ptr, _ptr, i64, i64, f32, _ptr, _ptr, _ptr, _ptr, i64, _c_int],
+        "ct_layer_norm_backward": [_ptr, _ptr, _ptr, _ptr, i64, i64, _ptr, _ptr, i64, _c_int],
+        "ct_tree_sum": [_ptr, i64, i64, i64, i64, _ptr, _ptr, i64, _c_int],
+        "ct_dropout": [_ptr, _ptr, i64, f32, _ptr, _c_int],
     }
     for name, argtypes in signatures.items():
         getattr(lib, name).argtypes = argtypes
@@ -252,18 +252,31 @@ def gelu_backward(lib: ctypes.CDLL, x: Tensor, s: Tensor, grad: Tensor) -> Tenso
     return out
 
 
+def _pow2_at_least(n: int) -> int:
+    return 1 << max(n - 1, 0).bit_length()
+
+
+def _scratch(per_thread: int) -> tuple[Tensor, int, int]:
+    """``(buffer, per_thread, threads)``: one float32 work area per OpenMP thread, allocated here
+    so the kernels never allocate."""
+    threads = torch.get_num_threads()
+    return torch.empty(threads * per_thread, dtype=torch.float32), per_thread, threads
+
+
 def softmax(lib: ctypes.CDLL, x: Tensor) -> Tensor:
     """Softmax over the last dim."""
     n = x.shape[-1]
     p = torch.empty_like(x)
-    lib.ct_softmax(_p(x), x.numel() // n, n, _p(p), torch.get_num_threads())
+    scratch, per, threads = _scratch(_pow2_at_least(n))
+    lib.ct_softmax(_p(x), x.numel() // n, n, _p(p), _p(scratch), per, threads)
     return p
 
 
 def softmax_backward(lib: ctypes.CDLL, grad: Tensor, p: Tensor) -> Tensor:
     n = p.shape[-1]
     out = torch.empty_like(p)
-    lib.ct_softmax_backward(_p(grad), _p(p), p.numel() // n, n, _p(out), torch.get_num_threads())
+    scratch, per, threads = _scratch(_pow2_at_least(n))
+    lib.ct_softmax_backward(_p(grad), _p(p), p.numel() // n, n, _p(out), _p(scratch), per, threads)
     return out
 
 
@@ -274,9 +287,10 @@ def layer_norm(
     n = x.shape[-1]
     y, xhat = torch.empty_like(x), torch.empty_like(x)
     rstd = torch.empty(*x.shape[:-1], 1, dtype=torch.float32)
+    scratch, per, threads = _scratch(_pow2_at_least(n))
     lib.ct_layer_norm(
         _p(x), _p(weight), None if bias is None else _p(bias), x.numel() // n, n, eps,
-        _p(y), _p(xhat), _p(rstd), torch.get_num_threads(),
+        _p(y), _p(xhat), _p(rstd), _p(scratch), per, threads,
     )  # fmt: skip
     return y, xhat, rstd
 
@@ -286,9 +300,10 @@ def layer_norm_backward(
 ) -> Tensor:
     n = xhat.shape[-1]
     dx = torch.empty_like(xhat)
+    scratch, per, threads = _scratch(2 * _pow2_at_least(n))
     lib.ct_layer_norm_backward(
         _p(grad), _p(weight), _p(xhat), _p(rstd), xhat.numel() // n, n, _p(dx),
-        torch.get_num_threads(),
+        _p(scratch), per, threads,
     )  # fmt: skip
     return dx
 
@@ -299,7 +314,12 @@ def tree_sum(lib: ctypes.CDLL, x: Tensor, dim: int) -> Tensor:
     n = x.shape[dim]
     inner = math.prod(x.shape[dim + 1 :])
     out = torch.empty([*x.shape[:dim], 1, *x.shape[dim + 1 :]], dtype=torch.float32)
-    lib.ct_tree_sum(_p(x), outer, n, inner, _p(out), torch.get_num_threads())
+    width = _pow2_at_least(n)
+    stride = min(inner, 64)  # columns per job; at most 4 MiB of scratch per thread
+    while stride > 1 and width * stride > 1 << 20:
+        stride //= 2
+    scratch, per, threads = _scratch(width * stride)
+    lib.ct_tree_sum(_p(x), outer, n, inner, stride, _p(out), _p(scratch), per, threads)
     return out
 
 
