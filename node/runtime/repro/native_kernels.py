@@ -1,9 +1,11 @@
-"""Fused C kernels for the int8 GEMM path (``kernels.c``), built with the system C compiler on first use.
+"""Fused C kernels for repro-v1's hot paths, built with the system C compiler on first use.
 
-They only make repro-v1 faster, never different: each kernel performs the same IEEE operations as
-the torch-op chain it replaces (``gemm.limb_stack``, the combine in ``gemm._exact_bmm_chunk``), so a
-machine without a compiler, or with ``CROWDTRAIN_REPRO_KERNELS=0``, computes the same bits through
-torch ops (the test suite compares both). The shared object is cached under
+``kernels_gemm.c``: the quantization, limb split and rescale/combine around the exact GEMMs
+(``gemm``); ``kernels_rows.c``: GELU, softmax, layer norm, tree sums and dropout. They only make
+repro-v1 faster, never different: each kernel performs the same IEEE operations as the torch-op
+chain it replaces, in the same order, so a machine without a compiler, or with
+``CROWDTRAIN_REPRO_KERNELS=0``, computes the same bits through torch ops (the test suite compares
+both, also as whole-model variants). Work buffers are allocated here (torch), never in C. The shared object is cached under
 ``$CROWDTRAIN_CACHE_DIR`` (default ``~/.cache/crowdtrain``), keyed by the source, the flags, the
 compiler and the CPU, and written atomically so concurrent first runs do not collide.
 """
