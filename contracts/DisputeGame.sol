@@ -143,7 +143,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
         bytes32[] calldata stepKProof
     ) external {
         Dispute storage d = _move(disputeId, Phase.Opening, true);
-        if (d.kind != Kind.Segment) revert DisputeGameWrongPhase(disputeId, d.phase);
+        if (d.kind != Kind.Segment) revert DisputeGameWrongKind(disputeId, d.kind);
         uint256 n = _checkCommitment(d, commitment);
         uint256 jobId = d.jobId;
         uint256 attempt = d.attempt;
@@ -182,7 +182,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
         bytes32[] calldata proof
     ) external {
         Dispute storage d = _move(disputeId, Phase.Opening, true);
-        if (d.kind != Kind.InitialState) revert DisputeGameWrongPhase(disputeId, d.phase);
+        if (d.kind != Kind.InitialState) revert DisputeGameWrongKind(disputeId, d.kind);
         uint256 n = _checkCommitment(d, commitment);
         if (!_verify(commitment[0], TraceMerkle.checkpointLeaf(d.jobId, d.attempt, 0, stateHash0), 0, n + 1, proof)) {
             revert DisputeGameBadOpening(disputeId, 6);

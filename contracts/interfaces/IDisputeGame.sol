@@ -100,6 +100,9 @@ interface IDisputeGame {
     error DisputeGameNotYourMove(uint256 disputeId, address caller);
     /// @notice The dispute is in `phase`, which does not allow this action.
     error DisputeGameWrongPhase(uint256 disputeId, Phase phase);
+    /// @notice The dispute is of `kind`, which this opening does not answer (openSegment answers a
+    /// Segment dispute, openInitialState an InitialState one).
+    error DisputeGameWrongKind(uint256 disputeId, Kind kind);
     /// @notice The commitment preimage does not match the job's commitment.
     error DisputeGameCommitmentMismatch(uint256 jobId);
     /// @notice An opening proof failed: `what` names it (1 prev checkpoint, 2 next checkpoint,

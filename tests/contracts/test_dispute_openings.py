@@ -96,9 +96,9 @@ def test_every_bad_opening_reverts_and_changes_nothing(game_world: World) -> Non
     fails(
         game.openInitialState(dispute_id, trace.commitment, trace.hashes[0], []),
         solver,
-        "DisputeGameWrongPhase",
+        "DisputeGameWrongKind",
         dispute_id,
-        OPENING,
+        SEGMENT,
     )
     # a preimage of another commitment
     other = [*trace.commitment[:3], Web3.keccak(text="another manifest")]
@@ -200,8 +200,8 @@ def test_a_wrong_initial_state_is_caught(game_world: World) -> None:
     for fn, error, args in [
         (
             game.openSegment(*trace.open_args(dispute_id, 1)),
-            "DisputeGameWrongPhase",
-            (dispute_id, OPENING),
+            "DisputeGameWrongKind",
+            (dispute_id, INITIAL_STATE),
         ),
         (
             game.openInitialState(dispute_id, trace.commitment, trace.hashes[K], proof0),
