@@ -112,26 +112,24 @@ def mix32_int(x: int) -> int:
     return x ^ (x >> 16)
 
 
-# Elements per pass of ``hash_words``: 512 KiB of int64 stays in a core's L2 cache across the ~30
+# Elements per chunk of ``_word_chunks``: 512 KiB of int64 stays in a core's L2 cache across the ~30
 # in-place passes, where whole multi-megabyte tensors would stream from memory (and page-fault
 # fresh allocations) on every pass.
 _CHUNK = 1 << 16
 
 
 def hash_words(k0: int, k1: int, index: Tensor) -> Tensor:
-    """The keyed hash of 32-bit counters ``index`` (int64) under subkeys ``(k0, k1)``."""
-    flat = index.reshape(-1)
-    out = torch.empty_like(flat)
-    tmp = torch.empty(min(_CHUNK, flat.numel()), dtype=torch.int64, device=flat.device)
-    for start in range(0, flat.numel(), _CHUNK):
-        x = out[start : start + _CHUNK]
-        _hash_chunk_(torch.bitwise_xor(flat[start : start + _CHUNK], k0, out=x), k0, k1, tmp)
-    return out.reshape(index.shape)
+    """The keyed hash of 32-bit counters ``index`` (int64) under subkeys ``(k0, k1)``: the
+    definition ``_word_chunks`` applies to ``arange`` chunks."""
+    x = torch.bitwise_xor(index, k0)
+    _hash_chunk_(x, k0, k1, torch.empty_like(x))
+    return x
 
 
 def _hash_chunk_(x: Tensor, k0: int, k1: int, tmp: Tensor) -> None:
-    """``hash_words`` of ``index ^ k0`` (given as ``x``), in place."""
-    scratch = tmp[: x.numel()]
+    """``hash_words`` of ``index ^ k0`` (given as ``x``), in place (``tmp``: at least as many
+    elements as ``x``)."""
+    scratch = tmp.reshape(-1)[: x.numel()].view(x.shape)
     _mix32_(x, scratch)
     _mix32_(x.bitwise_xor_(k1), scratch)
     _mix32_(x.add_(k0).bitwise_and_(M32), scratch)
