@@ -33,14 +33,16 @@ for the CNN (they flipped ReLU masks and moved its loss 18%); the CNN stays on f
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
 from node.runtime.repro import native_kernels
-from node.runtime.repro.quantize import HEADROOM, MAX_SHIFT, MIN_SHIFT, Quantized, pow2, quantize
+from node.runtime.repro.quantize import Quantized, quantize
 
 # Each operand is quantized per slice along K to integers of magnitude below 2**OPERAND_BITS and
 # split into two 8-bit limbs, ``q = hi * 2**8 + lo`` with ``hi, lo`` in [-128, 127].
@@ -135,12 +137,25 @@ def limb_stack(x: Tensor, k_dim: int, top_first: bool) -> Quantized:
     ``Quantized(stack, inv_scale, amax, finite)``, ``inv_scale`` and ``amax`` keeping ``k_dim``
     with size 1.
     """
+    return _quantized(
+        x,
+        k_dim,
+        lambda lib, phys, pk: native_kernels.limb_stack(lib, phys, pk, top_first, OPERAND_BITS),
+        lambda phys, pk: _limb_stack_torch(phys, pk, top_first),
+    )
+
+
+def _quantized(
+    x: Tensor,
+    k_dim: int,
+    fused: Callable[[ctypes.CDLL, Tensor, int], Quantized],
+    definition: Callable[[Tensor, int], Quantized],
+) -> Quantized:
+    """Quantize ``x`` per slice along ``k_dim`` on its contiguous layout (``_physical``), with the
+    fused kernel where it applies, else the torch-op ``definition`` (the same bits)."""
     phys, pk, flip = _physical(x, k_dim)
     lib = native_kernels.kernels() if _fusable(phys) and pk > 0 else None
-    if lib is not None:
-        out = native_kernels.limb_stack(lib, phys, pk, top_first, OPERAND_BITS)
-    else:
-        out = _limb_stack_torch(phys, pk, top_first)
+    out = fused(lib, phys, pk) if lib is not None else definition(phys, pk)
     return out.transposed() if flip else out
 
 
@@ -162,27 +177,18 @@ def _fusable(t: Tensor) -> bool:
 
 
 def _limb_stack_torch(phys: Tensor, pk: int, top_first: bool) -> Quantized:
-    """``limb_stack`` on contiguous ``phys`` with torch ops (the definition the C kernel matches)."""
-    amax = torch.maximum(phys.amax(dim=pk, keepdim=True), phys.amin(dim=pk, keepdim=True).neg())
-    # float64 so that amax * HEADROOM cannot overflow; frexp is exact.
-    _, e = torch.frexp(amax.double() * HEADROOM)
-    # For finite x, e <= 129: the lower clamp never binds.
-    shift = torch.clamp(OPERAND_BITS - e.to(torch.float32), MIN_SHIFT, MAX_SHIFT)
-    finite = torch.isfinite(amax)
-    all_finite = bool(finite.all())
-    if not all_finite:
-        # NaN/inf would reach an int8 conversion (undefined): zero those slices, the caller poisons.
-        phys = torch.where(finite, phys, 0.0)
+    """``limb_stack`` on contiguous ``phys`` with torch ops (the definition the C kernel matches):
+    ``quantize`` to ``OPERAND_BITS``, then the exact split into limbs."""
+    whole = quantize(phys, pk, OPERAND_BITS)
     shape = list(phys.shape)
     q = torch.empty([*shape[:pk], 2, *shape[pk:]], dtype=torch.int8, device=phys.device)
     q_hi, q_lo = (q.select(pk, i) for i in ((0, 1) if top_first else (1, 0)))
     # Float temporaries stay contiguous; only the (exact) int8 conversions write into the stack.
-    whole = torch.mul(phys, pow2(shift)).round_()
-    hi = torch.mul(whole, 2.0**-LIMB_BITS).add_(0.5).floor_()
+    hi = torch.mul(whole.q, 2.0**-LIMB_BITS).add_(0.5).floor_()
     q_hi.copy_(hi)
-    q_lo.copy_(whole.sub_(hi, alpha=1 << LIMB_BITS))  # exact (alpha a power of two: fused or not)
+    q_lo.copy_(whole.q.sub_(hi, alpha=1 << LIMB_BITS))  # exact (alpha a power of two: fused or not)
     shape[pk] *= 2
-    return Quantized(q.reshape(shape), pow2(-shift), amax, all_finite)
+    return whole._replace(q=q.reshape(shape))
 
 
 def exact_mm(a: Tensor, b: Tensor) -> Tensor:
@@ -224,14 +230,14 @@ def exact_bmm_f64(a: Tensor, b: Tensor) -> Tensor:
 
 def _quantize_f64(x: Tensor, k_dim: int, bits: int) -> Quantized:
     """``quantize(x, k_dim, bits)`` with ``q`` as float64 (a fused kernel where available)."""
-    phys, pk, flip = _physical(x, k_dim)
-    lib = native_kernels.kernels() if _fusable(phys) and pk > 0 else None
-    if lib is not None:
-        out = native_kernels.quantize_f64(lib, phys, pk, bits)
-    else:
+
+    def definition(phys: Tensor, pk: int) -> Quantized:
         out = quantize(phys, pk, bits)
-        out = out._replace(q=out.q.double())
-    return out.transposed() if flip else out
+        return out._replace(q=out.q.double())
+
+    return _quantized(
+        x, k_dim, lambda lib, phys, pk: native_kernels.quantize_f64(lib, phys, pk, bits), definition
+    )
 
 
 def exact_bmm_int8(a: Tensor, b: Tensor, *, use_int_mm: bool | None = None) -> Tensor:
@@ -266,8 +272,7 @@ def _exact_bmm_chunk(a: Tensor, b: Tensor, use_int_mm: bool) -> Tensor:
     """
     batch, m, k = a.shape
     n = b.shape[-1]
-    qa_, qb_ = limb_stack(a, 2, True), limb_stack(b, 1, False)
-    qa, inv_a, qb, inv_b = qa_.q, qa_.inv, qb_.q, qb_.inv
+    qa, qb = limb_stack(a, 2, True), limb_stack(b, 1, False)
     if use_int_mm:
         prods = torch.empty(2, batch, m, n, dtype=torch.int32, device=a.device)
         # Small per-batch GEMMs run on one thread: waking sleeping OpenMP workers for each call
@@ -278,23 +283,23 @@ def _exact_bmm_chunk(a: Tensor, b: Tensor, use_int_mm: bool) -> Tensor:
         try:
             for i in range(batch):
                 for j, width in enumerate((1, 2)):
-                    _int_mm(qa[i, :, : width * k], qb[i, (2 - width) * k :], out=prods[j, i])
+                    _int_mm(qa.q[i, :, : width * k], qb.q[i, (2 - width) * k :], out=prods[j, i])
         finally:
             if torch.get_num_threads() != threads:
                 torch.set_num_threads(threads)
     else:
         # Products of int8 limbs below 2^14, sums of 2K of them below 2^53: exact in float64.
-        fa, fb = qa.double(), qb.double()
+        fa, fb = qa.q.double(), qb.q.double()
         prods = torch.stack([torch.bmm(fa[..., :k], fb[:, k:]), torch.bmm(fa, fb)])
     lib = native_kernels.kernels() if prods.dtype == torch.int32 and _fusable(a) else None
     if lib is not None:
-        out = native_kernels.combine(lib, prods[0], prods[1], inv_a, inv_b)
+        out = native_kernels.combine(lib, prods[0], prods[1], qa.inv, qb.inv)
     else:
         out = prods[1].to(torch.float32)
         out.add_(prods[0].to(torch.float32), alpha=1 << LIMB_BITS)
-        out.mul_(inv_a * float(1 << LIMB_BITS)).mul_(inv_b)
+        out.mul_(qa.inv * float(1 << LIMB_BITS)).mul_(qb.inv)
     del prods
-    return _poison_non_finite(out, qa_, qb_)
+    return _poison_non_finite(out, qa, qb)
 
 
 def _poison_non_finite(out: Tensor, a: Quantized, b: Quantized) -> Tensor:

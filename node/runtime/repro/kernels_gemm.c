@@ -18,7 +18,7 @@ static float pow2f(int e) {
 }
 
 /* The shift of one slice: 15 - e where amax * (1 + 2^-7) lies in [2^(e-1), 2^e), clamped to
- * [-120, 120]; frexp of the (exact) double product, as torch.frexp in gemm.limb_stack. */
+ * [-120, 120]; frexp of the (exact) double product, as torch.frexp in quantize.quantize. */
 static int slice_shift(float amax, int bits) {
     int e;
     frexp((double)amax * 1.0078125, &e);
@@ -45,9 +45,18 @@ static inline float from_bits(uint32_t u) {
 
 #define NONFINITE 0x7f800000u
 
-/* Split q = rint(x * scale) into hi/lo int8 limbs: hi = floor(q / 256 + 1/2), lo = q - 256 hi
- * (every step exact for |q| < 2^15). */
-static inline float limb_hi(float q) { return floorf(q * 0.00390625f + 0.5f); }
+/* q = rint(x * scale), with x read as +0 where keep is 0 (slices holding NaN/inf). */
+static inline float quantized(float x, uint32_t keep, float scale) {
+    return rintf(from_bits(bits_of(x) & keep) * scale);
+}
+
+/* Split q into int8 limbs: hi = floor(q / 256 + 1/2), lo = q - 256 hi (every step exact for
+ * |q| < 2^15). */
+static inline void store_limbs(float q, int8_t *hi, int8_t *lo) {
+    float t = floorf(q * 0.00390625f + 0.5f);
+    *hi = (int8_t)(int32_t)t;
+    *lo = (int8_t)(int32_t)(q - 256.0f * t);
+}
 
 /* The scale of one slice from its max |x| bits; sets *inv (2**-shift) and *amax (inf when the
  * slice is not finite: its limbs are zero, the caller poisons its outputs). */
@@ -88,16 +97,10 @@ static int64_t slices_rows(const float *x, int64_t rows, int64_t k, sink out, in
         uint32_t keep = m >= NONFINITE ? 0u : 0xffffffffu; /* non-finite rows read as +0 */
         int64_t base = r * orow;
         if (out.q) {
-            for (int64_t i = 0; i < k; i++)
-                out.q[base + i] = (double)rintf(from_bits(bits_of(row[i]) & keep) * scale);
+            for (int64_t i = 0; i < k; i++) out.q[base + i] = quantized(row[i], keep, scale);
         } else {
             int8_t *h = out.hi + base, *l = out.lo + base;
-            for (int64_t i = 0; i < k; i++) {
-                float q = rintf(from_bits(bits_of(row[i]) & keep) * scale);
-                float t = limb_hi(q);
-                h[i] = (int8_t)(int32_t)t;
-                l[i] = (int8_t)(int32_t)(q - 256.0f * t);
-            }
+            for (int64_t i = 0; i < k; i++) store_limbs(quantized(row[i], keep, scale), h + i, l + i);
         }
     }
     return bad;
@@ -134,16 +137,11 @@ static int64_t slices_cols(const float *x, int64_t batch, int64_t k, int64_t col
             int64_t base = b * obatch + i * orow + c0;
             if (out.q) {
                 double *q = out.q + base;
-                for (int64_t c = 0; c < w; c++)
-                    q[c] = (double)rintf(from_bits(bits_of(row[c]) & keep[c]) * scale[c]);
+                for (int64_t c = 0; c < w; c++) q[c] = quantized(row[c], keep[c], scale[c]);
             } else {
                 int8_t *h = out.hi + base, *l = out.lo + base;
-                for (int64_t c = 0; c < w; c++) {
-                    float q = rintf(from_bits(bits_of(row[c]) & keep[c]) * scale[c]);
-                    float t = limb_hi(q);
-                    h[c] = (int8_t)(int32_t)t;
-                    l[c] = (int8_t)(int32_t)(q - 256.0f * t);
-                }
+                for (int64_t c = 0; c < w; c++)
+                    store_limbs(quantized(row[c], keep[c], scale[c]), h + c, l + c);
             }
         }
     }

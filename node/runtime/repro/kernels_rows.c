@@ -68,6 +68,11 @@ static float tree(const float *v, int64_t n, float *buf) {
     return buf[0] + 0.0f;
 }
 
+/* This OpenMP thread's part of the caller's scratch (per_thread floats each). */
+static inline float *thread_scratch(float *scratch, int64_t per_thread) {
+    return scratch + (int64_t)omp_get_thread_num() * per_thread;
+}
+
 static int64_t pow2_at_least(int64_t n) {
     int64_t w = 1;
     while (w < n) w <<= 1;
@@ -103,7 +108,7 @@ void ct_softmax(const float *x, int64_t rows, int64_t n, float *p, float *scratc
                 int64_t per_thread, int threads) {
 #pragma omp parallel num_threads(threads)
     {
-        float *buf = scratch + (int64_t)omp_get_thread_num() * per_thread;
+        float *buf = thread_scratch(scratch, per_thread);
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             const float *xr = x + r * n;
@@ -128,7 +133,7 @@ void ct_softmax_backward(const float *grad, const float *p, int64_t rows, int64_
                          float *scratch, int64_t per_thread, int threads) {
 #pragma omp parallel num_threads(threads)
     {
-        float *buf = scratch + (int64_t)omp_get_thread_num() * per_thread;
+        float *buf = thread_scratch(scratch, per_thread);
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             const float *g = grad + r * n, *pr = p + r * n;
@@ -147,7 +152,7 @@ void ct_layer_norm(const float *x, const float *w, const float *b, int64_t rows,
                    int64_t per_thread, int threads) {
 #pragma omp parallel num_threads(threads)
     {
-        float *buf = scratch + (int64_t)omp_get_thread_num() * per_thread;
+        float *buf = thread_scratch(scratch, per_thread);
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             const float *xr = x + r * n;
@@ -174,7 +179,7 @@ void ct_layer_norm_backward(const float *grad, const float *w, const float *xhat
                             float *scratch, int64_t per_thread, int threads) {
 #pragma omp parallel num_threads(threads)
     {
-        float *buf = scratch + (int64_t)omp_get_thread_num() * per_thread;
+        float *buf = thread_scratch(scratch, per_thread);
         float *t = buf + per_thread / 2;
 #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
@@ -201,7 +206,7 @@ void ct_tree_sum(const float *x, int64_t outer, int64_t n, int64_t inner, int64_
     int64_t blocks = (inner + stride - 1) / stride;
 #pragma omp parallel num_threads(threads)
     {
-        float *buf = scratch + (int64_t)omp_get_thread_num() * per_thread;
+        float *buf = thread_scratch(scratch, per_thread);
 #pragma omp for schedule(static)
         for (int64_t job = 0; job < outer * blocks; job++) {
             int64_t o = job / blocks, c0 = (job % blocks) * stride;

@@ -65,12 +65,12 @@ def kernels() -> ctypes.CDLL | None:
     except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
         _log.warning("repro-v1 fused kernels unavailable (%s): using torch ops (same bits)", exc)
         return None
-    i64, f32p, f32 = _c_int64, _ptr, ctypes.c_float
+    i64, f32 = _c_int64, ctypes.c_float
     signatures: dict[str, list[Any]] = {
-        "ct_limbs_rows": [f32p, i64, i64, _ptr, _ptr, i64, _ptr, _ptr, _c_int, _c_int],
-        "ct_limbs_cols": [f32p, i64, i64, i64, _ptr, _ptr, i64, i64, _ptr, _ptr, _c_int, _c_int],
-        "ct_quant_rows": [f32p, i64, i64, _ptr, _ptr, _ptr, _c_int, _c_int],
-        "ct_quant_cols": [f32p, i64, i64, i64, _ptr, _ptr, _ptr, _c_int, _c_int],
+        "ct_limbs_rows": [_ptr, i64, i64, _ptr, _ptr, i64, _ptr, _ptr, _c_int, _c_int],
+        "ct_limbs_cols": [_ptr, i64, i64, i64, _ptr, _ptr, i64, i64, _ptr, _ptr, _c_int, _c_int],
+        "ct_quant_rows": [_ptr, i64, i64, _ptr, _ptr, _ptr, _c_int, _c_int],
+        "ct_quant_cols": [_ptr, i64, i64, i64, _ptr, _ptr, _ptr, _c_int, _c_int],
         "ct_combine": [_ptr, _ptr, i64, i64, i64, _ptr, _ptr, _ptr, _c_int],
         "ct_rescale_f64": [_ptr, i64, i64, i64, _ptr, _ptr, _ptr, _c_int],
         "ct_rows_init": [_ptr, _c_int],
@@ -85,15 +85,10 @@ def kernels() -> ctypes.CDLL | None:
     }
     for name, argtypes in signatures.items():
         getattr(lib, name).argtypes = argtypes
-    for name in (
-        "ct_limbs_rows",
-        "ct_limbs_cols",
-        "ct_quant_rows",
-        "ct_quant_cols",
-        "ct_rows_init",
-    ):
-        getattr(lib, name).restype = _c_int64 if name != "ct_rows_init" else _c_int
-    constants = (ctypes.c_float * len(_rows_constants()))(*_rows_constants())
+    for name in ("ct_limbs_rows", "ct_limbs_cols", "ct_quant_rows", "ct_quant_cols"):
+        getattr(lib, name).restype = _c_int64  # the number of non-finite slices
+    values = _rows_constants()
+    constants = (ctypes.c_float * len(values))(*values)
     if lib.ct_rows_init(constants, len(constants)) != 0:
         _log.warning("repro-v1 fused kernels do not match their Python constants: not used")
         return None
@@ -116,10 +111,10 @@ def _build() -> Path:
         [compiler, "--version"], capture_output=True, text=True, check=True, timeout=30
     ).stdout
     source = b"".join(path.read_bytes() for path in SOURCES)
+    machine = (version, _cpu_id(), platform.machine())
     for flags in ([*BASE_FLAGS, "-march=native"], BASE_FLAGS):
         key = hashlib.sha256(
-            b"\0".join(x.encode() for x in (*flags, version, _cpu_id(), platform.machine()))
-            + source
+            b"\0".join(x.encode() for x in (*flags, *machine)) + source
         ).hexdigest()[:24]
         target = cache_dir() / f"repro-kernels-{key}.so"
         if target.exists():

@@ -1,4 +1,4 @@
-"""Power-of-two helpers for quantization (``gemm.limb_stack``) and exact scaling.
+"""Per-slice power-of-two quantization (``quantize``, for both exact GEMM paths) and exact scaling.
 
 Quantization uses only elementwise IEEE operations whose results are exact (scaling by a power of
 two, ``round`` half-to-even, subtracting integers below 2^24), so the integers produced do not
@@ -48,8 +48,8 @@ def pow2(exponent: Tensor) -> Tensor:
 def quantize(x: Tensor, dim: int, bits: int) -> Quantized:
     """Scale each slice of ``x`` along ``dim`` by a power of two and round to integers.
 
-    Returns ``Quantized(q, inv_scale, amax, finite)``: ``q`` (float32 holding integers, ``|q| < 2**bits / HEADROOM``)
-    with ``x ≈ q * inv_scale``; ``inv_scale`` and ``amax`` keep ``dim`` with size 1. The shift is
+    Returns ``Quantized(q, inv_scale, amax, finite)``: ``q`` (float32 holding integers,
+    ``|q| < 2**bits / HEADROOM``) with ``x ≈ q * inv_scale``; ``inv_scale`` and ``amax`` keep ``dim`` with size 1. The shift is
     clamped so the scale and its inverse stay normal floats; ``amax`` lets callers flag non-finite
     slices (they are zeroed here, the caller poisons their outputs).
     """

@@ -1,4 +1,5 @@
-"""exp, expm1, log, tanh and a correctly rounded sqrt from ``+ - * /``, ``floor``/``round`` and exact bit tricks.
+"""exp, expm1, log, tanh and a correctly rounded sqrt from ``+ - * /``, ``floor``/``round`` and
+exact bit tricks.
 
 Library ``exp``/``log``/``tanh`` differ between SLEEF (each CPU capability), glibc and CUDA's
 libdevice. These versions use only correctly rounded float32 ops, each its own kernel, in a fixed
