@@ -3,16 +3,24 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Slither pins web3 < 8 (the node needs 8), so the static analyser lives in a venv of its own.
+SLITHER_VENV := .venv-slither
+SLITHER_STAMP := $(SLITHER_VENV)/.installed
 
 .PHONY: setup demo test lint typecheck clean
 
-setup: $(STAMP) node_modules/.installed build/contracts/.compiled
+setup: $(STAMP) node_modules/.installed build/contracts/.compiled $(SLITHER_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(SLITHER_STAMP):
+	test -x $(SLITHER_VENV)/bin/python || $(PYTHON) -m venv $(SLITHER_VENV)
+	$(SLITHER_VENV)/bin/pip install --quiet slither-analyzer==0.11.6
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
