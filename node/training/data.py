@@ -29,7 +29,13 @@ from node.errors import CrowdtrainError, SpecError, TraceError
 from node.runtime import rng
 from node.storage import BlobStore
 from node.trace import tensorfile
-from node.training.shards import ShardReader, open_shards, parse_manifest
+from node.training.shards import (
+    DatasetManifest,
+    ShardReader,
+    manifest_blobs,
+    open_shards,
+    parse_manifest,
+)
 from node.training.spec import CNNSpec, GPTSpec, JobSpec, MLPSpec
 
 VALIDATION_WINDOWS = 64
@@ -153,9 +159,10 @@ def _token_model(spec: JobSpec) -> tuple[int, int]:
     raise SpecError(f"model.{model.architecture} does not train on token datasets")
 
 
-def load_token_shards(spec: JobSpec, store: BlobStore) -> ShardedTokenData:
-    """Open the spec's ``token-shards`` dataset: the manifest must fit the model (vocabulary,
-    window) and every shard must be present, whole and within the vocabulary."""
+def token_manifest(spec: JobSpec, store: BlobStore) -> DatasetManifest:
+    """The spec's ``token-shards`` manifest, checked against the model (vocabulary, window) and
+    the store (every shard and tokenizer file present) without reading the shards: what
+    ``job post`` checks before any token moves. SpecError naming the mismatch."""
     what = f"dataset {spec.dataset.address}"
     try:
         blob = store.get(spec.dataset.address)
@@ -174,6 +181,20 @@ def load_token_shards(spec: JobSpec, store: BlobStore) -> ShardedTokenData:
         )
     if manifest.train_tokens - window >= 1 << 31:
         raise SpecError(f"{what}: more than 2^31 training windows (split it into datasets)")
+    missing = [a for a in manifest_blobs(manifest) if not store.has(a)]
+    if missing:
+        raise SpecError(
+            f"{what}: {len(missing)} blob(s) missing from {store!r}, first {missing[0]}"
+        )
+    return manifest
+
+
+def load_token_shards(spec: JobSpec, store: BlobStore) -> ShardedTokenData:
+    """Open the spec's ``token-shards`` dataset: the manifest must fit the model and every shard
+    must be present, whole and within the model's vocabulary (checked by one streaming pass)."""
+    what = f"dataset {spec.dataset.address}"
+    manifest = token_manifest(spec, store)
+    vocab_size, window = _token_model(spec)
     reader = open_shards(manifest, store, vocab_limit=vocab_size, what=what)
     return ShardedTokenData(reader, window, manifest.train_tokens)
 

@@ -160,6 +160,16 @@ def manifest_blobs(manifest: DatasetManifest) -> list[str]:
     return [s.address for s in manifest.shards] + [str(v) for v in extra]
 
 
+def dataset_blobs(store: BlobStore, address: str, dataset_format: str) -> list[str]:
+    """Every blob a dataset is made of, in digest order: the dataset blob itself, then for a
+    ``token-shards`` manifest its shards and tokenizer files. CrowdtrainError when the manifest is
+    missing, corrupt or malformed (the dataset is then unusable as published)."""
+    if dataset_format != MANIFEST_FORMAT:
+        return [address]
+    manifest = parse_manifest(store.get(address), f"dataset {address}")
+    return [address, *manifest_blobs(manifest)]
+
+
 def _shard_cache() -> LocalBlobStore:
     root = os.environ.get(SHARD_CACHE_ENV) or os.path.join(
         tempfile.gettempdir(), "crowdtrain-shard-cache"
