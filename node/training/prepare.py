@@ -138,7 +138,7 @@ class _ShardWriter:
         self.fill = 0
         self.files: list[tuple[Path, int]] = []
 
-    def add(self, ids: list[int]) -> None:
+    def add(self, ids: np.ndarray | list[int]) -> None:
         data = np.asarray(ids, dtype=np.int64)
         while data.size:
             n = min(data.size, self.size - self.fill)

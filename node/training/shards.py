@@ -31,7 +31,7 @@ from node.storage import BlobStore, LocalBlobStore, validate_address
 
 MANIFEST_FORMAT = "token-shards"
 DTYPES: dict[str, np.dtype[Any]] = {"uint16": np.dtype("<u2"), "uint32": np.dtype("<u4")}
-_CHUNK = 1 << 22
+_CHUNK = 1 << 20
 SHARD_CACHE_ENV = "CROWDTRAIN_SHARD_CACHE"
 
 

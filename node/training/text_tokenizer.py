@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from node.errors import DataError
 
 EOS_CANDIDATES = ("<|endoftext|>", "</s>", "<|end_of_text|>", "<eos>", "<|eot_id|>")
@@ -34,10 +36,12 @@ class TextTokenizer:
     files: dict[str, bytes] = field(default_factory=dict)
     _hf: Any = None
 
-    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+    def encode_batch(self, texts: list[str]) -> list[np.ndarray]:
+        """The ids of each text (int64)."""
         if self._hf is None:
-            return [list(t.encode("utf-8")) for t in texts]
-        return [e.ids for e in self._hf.encode_batch(texts, add_special_tokens=False)]
+            return [np.frombuffer(t.encode("utf-8"), np.uint8).astype(np.int64) for t in texts]
+        encoded = self._hf.encode_batch(texts, add_special_tokens=False)
+        return [np.asarray(e.ids, dtype=np.int64) for e in encoded]
 
 
 def byte_tokenizer() -> TextTokenizer:
