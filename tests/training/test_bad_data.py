@@ -165,3 +165,26 @@ def test_cli_bad_data_is_one_line(tmp_path: Path) -> None:
         out.stderr.strip().count("\n") == 0 and "looks binary: NUL byte at offset 0" in out.stderr
     )
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
+
+
+def test_job_submit_refuses_a_manifest_the_model_cannot_take(tmp_path: Path) -> None:
+    """Checked before any chain call: the vocabulary must fit and every shard must be uploaded."""
+    store = LocalBlobStore(tmp_path / "b")
+    result = prepare(store, write_docs(tmp_path / "in"))
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_bytes(gpt_spec(result.address, vocab_size=200).canonical_json())
+    out = subprocess.run(
+        [CLI, "job", "submit", str(spec_path), "--reward", "1", "--verifier-fee", "0",
+         "--blob-dir", str(store.root), "--rpc-url", "http://127.0.0.1:9"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 1
+    assert "tokenizer vocabulary of 257 does not fit model.vocab_size 200" in out.stderr
+    store.path(result.manifest.shards[0].address).unlink()
+    spec_path.write_bytes(gpt_spec(result.address).canonical_json())
+    out = subprocess.run(
+        [CLI, "job", "submit", str(spec_path), "--reward", "1", "--verifier-fee", "0",
+         "--blob-dir", str(store.root), "--rpc-url", "http://127.0.0.1:9"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert out.returncode == 1 and "1 blob(s) missing" in out.stderr, out.stderr
