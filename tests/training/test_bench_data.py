@@ -13,6 +13,8 @@ def test_bench_data_reports_throughput_and_loader_memory() -> None:
     big: dict[str, Any] = result["x3"]  # type: ignore[assignment]
     assert base["prepare_mb_per_s"] > 0 and big["prepare_mb_per_s"] > 0
     assert 2.9 * base["tokens"] < big["tokens"] < 3.1 * base["tokens"]
+    bpe: dict[str, Any] = result["bpe_base"]  # type: ignore[assignment]
+    assert bpe["prepare_mb_per_s"] > 0 and bpe["tokens"] < base["tokens"] / 2  # BPE compresses
     # the loader reads by range: far less than the stream would take, and flat from 1x to 3x
     assert big["loader_traced_peak_mb"] < big["whole_int64_mb"] / 2
     assert big["loader_traced_peak_mb"] <= base["loader_traced_peak_mb"] + 1
