@@ -67,6 +67,7 @@ class TraceSummary(_Public):
     checkpoints: int | None
     segments: int
     final_loss: float | None
+    final_validation_loss: float | None = None
 
 
 class LossPoint(_Public):
@@ -77,6 +78,8 @@ class LossPoint(_Public):
 class JobDetail(JobPublic):
     trace: TraceSummary | None
     loss_curve: list[LossPoint]
+    validation_curve: list[LossPoint]
+    """Held-out loss at each checkpoint (from the manifest; empty without a validation split)."""
     spec: dict[str, Any] | None
     attestations: list[AttestationPublic]
     disputes: list[DisputePublic]

@@ -24,6 +24,11 @@ class SpecError(CrowdtrainError):
     """Raised when a job spec is malformed or names something unknown."""
 
 
+class DataError(CrowdtrainError):
+    """Raised when input text cannot become a dataset (empty, not UTF-8, a missing field…);
+    raised before any blob is stored."""
+
+
 class StorageError(CrowdtrainError):
     """Raised when a blob is missing, or its bytes do not hash to its address."""
 

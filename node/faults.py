@@ -22,7 +22,7 @@ import torch
 from node.errors import ConfigError
 from node.storage import BlobStore
 from node.trace.state import TrainState
-from node.training.data import ClassificationData, TokenData
+from node.training.data import ClassificationData, ShardedTokenData, TokenData
 from node.training.session import TrainingSession
 
 ENV = "CROWDTRAIN_FAULT"
@@ -107,8 +107,11 @@ def initial_state(
 
 def _rotated(session: TrainingSession) -> TrainingSession:
     data = session.dataset
+    other: ClassificationData | TokenData | ShardedTokenData
     if isinstance(data, ClassificationData):
-        other: ClassificationData | TokenData = ClassificationData(data.x, torch.roll(data.y, 1))
+        other = ClassificationData(data.x, torch.roll(data.y, 1))
+    elif isinstance(data, ShardedTokenData):  # windows drawn over a shorter range: other data
+        other = dataclasses.replace(data, train_tokens=data.train_tokens - 1)
     else:
         assert isinstance(data, TokenData)
         other = TokenData(torch.roll(data.tokens, 1), data.vocab, data.block_size)

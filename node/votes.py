@@ -4,8 +4,10 @@ The solver (respondent of a segment, initial-state or blob claim; claimant of a 
 submitter answering a dataset claim (``node.solver.defense``) and the verifier jurors
 (``verifier.work``) all commit ``keccak256(abi.encode(disputeId, round, voter, digest, salt))`` and
 reveal a salted digest ``BLAKE3(r ‖ serialized state)`` (or of a blob *as the store serves it*: a
-blob that is missing or does not hash to its ``sha256:`` address is unavailable, digest 0). Kept in
-one place so the parties cannot disagree on bytes they all hold.
+blob that is missing or does not hash to its ``sha256:`` address is unavailable, digest 0). A
+``token-shards`` dataset is its manifest plus every blob it names: its digest is
+``BLAKE3(r ‖ manifest ‖ shard_0 ‖ … ‖ tokenizer files)``, unavailable when any one is missing or
+corrupt. Kept in one place so the parties cannot disagree on bytes they all hold.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from node.chain.types import Job
 from node.errors import CrowdtrainError
 from node.storage import BlobStore
 from node.trace.state import TrainState, state_parts
-from node.training.spec import load_spec
+from node.training.shards import dataset_blobs
+from node.training.spec import JobSpec, load_spec
 
 UNAVAILABLE = b"\0" * 32
 """The digest that votes "unavailable" (``Jury.revealVote`` with 0)."""
@@ -62,15 +65,27 @@ def stored_blob_digest(store: BlobStore, address: str, salt: bytes) -> bytes:
     return blob_digest(salt, blob)
 
 
+def job_spec(store: BlobStore, job: Job) -> JobSpec:
+    """``job``'s spec from the store (StorageError/SpecError when unusable)."""
+    return load_spec(store.get("sha256:" + job.spec_hash.hex()))
+
+
 def dataset_address(store: BlobStore, job: Job) -> str:
     """The dataset address named by ``job``'s spec (StorageError/SpecError when unusable)."""
-    return load_spec(store.get("sha256:" + job.spec_hash.hex())).dataset.address
+    return job_spec(store, job).dataset.address
 
 
 def dataset_digest(store: BlobStore, job: Job, salt: bytes) -> bytes:
-    """The salted digest of ``job``'s dataset (the vote on a Dataset availability claim)."""
+    """The salted digest of ``job``'s dataset (the vote on a Dataset availability claim): every
+    blob of the dataset, each verified, streamed one at a time into one hash."""
     try:
-        address = dataset_address(store, job)
+        dataset = job_spec(store, job).dataset
     except CrowdtrainError:
         return UNAVAILABLE
-    return stored_blob_digest(store, address, salt)
+    try:
+        hasher = blake3(salt)
+        for address in dataset_blobs(store, dataset.address, dataset.format):
+            hasher.update(store.get(address))
+    except CrowdtrainError:
+        return UNAVAILABLE
+    return hasher.digest()

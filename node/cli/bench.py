@@ -62,6 +62,19 @@ def verify(
     _emit(run_verify_bench(trials=trials, seed=seed), as_json)
 
 
+@app.command("data")
+def data(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    base_mb: float = typer.Option(8.0, help="Size of the base text corpus (MB)."),
+    factor: int = typer.Option(10, help="The larger corpus is this many times the base.", min=2),
+    batches: int = typer.Option(200, help="Training batches the loader draws per dataset."),
+) -> None:
+    """`data prepare` MB/s and the training loader's peak memory, base corpus vs FACTOR x larger."""
+    from node.bench.data import run_data_bench
+
+    _emit(run_data_bench(base_mb=base_mb, factor=factor, batches=batches), as_json)
+
+
 @app.command("api")
 def api(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),

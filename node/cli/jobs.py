@@ -71,6 +71,10 @@ def submit(
             f"dataset {spec.dataset.address} is not in the blob store {store!r}: "
             "upload it first (e.g. `crowdtrain data prepare digits`)"
         )
+    if spec.dataset.format == "token-shards":
+        from node.training.data import token_manifest
+
+        token_manifest(spec, store)  # fits the model, every shard uploaded
     protocol = open_protocol(rpc_url, private_key)
     me = protocol.address
     escrow = reward_wei + fee_wei

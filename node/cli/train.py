@@ -43,8 +43,10 @@ def train_cmd(
         from node.trace.workdir import CheckpointRecord
 
         assert isinstance(record, CheckpointRecord)
+        val = "" if record.validation_loss is None else f" val_loss {record.validation_loss:.4f}"
         typer.echo(
-            f"checkpoint {record.index} step {record.step} 0x{record.state_hash.hex()}", err=True
+            f"checkpoint {record.index} step {record.step} 0x{record.state_hash.hex()}{val}",
+            err=True,
         )
 
     result = train(

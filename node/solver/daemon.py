@@ -5,7 +5,7 @@ decision, this module executes it, and ``SolverJournal`` records every transitio
 (even after SIGKILL mid-training) resumes the same claim from its last checkpoint instead of
 claiming again or starting over.
 
-A claimed job whose dataset is missing or does not hash to its address is not left to time out
+A claimed job whose dataset is missing or does not hash to its address (for ``token-shards``: its manifest or any shard) is not left to time out
 (DESIGN §10: a submitter withholding its dataset to get solvers slashed): the solver opens a Dataset
 availability claim before its solve deadline and plays the claimant's side of the jury
 (``SolverDisputes``); if upheld the job is aborted and the lock released without a slash.
@@ -30,9 +30,10 @@ from node.solver.disputes import SolverDisputes
 from node.solver.journal import Phase, SolverJournal
 from node.solver.open_jobs import OpenJobs
 from node.storage import BlobStore
+from node.training.shards import dataset_blobs
 from node.training.spec import JobSpec, load_spec
 from node.training.trainer import train
-from node.votes import dataset_address
+from node.votes import job_spec
 
 log = logging.getLogger("crowdtrain.solver")
 
@@ -201,11 +202,13 @@ class Solver:
         if key in self._dataset_ok:
             return True
         try:
-            address = dataset_address(self.store, job)
+            dataset = job_spec(self.store, job).dataset
         except CrowdtrainError:
             return True  # no spec: not a dataset question (training fails as before)
-        try:
-            self.store.get(address)
+        address = dataset.address
+        try:  # a token-shards manifest and every shard it names, one blob in memory at a time
+            for blob in dataset_blobs(self.store, address, dataset.format):
+                self.store.get(blob)
         except CrowdtrainError as err:
             log.warning("job %d: dataset unavailable: %s", job.job_id, err)
             self.journal.put_move(_bad_dataset_key(address), f"{job.job_id}:{attempt}")

@@ -30,6 +30,9 @@ class ManifestCheckpoint(_Strict):
     step: int = Field(ge=0)
     address: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     state_hash: Hex32
+    validation_loss: float | None = None
+    """Held-out loss the solver measured at this checkpoint: informative (the dashboard shows
+    it), not verified; absent (not ``null``) when the dataset has no validation split."""
 
 
 class Manifest(_Strict):
@@ -48,8 +51,12 @@ class Manifest(_Strict):
     losses: list[float | None]
 
     def canonical_json(self) -> bytes:
+        """Sorted keys, no whitespace; fields that are None are left out (list items are kept)."""
         return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), allow_nan=False
+            self.model_dump(mode="json", exclude_none=True),
+            sort_keys=True,
+            separators=(",", ":"),
+            allow_nan=False,
         ).encode("utf-8")
 
     def manifest_hash(self) -> bytes:
@@ -69,12 +76,20 @@ def build_manifest(
     commitment: Commitment,
     checkpoint_addresses: Sequence[str],
     losses: Sequence[float],
+    validation_losses: Sequence[float | None] | None = None,
 ) -> Manifest:
     """The manifest of a finished trace; non-finite losses are written as ``null``."""
+    vals = list(validation_losses or [None] * len(checkpoint_addresses))
     checkpoints = [
-        ManifestCheckpoint(index=i, step=i * checkpoint_every, address=a, state_hash=hex32(h))
-        for i, (a, h) in enumerate(
-            zip(checkpoint_addresses, commitment.checkpoint_hashes, strict=True)
+        ManifestCheckpoint(
+            index=i,
+            step=i * checkpoint_every,
+            address=a,
+            state_hash=hex32(h),
+            validation_loss=v if v is not None and math.isfinite(v) else None,
+        )
+        for i, (a, h, v) in enumerate(
+            zip(checkpoint_addresses, commitment.checkpoint_hashes, vals, strict=True)
         )
     ]
     return Manifest(

@@ -53,14 +53,19 @@ class CheckpointRecord:
     step: int
     address: str
     state_hash: bytes
+    validation_loss: float | None = None
+    """Loss on the dataset's held-out split (reported, not part of the trace)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "index": self.index,
             "step": self.step,
             "address": self.address,
             "state_hash": "0x" + self.state_hash.hex(),
         }
+        if self.validation_loss is not None:
+            data["validation_loss"] = self.validation_loss
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CheckpointRecord:
@@ -69,6 +74,7 @@ class CheckpointRecord:
             int(data["step"]),
             str(data["address"]),
             bytes.fromhex(data["state_hash"][2:]),
+            None if data.get("validation_loss") is None else float(data["validation_loss"]),
         )
 
 

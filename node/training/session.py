@@ -16,7 +16,7 @@ from node.runtime.models import StepContext, build_model, initial_parameters
 from node.runtime.ops import Ops
 from node.runtime.rng import RngKey
 from node.trace.state import Layout, TrainState, no_loss
-from node.training.data import Dataset
+from node.training.data import Dataset, ShardedTokenData
 from node.training.spec import AdamWSpec, JobSpec
 
 
@@ -67,6 +67,21 @@ class TrainingSession:
         if self._layout is None:
             self._layout = self.initial_state().layout()
         return self._layout
+
+    def validation_loss(self, state: TrainState) -> float | None:
+        """Mean loss of ``state``'s parameters on the held-out windows (no dropout, no update), or
+        None when the dataset has no validation split. Reported, never hashed: it leaves the
+        trace untouched."""
+        if not isinstance(self.dataset, ShardedTokenData):
+            return None
+        total, rows = 0.0, 0
+        ctx = StepContext(self.key, state.step, training=False)
+        with torch.no_grad():
+            for x, y in self.dataset.validation_batches(self.spec.batch_size):
+                loss = functional_call(self.model, dict(state.params), (x, y, ctx))
+                total += float(loss) * x.shape[0]
+                rows += x.shape[0]
+        return total / rows if rows else None
 
     def step(self, state: TrainState) -> TrainState:
         """``state(t+1)`` from ``state(t)``: one batch, forward, backward, optimizer update."""

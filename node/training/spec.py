@@ -21,6 +21,9 @@ from node.errors import SpecError
 ARCHITECTURE_NAMES = ("mlp", "cnn", "gpt")
 OPTIMIZER_NAMES = ("adamw", "sgd")
 DATASET_FORMATS = {"mlp": "classification", "cnn": "classification", "gpt": "tokens"}
+TOKEN_FORMATS = ("tokens", "token-shards")
+"""A model that trains on ``tokens`` also takes a ``token-shards`` manifest (same windows, read by
+range from shards instead of one in-memory blob)."""
 
 Count = Annotated[int, Field(strict=True, ge=1)]
 Width = Annotated[int, Field(strict=True, ge=1, le=65536)]
@@ -89,10 +92,11 @@ ModelSpec = Annotated[MLPSpec | CNNSpec | GPTSpec, Field(discriminator="architec
 
 
 class DatasetSpec(_Section):
-    """The training data: a content address and the format of its tensors."""
+    """The training data: a content address and its format (``token-shards``: the address of a
+    dataset manifest, see ``node.training.shards``)."""
 
     address: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
-    format: Literal["classification", "tokens"]
+    format: Literal["classification", "tokens", "token-shards"]
 
 
 class AdamWSpec(_Section):
@@ -151,10 +155,11 @@ class JobSpec(_Section):
         if self.steps % k:
             raise ValueError(f"steps ({self.steps}) must be a multiple of checkpoint_every ({k})")
         wanted = DATASET_FORMATS[self.model.architecture]
-        if self.dataset.format != wanted:
+        allowed = TOKEN_FORMATS if wanted == "tokens" else (wanted,)
+        if self.dataset.format not in allowed:
             raise ValueError(
                 f"dataset.format {self.dataset.format!r} does not fit architecture "
-                f"{self.model.architecture!r} (needs {wanted!r})"
+                f"{self.model.architecture!r} (needs {' or '.join(map(repr, allowed))})"
             )
         return self
 

@@ -112,7 +112,7 @@ def train(
     else:
         state = faults.initial_state(fault, session, session.initial_state())  # FAULT HOOK
         blob, h = encode_state(state)
-        records = [CheckpointRecord(0, 0, store.put(blob), h)]
+        records = [CheckpointRecord(0, 0, store.put(blob), h, session.validation_loss(state))]
         work.record_checkpoint(records)
         if on_checkpoint is not None:
             on_checkpoint(records[0])
@@ -128,7 +128,8 @@ def train(
         state = faults.at_checkpoint(fault, segment, spec.segments, state)  # FAULT HOOK
         blob, h = encode_state(state)
         hashes.append(h)
-        record = CheckpointRecord(segment, segment * k, store.put(blob), h)
+        val = session.validation_loss(state)
+        record = CheckpointRecord(segment, segment * k, store.put(blob), h, val)
         work.write_segment(segment, hashes, losses)
         records = [*records, record]
         work.record_checkpoint(records)
@@ -171,6 +172,7 @@ def _commit(
         commitment=commitment,
         checkpoint_addresses=[r.address for r in records],
         losses=losses,
+        validation_losses=[r.validation_loss for r in records],
     )
     manifest_address = store.put(manifest.canonical_json())
     result = TrainResult(

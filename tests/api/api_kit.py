@@ -78,7 +78,8 @@ class Market:
         self.solver.stake(amount)
 
     def claim_and_commit(self, job_id: int, upload: Callable[[bytes], None]) -> Manifest:
-        """Claim, build a manifest with a falling loss curve, upload it, and commit the trace."""
+        """Claim, build a manifest with falling training and validation losses, upload it, and
+        commit the trace."""
         claimed = self.solver.market.claim_job(job_id)
         manifest, commitment, proof = fake_trace(job_id, claimed.attempt)
         upload(manifest.canonical_json())
@@ -115,6 +116,7 @@ def fake_trace(job_id: int, attempt: int) -> tuple[Manifest, Commitment, list[by
                 step=i * CHECKPOINT_EVERY,
                 address=address_of(f"ckpt-{i}".encode()),
                 state_hash="0x" + h.hex(),
+                validation_loss=round(2.8 / (1 + i), 6),
             )
             for i, h in enumerate(states)
         ],

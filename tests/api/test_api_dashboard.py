@@ -121,6 +121,10 @@ def test_dashboard_shows_new_jobs_and_draws_the_loss_curve(
             page.wait_for_selector("#loss-svg polyline.loss-line", timeout=10_000)
             points = page.get_attribute("#loss-svg polyline.loss-line", "points") or ""
             assert len(points.split()) == len(manifest.losses)
+            val = page.get_attribute("#loss-svg polyline.val-line", "points") or ""
+            assert len(val.split()) == len(manifest.checkpoints)  # validation loss per checkpoint
+            assert page.locator("#loss-svg circle.val-dot").count() == len(manifest.checkpoints)
+            page.wait_for_selector(".card:has-text('validation loss')")
             page.wait_for_selector("#timeline li:has-text('JobCommitted')", timeout=5_000)
             page.screenshot(path=str(ARTIFACTS / "dashboard-job.png"), full_page=True)
 

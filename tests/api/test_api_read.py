@@ -46,6 +46,10 @@ def test_job_lifecycle_through_the_read_api(market: Market, state: AppState) -> 
         assert detail["status"] == "finalized" and detail["solver"] == market.solver.address
         assert detail["trace"]["manifest_available"] and detail["trace"]["checkpoints"] == 5
         assert [p["loss"] for p in detail["loss_curve"]] == manifest.losses
+        assert detail["validation_curve"] == [
+            {"step": c.step, "loss": c.validation_loss} for c in manifest.checkpoints
+        ]
+        assert detail["trace"]["final_validation_loss"] == manifest.checkpoints[-1].validation_loss
         assert [e["name"] for e in detail["events"]] == [
             "JobPosted",
             "JobClaimed",

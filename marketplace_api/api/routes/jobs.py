@@ -73,18 +73,20 @@ async def list_jobs(
 
 @router.get("/{job_id}", response_model=JobDetail)
 def get_job(job_id: JobIdPath, session: SessionDep, state: StateDep) -> JobDetail:
-    """One job: state, trace summary and loss curve (from the committed manifest blob, when the
-    API holds it), spec, attestations, disputes and its event timeline."""
+    """One job: state, trace summary, loss curve and validation loss per checkpoint (from the
+    committed manifest blob, when the API holds it), spec, attestations, disputes and its event
+    timeline."""
     job = crud.get_job(session, job_id=job_id)
     if job is None:
         raise not_found(f"job {job_id}")
-    trace, curve = _trace(job, state)
+    trace, curve, validation = _trace(job, state)
     spec = load_json_blob(state.blobs.path(spec_address(job.spec_hash)))
     events = [event_public(e) for e in crud.job_events(session, job_id=job_id)]
     return JobDetail(
         **job_public(job).model_dump(),
         trace=trace,
         loss_curve=curve,
+        validation_curve=validation,
         spec=spec,
         attestations=[
             AttestationPublic.model_validate(a)
@@ -105,9 +107,11 @@ def get_job_events(job_id: JobIdPath, session: SessionDep) -> list[EventPublic]:
     return [event_public(e) for e in crud.job_events(session, job_id=job_id)]
 
 
-def _trace(job: Job, state: AppState) -> tuple[TraceSummary | None, list[LossPoint]]:
+def _trace(
+    job: Job, state: AppState
+) -> tuple[TraceSummary | None, list[LossPoint], list[LossPoint]]:
     if job.manifest_hash is None:
-        return None, []
+        return None, [], []
     address = spec_address(job.manifest_hash)
     path = state.blobs.path(address)
     manifest = load_manifest(path) if path.is_file() else None
@@ -116,6 +120,12 @@ def _trace(job: Job, state: AppState) -> tuple[TraceSummary | None, list[LossPoi
     curve = [LossPoint(step=i + 1, loss=losses[i]) for i in range(0, len(losses), stride)]
     if losses and (len(losses) - 1) % stride:
         curve.append(LossPoint(step=len(losses), loss=losses[-1]))
+    checkpoints = manifest.checkpoints if manifest is not None else []
+    validation = [
+        LossPoint(step=c.step, loss=c.validation_loss)
+        for c in checkpoints
+        if c.validation_loss is not None
+    ]
     summary = TraceSummary(
         state_root=job.state_root or "",
         seg_roots_root=job.seg_roots_root or "",
@@ -126,5 +136,6 @@ def _trace(job: Job, state: AppState) -> tuple[TraceSummary | None, list[LossPoi
         checkpoints=len(manifest.checkpoints) if manifest is not None else None,
         segments=job.steps // job.checkpoint_every if job.checkpoint_every else 0,
         final_loss=losses[-1] if losses else None,
+        final_validation_loss=validation[-1].loss if validation else None,
     )
-    return summary, curve
+    return summary, curve, validation

@@ -101,8 +101,9 @@ const pages = {
       card("steps", j.steps), card("segments", j.segments), card("attempt", j.attempt),
       card("submitter", short(j.submitter)), card("solver", short(j.solver)),
       card("final loss", j.trace && j.trace.final_loss != null ? j.trace.final_loss.toFixed(4) : "—"),
+      card("validation loss", j.trace && j.trace.final_validation_loss != null ? j.trace.final_validation_loss.toFixed(4) : "—"),
     ].join("");
-    drawLossCurve($("loss-curve"), j.loss_curve);
+    drawLossCurve($("loss-curve"), j.loss_curve, j.validation_curve);
     const t = j.trace;
     $("trace").innerHTML = t
       ? [["stateRoot", t.state_root], ["segRootsRoot", t.seg_roots_root],
@@ -147,19 +148,27 @@ const pages = {
   },
 };
 
-function drawLossCurve(el, points) {
-  const pts = points.filter((p) => p.loss != null && Number.isFinite(p.loss));
+// Training loss per step (blue) and, when the dataset has a held-out split, validation loss per
+// checkpoint (orange, dots), on the same axes.
+function drawLossCurve(el, points, validation = []) {
+  const finite = (ps) => ps.filter((p) => p.loss != null && Number.isFinite(p.loss));
+  const pts = finite(points), val = finite(validation);
   if (pts.length === 0) {
     el.innerHTML = "<p>no loss curve yet (the committed manifest is not on this API)</p>";
     return;
   }
   const W = 640, H = 240, L = 50, B = 24, T = 10, R = 10;
-  const xs = pts.map((p) => p.step), ys = pts.map((p) => p.loss);
+  const xs = [...pts, ...val].map((p) => p.step), ys = [...pts, ...val].map((p) => p.loss);
   const x0 = Math.min(...xs), x1 = Math.max(...xs, x0 + 1);
   const y0 = Math.min(...ys), y1 = Math.max(...ys, y0 + 1e-9);
   const sx = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
   const sy = (y) => T + (1 - (y - y0) / (y1 - y0)) * (H - T - B);
-  const path = pts.map((p) => `${sx(p.step).toFixed(1)},${sy(p.loss).toFixed(1)}`).join(" ");
+  const line = (ps) => ps.map((p) => `${sx(p.step).toFixed(1)},${sy(p.loss).toFixed(1)}`).join(" ");
+  const path = line(pts);
+  const valLine = val.length === 0 ? "" :
+    `<polyline class="val-line" fill="none" stroke="#e97a35" stroke-width="2" points="${line(val)}"/>` +
+    val.map((p) => `<circle class="val-dot" cx="${sx(p.step).toFixed(1)}" cy="${sy(p.loss).toFixed(1)}" r="3" fill="#e97a35"/>`).join("") +
+    `<text x="${W - R}" y="${T + 8}" text-anchor="end" font-size="10" fill="#e97a35">validation</text>`;
   el.innerHTML =
     `<svg id="loss-svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="loss curve">` +
     `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#999"/>` +
@@ -168,7 +177,7 @@ function drawLossCurve(el, points) {
     `<text x="${L - 4}" y="${H - B}" text-anchor="end" font-size="10">${y0.toFixed(3)}</text>` +
     `<text x="${L}" y="${H - 8}" font-size="10">step ${x0}</text>` +
     `<text x="${W - R}" y="${H - 8}" text-anchor="end" font-size="10">step ${x1}</text>` +
-    `<polyline class="loss-line" fill="none" stroke="#3563e9" stroke-width="2" points="${path}"/></svg>`;
+    `<polyline class="loss-line" fill="none" stroke="#3563e9" stroke-width="2" points="${path}"/>${valLine}</svg>`;
 }
 
 async function refresh() {
