@@ -111,11 +111,13 @@ def _parquet_docs(path: Path, column: str) -> Iterator[tuple[list[str], int]]:
         raise DataError(
             f"{path} has no column {column!r} (has: {', '.join(parquet.schema_arrow.names)})"
         )
+    row = 0
     for batch in parquet.iter_batches(columns=[column]):
-        for row, value in enumerate(batch.column(0).to_pylist()):
+        for value in batch.column(0).to_pylist():
             if not isinstance(value, str):
                 raise DataError(f"{path} row {row}: column {column!r} is not text")
             yield [value], len(value.encode("utf-8"))
+            row += 1
 
 
 def _documents(source: Source) -> Iterator[tuple[list[str], int]]:

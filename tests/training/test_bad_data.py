@@ -70,18 +70,47 @@ def test_jsonl_missing_field_and_bad_lines(tmp_path: Path) -> None:
     assert result.manifest.documents == 2 and result.manifest.total_tokens == 8
 
 
-def test_parquet_needs_pyarrow(tmp_path: Path) -> None:
-    try:
-        import pyarrow  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
-    except ImportError:
-        (tmp_path / "d.parquet").write_bytes(b"PAR1")
-        _refused(
-            LocalBlobStore(tmp_path / "b"),
-            [Source("parquet", tmp_path / "d.parquet", "text")],
-            "needs pyarrow",
-        )
-    else:
-        pytest.skip("pyarrow is installed")
+def test_parquet_needs_pyarrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # makes the import fail
+    (tmp_path / "d.parquet").write_bytes(b"PAR1")
+    _refused(
+        LocalBlobStore(tmp_path / "b"),
+        [Source("parquet", tmp_path / "d.parquet", "text")],
+        "needs pyarrow",
+    )
+
+
+def test_parquet_gives_the_jsonl_dataset_and_refuses_bad_columns(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    docs = ["first document", "zweites Dokument", "", "third, with a comma"]
+    pq.write_table(
+        pa.table({"text": docs, "n": list(range(4))}), tmp_path / "d.parquet", row_group_size=2
+    )
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps({"text": d}) + "\n" for d in docs))
+    store = LocalBlobStore(tmp_path / "b")
+    from_parquet = prepare_dataset(
+        [Source("parquet", tmp_path / "d.parquet", "text")],
+        byte_tokenizer(),
+        store,
+        name="same",
+        progress=False,
+    )
+    from_jsonl = prepare_dataset(
+        [Source("jsonl", tmp_path / "d.jsonl", "text")],
+        byte_tokenizer(),
+        store,
+        name="same",
+        progress=False,
+    )
+    assert from_parquet.address == from_jsonl.address  # same documents, same dataset
+    bad = LocalBlobStore(tmp_path / "bad")
+    _refused(bad, [Source("parquet", tmp_path / "d.parquet", "body")], r"has no column 'body'")
+    _refused(
+        bad, [Source("parquet", tmp_path / "d.parquet", "n")], r"row 0: column 'n' is not text"
+    )
+    (tmp_path / "junk.parquet").write_bytes(b"not parquet at all")
+    _refused(bad, [Source("parquet", tmp_path / "junk.parquet", "text")], "is not a parquet file")
 
 
 def test_tokenizer_errors(tmp_path: Path) -> None:
