@@ -71,8 +71,8 @@ class Settings(BaseSettings):
             self.private_key = SecretStr(key)  # decrypt (scrypt, ~1 s) once per process
             return key
         raise ConfigError(
-            "no private key: set CROWDTRAIN_PRIVATE_KEY, pass --private-key, "
-            "or set CROWDTRAIN_KEYSTORE to an encrypted keystore"
+            "no private key: set CROWDTRAIN_KEYSTORE to an encrypted keystore "
+            "(crowdtrain keys new|import) or CROWDTRAIN_PRIVATE_KEY"
         )
 
 
