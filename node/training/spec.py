@@ -138,6 +138,11 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _path(where: str) -> str:
+    """A dotted field path for a message: cut to 80 characters, control characters escaped."""
+    return repr(where[:80])[1:-1]
+
+
 def _check_bounds(data: Any) -> None:
     """Depth and integer-size limits over the raw input, iteratively (no recursion to exhaust)."""
     stack: list[tuple[Any, str, int]] = [(data, "", 1)]
@@ -146,14 +151,13 @@ def _check_bounds(data: Any) -> None:
         if isinstance(value, dict | list):
             if depth > MAX_SPEC_DEPTH:
                 raise SpecError(
-                    f"invalid job spec: {where} nests deeper than {MAX_SPEC_DEPTH} levels"
+                    f"invalid job spec: {_path(where)} nests deeper than {MAX_SPEC_DEPTH} levels"
                 )
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
                 stack.append((item, f"{where}.{key}" if where else str(key), depth + 1))
-        elif isinstance(value, int) and not isinstance(value, bool):
-            if not -MAX_SPEC_INT < value < MAX_SPEC_INT:
-                raise SpecError(f"invalid job spec: {where}: integer out of range (|n| < 2^64)")
+        elif isinstance(value, int) and not -MAX_SPEC_INT < value < MAX_SPEC_INT:
+            raise SpecError(f"invalid job spec: {_path(where)}: integer out of range (|n| < 2^64)")
 
 
 class JobSpec(_Section):
