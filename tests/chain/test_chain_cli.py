@@ -191,3 +191,27 @@ def test_devnet_down_then_status_fails(tmp_path: Path) -> None:
     assert not (tmp_path / "deployments" / "31337.json").exists()
     status = run(env, "devnet", "status")
     assert status.returncode == 1 and "not running" in status.stderr
+
+
+def test_bad_settings_fail_in_one_line_without_echoing_the_key(tmp_path: Path) -> None:
+    secret = "0x" + "zq" * 32  # malformed, so it reaches the key parser's error path
+    env = {
+        **os.environ,
+        "CROWDTRAIN_PRIVATE_KEY": secret,
+        "CROWDTRAIN_DEPLOYMENTS_DIR": str(tmp_path / "deployments"),
+        "CROWDTRAIN_RPC_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    bad_key = run(env, "deploy")
+    assert bad_key.returncode == 1
+    assert bad_key.stderr == "error: the private key is not a valid 32-byte hex key\n"
+    bad_settings = run(
+        {**env, "CROWDTRAIN_RPC_URL": "ftp://x", "CROWDTRAIN_THREADS": "many"}, "deploy"
+    )
+    assert bad_settings.returncode == 1 and bad_settings.stderr.count("\n") == 1
+    assert bad_settings.stderr.startswith(
+        "error: invalid setting: CROWDTRAIN_RPC_URL: RPC URL must"
+    )
+    assert "CROWDTRAIN_THREADS: Input should be a valid integer" in bad_settings.stderr
+    for out in (bad_key, bad_settings):
+        assert "zq" * 32 not in out.stdout + out.stderr
+    assert not (tmp_path / "deployments").exists()
