@@ -137,3 +137,21 @@ def test_hostile_specs_are_refused_and_not_stored(
     with small_state.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Spec)) == 0
     assert nothing_stored(small_state)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_spec_body_past_the_limit_is_refused_before_it_is_parsed(
+    client: TestClient, small_state: AppState, chunked: bool
+) -> None:
+    limit = small_state.config.spec_max_bytes
+    body = b'{"pad": "' + b"x" * limit + b'"}'
+    step = 4096
+    response = client.post(
+        "/specs",
+        # chunked: no Content-Length at all, so only counting the streamed bytes can catch it
+        content=(body[i : i + step] for i in range(0, len(body), step)) if chunked else body,
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413, response.text
+    assert response.json() == {"detail": f"a body on /specs may be at most {limit} bytes"}
+    assert nothing_stored(small_state)
