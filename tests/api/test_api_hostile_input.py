@@ -14,7 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from marketplace_api.api.state import AppState
+from marketplace_api.blobs.files import BlobFiles
 from marketplace_api.models import Spec
+from node.errors import StorageError
 from node.storage.api import sign_upload
 from node.storage.base import address_of
 
@@ -155,3 +157,16 @@ def test_a_spec_body_past_the_limit_is_refused_before_it_is_parsed(
     assert response.status_code == 413, response.text
     assert response.json() == {"detail": f"a body on /specs may be at most {limit} bytes"}
     assert nothing_stored(small_state)
+
+
+@pytest.mark.parametrize(
+    "blob_id", ["../api.sqlite3", "/etc/passwd", "sha256:../" + HEX[:61], f"sha256:{HEX}\n"]
+)
+def test_blob_files_refuse_ids_outside_the_format(tmp_path: Path, blob_id: str) -> None:
+    # The route's path pattern refuses these first; the file layer refuses them on its own too.
+    files = BlobFiles(tmp_path / "blobs")
+    with pytest.raises(StorageError, match="invalid blob address"):
+        files.path(blob_id)
+    with pytest.raises(StorageError, match="invalid blob address"):
+        files.exists(blob_id)
+    assert list((tmp_path / "blobs").iterdir()) == []
