@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SLITHER_VENV := .venv-slither
 SLITHER_STAMP := $(SLITHER_VENV)/.installed
 
-.PHONY: setup demo test lint typecheck clean
+.PHONY: setup demo test lint typecheck slither clean
 
 setup: $(STAMP) node_modules/.installed build/contracts/.compiled $(SLITHER_STAMP)
 
@@ -43,6 +43,10 @@ lint:
 
 typecheck:
 	$(BIN)/mypy
+
+# Slither's untriaged High/Medium findings and stale triage entries (contracts/slither-triage.toml).
+slither: $(SLITHER_STAMP)
+	$(SLITHER_VENV)/bin/python scripts/slither_check.py
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from node.errors import ConfigError
@@ -71,8 +71,8 @@ class Settings(BaseSettings):
             self.private_key = SecretStr(key)  # decrypt (scrypt, ~1 s) once per process
             return key
         raise ConfigError(
-            "no private key: set CROWDTRAIN_PRIVATE_KEY, pass --private-key, "
-            "or set CROWDTRAIN_KEYSTORE to an encrypted keystore"
+            "no private key: set CROWDTRAIN_KEYSTORE to an encrypted keystore "
+            "(crowdtrain keys new|import) or CROWDTRAIN_PRIVATE_KEY"
         )
 
 
@@ -81,5 +81,11 @@ def load_settings(**overrides: object) -> Settings:
     clean = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**clean)  # type: ignore[arg-type]
-    except ValueError as err:
-        raise ConfigError(f"invalid setting: {err}") from err
+    except ValidationError as err:
+        # One line per setting, without pydantic's dump of every input value (the key sits among them).
+        parts = [
+            f"CROWDTRAIN_{'_'.join(str(p) for p in item['loc']).upper()}: "
+            f"{item['msg'].removeprefix('Value error, ')}"
+            for item in err.errors(include_input=False, include_url=False)
+        ]
+        raise ConfigError(f"invalid setting: {'; '.join(parts)}") from None

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import func, select
 
+from marketplace_api.api.body_limit import BodyLimit
 from marketplace_api.api.routes import (
     accounts,
     blobs,
@@ -55,6 +56,7 @@ def create_app(state: AppState) -> FastAPI:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     state.metrics.add_gauges(lambda: _gauges(state))
+    app.add_middleware(BodyLimit, limits={"/specs": state.config.spec_max_bytes})
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app
 

@@ -15,9 +15,10 @@ from eth_account.messages import encode_defunct
 
 from node.storage.api import upload_message
 
-_NONCE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_SIGNATURE = re.compile(r"^(0x)?[0-9a-fA-F]{130}$")
+# Used with fullmatch: ``$`` would also accept a trailing newline.
+_NONCE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_SIGNATURE = re.compile(r"(0x)?[0-9a-fA-F]{130}")
 
 
 class UploadDenied(Exception):
@@ -53,7 +54,7 @@ def check_upload_signature(
             "X-Crowdtrain-Expiry and X-Crowdtrain-Nonce (EIP-191 over "
             "node.storage.api.upload_message)",
         )
-    if not _ADDRESS.match(signer):
+    if not _ADDRESS.fullmatch(signer):
         raise UploadDenied(400, "X-Crowdtrain-Signer must be a 0x-prefixed 20-byte address")
     if not expiry.isdigit() or len(expiry) > 12:
         raise UploadDenied(400, f"X-Crowdtrain-Expiry must be unix seconds, got {expiry[:20]!r}")
@@ -64,9 +65,9 @@ def check_upload_signature(
         raise UploadDenied(
             400, f"signature expiry {expires} is more than {max_lifetime_s} s in the future"
         )
-    if not _NONCE.match(nonce):
+    if not _NONCE.fullmatch(nonce):
         raise UploadDenied(400, "X-Crowdtrain-Nonce must be 8-64 characters of [A-Za-z0-9_-]")
-    if not _SIGNATURE.match(signature):
+    if not _SIGNATURE.fullmatch(signature):
         raise UploadDenied(401, "X-Crowdtrain-Signature must be a 65-byte hex signature")
     message = encode_defunct(text=upload_message(address, expiry=expires, nonce=nonce))
     try:

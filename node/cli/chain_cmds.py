@@ -1,7 +1,9 @@
 """Chain commands: ``crowdtrain deploy``, ``stake``, ``unstake``, ``withdraw``, ``balances``.
 
-Every command takes ``--rpc-url`` and ``--private-key`` (or ``CROWDTRAIN_RPC_URL`` /
-``CROWDTRAIN_PRIVATE_KEY``). Amounts are CROWD with up to 18 decimals (``250``, ``0.5``), parsed
+Every command takes ``--rpc-url`` (or ``CROWDTRAIN_RPC_URL``) and signs with the key from the
+environment: an encrypted keystore (``CROWDTRAIN_KEYSTORE``, see ``crowdtrain keys``) or
+``CROWDTRAIN_PRIVATE_KEY``. A key is never an argument: argv shows in ``ps`` to every user of the
+machine and lands in shell history, so ``--private-key`` is refused before anything runs. Amounts are CROWD with up to 18 decimals (``250``, ``0.5``), parsed
 exactly. Failures that the user can fix print one ``error: …`` line and exit 1, before any token moves.
 """
 
@@ -18,9 +20,21 @@ if TYPE_CHECKING:
     from node.chain.types import Wei
 
 RpcUrlOption = typer.Option(None, "--rpc-url", help="JSON-RPC URL (env CROWDTRAIN_RPC_URL).")
-PrivateKeyOption = typer.Option(
-    None, "--private-key", help="Signing key (hex) (env CROWDTRAIN_PRIVATE_KEY). Never logged."
-)
+
+
+def _refuse_key_argument(value: str | None) -> None:
+    """A key typed on the command line has leaked already (``ps``, shell history): say so and stop,
+    without echoing it, before any command runs."""
+    if value is not None:
+        raise CommandError(
+            "--private-key is refused: a key on the command line shows in `ps` and shell history; "
+            "set CROWDTRAIN_KEYSTORE (see `crowdtrain keys`) or CROWDTRAIN_PRIVATE_KEY instead"
+        )
+
+
+PrivateKeyOption = typer.Option(None, "--private-key", hidden=True, callback=_refuse_key_argument)
+"""Parsed only to be refused with the message above: the commands always receive None and sign
+with the key from the environment (``load_settings``)."""
 
 
 def fail(message: str) -> NoReturn:

@@ -52,7 +52,7 @@ def import_key(
     private_key: str | None = PrivateKeyOption,
     overwrite: bool = OverwriteOption,
 ) -> None:
-    """Encrypt an existing key (--private-key, CROWDTRAIN_PRIVATE_KEY or a prompt) into KEYSTORE."""
+    """Encrypt an existing key (CROWDTRAIN_PRIVATE_KEY, else a hidden prompt) into KEYSTORE."""
     from node.config import load_settings
     from node.keystore import write_keystore
 

@@ -59,11 +59,17 @@ class ApiBlobStore:
     """Blobs on the marketplace API; ``put`` needs a private key, ``get``/``has`` do not."""
 
     def __init__(
-        self, api_url: str, *, private_key: str | None = None, timeout: float = 120.0
+        self,
+        api_url: str,
+        *,
+        private_key: str | None = None,
+        timeout: float = 120.0,
+        max_bytes: int = 1 << 30,
     ) -> None:
         self.base = api_url.rstrip("/")
         self._key = private_key
         self.timeout = timeout
+        self.max_bytes = max_bytes
         self._http = requests.Session()
 
     @classmethod
@@ -71,7 +77,7 @@ class ApiBlobStore:
         key = settings.private_key.get_secret_value() if settings.private_key else None
         if settings.api_url is None:
             raise StorageError("CROWDTRAIN_API_URL is not set")
-        return cls(settings.api_url, private_key=key)
+        return cls(settings.api_url, private_key=key, max_bytes=settings.blob_max_bytes)
 
     def _url(self, address: str) -> str:
         return f"{self.base}/blobs/{validate_address(address)}"
@@ -95,15 +101,35 @@ class ApiBlobStore:
         return address
 
     def get(self, address: str) -> bytes:
-        response = self._request("GET", address)
-        if response.status_code == 404:
-            raise StorageError(f"blob {address} not found on {self.base}")
-        if response.status_code != 200:
-            raise StorageError(
-                f"cannot fetch blob {address} from {self.base} ({response.status_code}): "
-                f"{_detail(response)}"
-            )
-        return verify_blob(address, response.content)
+        response = self._request("GET", address, stream=True)
+        with response:
+            if response.status_code == 404:
+                raise StorageError(f"blob {address} not found on {self.base}")
+            if response.status_code != 200:
+                raise StorageError(
+                    f"cannot fetch blob {address} from {self.base} ({response.status_code}): "
+                    f"{_detail(response)}"
+                )
+            return verify_blob(address, self._read_capped(address, response))
+
+    def _read_capped(self, address: str, response: requests.Response) -> bytes:
+        """The body, refused past ``max_bytes`` (declared or streamed): the server is not trusted
+        for integrity, so it must not be able to fill this process's memory either."""
+        too_big = (
+            f"blob {address} from {self.base} is larger than the limit of {self.max_bytes} bytes"
+        )
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise StorageError(too_big)
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(chunk_size=1 << 20):
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise StorageError(too_big)
+        except requests.RequestException as err:
+            raise StorageError(f"download of {address} from {self.base} failed: {err}") from err
+        return bytes(body)
 
     def has(self, address: str) -> bool:
         return self._request("HEAD", address).status_code == 200

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 from node.errors import StorageError
 
 ADDRESS_PREFIX = "sha256:"
-_ADDRESS_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+_ADDRESS_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def address_of(data: bytes) -> str:
@@ -26,9 +26,10 @@ def validate_address(address: str) -> str:
     """Return ``address`` unchanged if well formed; raise StorageError naming it otherwise.
 
     Validation matters for the local backend too: an address becomes a file name, so anything but
-    64 lowercase hex digits could escape the blob folder.
+    64 lowercase hex digits could escape the blob folder. ``fullmatch``, not ``match`` with ``$``:
+    ``$`` also matches before a trailing newline, which would name a different file.
     """
-    if not isinstance(address, str) or not _ADDRESS_RE.match(address):
+    if not isinstance(address, str) or not _ADDRESS_RE.fullmatch(address):
         raise StorageError(
             f"invalid blob address {address!r}: expected 'sha256:' + 64 lowercase hex"
         )

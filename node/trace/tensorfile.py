@@ -64,15 +64,55 @@ def encode(tensors: Mapping[str, Tensor], metadata: Mapping[str, str]) -> bytes:
     return b"".join(encode_parts(tensors, metadata))
 
 
+MAX_HEADER_BYTES = 16 << 20
+"""A canonical header is ~100 bytes per tensor; a bigger one is refused before it is parsed."""
+_TAGS = {tag for tag, _ in _DTYPE_NAMES.values()}
+
+
 def decode(data: bytes, what: str) -> tuple[dict[str, Tensor], dict[str, str]]:
-    """Tensors and metadata of a safetensors blob; TraceError naming ``what`` when it does not parse."""
+    """Tensors and metadata of a safetensors blob; TraceError naming ``what`` when it does not parse.
+
+    The safetensors parser checks that the header fits the file, that offsets cover the data
+    exactly once (no overlap, no gap, nothing past the end) and that each dtype and shape match
+    its byte range; here come the checks it leaves to us: the header size, pickles (named as such,
+    never loaded) and the dtypes this format writes.
+    """
     try:
+        header_len = struct.unpack("<Q", data[:8])[0] if len(data) >= 8 else 0
+        if header_len > MAX_HEADER_BYTES:
+            raise ValueError(f"header length {header_len} is over {MAX_HEADER_BYTES} bytes")
         tensors = st_load(data)
-        header_len = struct.unpack("<Q", data[:8])[0]
         header = json.loads(data[8 : 8 + header_len])
     except (SafetensorError, ValueError, struct.error, UnicodeDecodeError) as err:
-        raise TraceError(f"{what} is not a valid safetensors file: {err}") from err
+        if _looks_pickled(data, header_len):
+            raise TraceError(
+                f"{what} is a pickle/torch.save file, not safetensors: refused, never unpickled"
+            ) from None
+        raise TraceError(f"{what} is not a valid safetensors file: {_one_line(err)}") from err
     metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict):
         raise TraceError(f"{what} has malformed safetensors metadata")
+    for name, info in header.items():
+        if name != "__metadata__" and info["dtype"] not in _TAGS:
+            raise TraceError(
+                f"{what}: tensor {_one_line(name)!r} has dtype {info['dtype']}, "
+                f"expected one of {', '.join(sorted(_TAGS))}"
+            )
     return tensors, {str(k): str(v) for k, v in metadata.items()}
+
+
+def _one_line(text: object, limit: int = 160) -> str:
+    """``text`` on one line, cut to ``limit`` characters: a hostile header may hold long or
+    multi-line tensor names, which the parser's messages quote."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _looks_pickled(data: bytes, header_len: int) -> bool:
+    """A torch.save zip archive, or a pickle's PROTO 2-5 opcode with a "header" past the end.
+
+    Asked only once parsing failed, and strict, since a safetensors header length may start 0x80.
+    """
+    if data.startswith(b"PK\x03\x04"):
+        return True
+    return len(data) >= 2 and data[0] == 0x80 and 2 <= data[1] <= 5 and header_len > len(data) - 8

@@ -25,7 +25,18 @@ TOKEN_FORMATS = ("tokens", "token-shards")
 """A model that trains on ``tokens`` also takes a ``token-shards`` manifest (same windows, read by
 range from shards instead of one in-memory blob)."""
 
-Count = Annotated[int, Field(strict=True, ge=1)]
+MAX_SPEC_BYTES = 64 << 10
+"""A spec is a few hundred bytes; anything past this is refused before it is parsed."""
+MAX_SPEC_DEPTH = 16
+"""Objects/arrays nest at most this deep (today's sections use 3); deeper input is refused before
+pydantic sees it, so a hostile spec cannot exhaust the parser's recursion."""
+MAX_SPEC_INT = 1 << 64
+"""No field takes an integer of 2^64 or more (``seed`` is the largest); a bigger one is refused
+whichever field it sits in, including fields added later."""
+MAX_STEPS = 1 << 32
+"""``steps`` bound: it keeps ``N = steps / checkpoint_every`` inside the contract's ``uint32``."""
+
+Count = Annotated[int, Field(strict=True, ge=1, le=MAX_STEPS)]
 Width = Annotated[int, Field(strict=True, ge=1, le=65536)]
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 
@@ -121,8 +132,36 @@ OptimizerSpec = Annotated[AdamWSpec | SGDSpec, Field(discriminator="name")]
 
 def _known(value: Any, key: str, known: tuple[str, ...], what: str) -> Any:
     if isinstance(value, dict) and key in value and value[key] not in known:
-        raise ValueError(f"unknown {what} {value[key]!r} (known: {', '.join(known)})")
+        raise ValueError(f"unknown {what} {_short(value[key])} (known: {', '.join(known)})")
     return value
+
+
+def _short(value: Any) -> str:
+    """``repr`` cut to 40 characters: an error message quotes hostile input, it never echoes it."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _path(where: str) -> str:
+    """A dotted field path for a message: cut to 80 characters, control characters escaped."""
+    return repr(where[:80])[1:-1]
+
+
+def _check_bounds(data: Any) -> None:
+    """Depth and integer-size limits over the raw input, iteratively (no recursion to exhaust)."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 1)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_SPEC_DEPTH:
+                raise SpecError(
+                    f"invalid job spec: {_path(where)} nests deeper than {MAX_SPEC_DEPTH} levels"
+                )
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                stack.append((item, f"{where}.{key}" if where else str(key), depth + 1))
+        elif isinstance(value, int) and not -MAX_SPEC_INT < value < MAX_SPEC_INT:
+            raise SpecError(f"invalid job spec: {_path(where)}: integer out of range (|n| < 2^64)")
 
 
 class JobSpec(_Section):
@@ -212,6 +251,7 @@ def parse_spec(data: Any) -> JobSpec:
     """Validate a parsed spec (a dict); SpecError naming each invalid field."""
     if not isinstance(data, dict):
         raise SpecError(f"invalid job spec: expected an object, got {type(data).__name__}")
+    _check_bounds(data)
     try:
         return JobSpec.model_validate(data)
     except ValidationError as err:
@@ -219,6 +259,8 @@ def parse_spec(data: Any) -> JobSpec:
 
 
 def _parse_text(raw: bytes, toml: bool | None, origin: str) -> Any:
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"job spec {origin} is {len(raw)} bytes, more than {MAX_SPEC_BYTES}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -227,7 +269,11 @@ def _parse_text(raw: bytes, toml: bool | None, origin: str) -> Any:
         toml = not text.lstrip().startswith("{")
     try:
         return tomllib.loads(text) if toml else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
+    except RecursionError:
+        raise SpecError(f"job spec {origin} nests deeper than {MAX_SPEC_DEPTH} levels") from None
+    except (
+        ValueError
+    ) as err:  # JSONDecodeError, TOMLDecodeError, and ints past Python's 4300 digits
         kind = "TOML" if toml else "JSON"
         raise SpecError(f"job spec {origin} is not valid {kind}: {err}") from None
 

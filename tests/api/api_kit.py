@@ -15,12 +15,14 @@ import pytest
 import uvicorn
 from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
+from sqlalchemy import func, select
 from web3 import Web3
 
 from marketplace_api.api.main import create_app
 from marketplace_api.api.state import AppState
 from marketplace_api.config import ApiConfig, sqlite_url
 from marketplace_api.indexer import Indexer, indexed_adapters
+from marketplace_api.models import Blob, UploadNonce
 from node.chain.anvil import free_port
 from node.chain.client import increase_time
 from node.chain.deploy import DeploymentParams, deploy_protocol, write_deployment
@@ -217,6 +219,15 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str) -> N
 
 def make_app(state: AppState) -> FastAPI:
     return create_app(state)
+
+
+def nothing_stored(state: AppState) -> bool:
+    """No blob row, no spent nonce and no file (not even a temporary one) in the API's store."""
+    with state.sessions() as session:
+        rows = session.scalar(select(func.count()).select_from(Blob))
+        nonces = session.scalar(select(func.count()).select_from(UploadNonce))
+    files = list(state.config.blob_dir.iterdir())
+    return rows == 0 and nonces == 0 and files == []
 
 
 def requires_ci_or_skip(reason: str) -> None:

@@ -10,7 +10,15 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from api_kit import REPO, LiveServer, Market, make_app, open_state, sqlite_database
+from api_kit import (
+    REPO,
+    LiveServer,
+    Market,
+    make_app,
+    nothing_stored,
+    open_state,
+    sqlite_database,
+)
 from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -38,14 +46,6 @@ def put(
     address = address or address_of(data)
     headers = sign_upload(key, address, **sig)  # type: ignore[arg-type]
     return client.put(f"/blobs/{address}", content=data, headers=headers)
-
-
-def nothing_stored(state: AppState) -> bool:
-    with state.sessions() as session:
-        rows = session.scalar(select(func.count()).select_from(Blob))
-        nonces = session.scalar(select(func.count()).select_from(UploadNonce))
-    files = [p for p in state.config.blob_dir.iterdir()]
-    return rows == 0 and nonces == 0 and files == []
 
 
 def test_upload_download_range_and_replay(client: TestClient, state: AppState) -> None:
