@@ -103,7 +103,7 @@ def parse_manifest(blob: bytes, what: str) -> DatasetManifest:
     """A dataset manifest from its blob; SpecError naming the first thing wrong with it."""
     try:
         data = json.loads(blob.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # deep nesting: RecursionError
         raise SpecError(f"{what} is not a {MANIFEST_FORMAT} manifest (not JSON)") from None
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         raise SpecError(f"{what} is not a {MANIFEST_FORMAT} manifest (no format field)")

@@ -178,6 +178,9 @@ def test_malformed_manifest(tmp_path: Path) -> None:
     not_json = store.put(b"\x89 not a manifest")
     with pytest.raises(SpecError, match="is not a token-shards manifest"):
         load_dataset(gpt_spec(not_json), store)
+    nested = store.put(b"[" * 5_000 + b"]" * 5_000)  # past the default recursion limit
+    with pytest.raises(SpecError, match="is not a token-shards manifest"):
+        load_dataset(gpt_spec(nested), store)
     short = prepare(LocalBlobStore(tmp_path / "c"), write_docs(tmp_path / "in2", ["tiny"]))
     with pytest.raises(SpecError, match="training tokens, need more than 16"):
         token_manifest(gpt_spec(short.address), LocalBlobStore(tmp_path / "c"))
