@@ -7,14 +7,19 @@ pure function of the previous state and the dataset, so equal inputs give equal 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
+from torch import Tensor
 from torch.func import functional_call
 
 from node.errors import SpecError
 from node.runtime import get_ops, optim
 from node.runtime.models import StepContext, build_model, initial_parameters
+from node.runtime.models.base import f32
 from node.runtime.ops import Ops
 from node.runtime.rng import RngKey
+from node.runtime.schedule import Schedule
 from node.trace.state import Layout, TrainState, no_loss
 from node.training.data import Dataset
 from node.training.spec import AdamWSpec, JobSpec
@@ -36,6 +41,21 @@ def optimizer_config(spec: JobSpec) -> optim.OptimizerConfig:
     )
 
 
+def lr_schedule(spec: JobSpec) -> Schedule:
+    """The spec's schedule section as rates per step (constant ``optimizer.lr`` without one)."""
+    s = spec.schedule
+    if s is None:
+        return Schedule(peak_lr=spec.optimizer.lr)
+    decay_steps = s.decay_steps if s.decay_steps is not None else spec.steps - s.warmup_steps
+    return Schedule(
+        peak_lr=spec.optimizer.lr,
+        warmup_steps=s.warmup_steps,
+        decay=s.decay,
+        decay_steps=decay_steps,
+        min_lr=s.min_lr,
+    )
+
+
 class TrainingSession:
     """The model, ops, optimizer and data of one spec; ``dataset`` may be None to only read states."""
 
@@ -46,6 +66,7 @@ class TrainingSession:
         hparams = spec.model.model_dump(exclude={"architecture"})
         self.model = build_model(spec.model.architecture, hparams, self.ops)
         self.optimizer = optimizer_config(spec)
+        self.schedule = lr_schedule(spec)
         self.key = RngKey.from_seed(spec.seed)
         self._layout: Layout | None = None
 
@@ -79,14 +100,12 @@ class TrainingSession:
             self.key, state.data_epoch, state.data_cursor, self.spec.batch_size
         )
         names = list(state.params)
-        leaves = {n: state.params[n].detach().requires_grad_(True) for n in names}
-        loss = functional_call(self.model, leaves, (x, y, StepContext(self.key, t)))
-        grads = torch.autograd.grad(loss, [leaves[n] for n in names])
+        loss, grads = self._loss_and_grads(state.params, x, y, t)
         with torch.no_grad():
             detached = {n: state.params[n].detach() for n in names}
             params, optim_state = optim.step(
                 self.ops,
-                self.optimizer,
+                replace(self.optimizer, lr=self.schedule.lr_at(t)),
                 detached,
                 dict(zip(names, grads, strict=True)),
                 state.optim,
@@ -100,3 +119,39 @@ class TrainingSession:
             data_cursor=cursor,
             loss=loss.detach().reshape(()),
         )
+
+    def _loss_and_grads(
+        self, params: dict[str, Tensor], x: Tensor, y: Tensor, t: int
+    ) -> tuple[Tensor, list[Tensor]]:
+        """The batch's mean loss and its gradients (in ``params`` order), by micro-batches if set.
+
+        Accumulation splits the batch into consecutive micro-batches, sums their losses and
+        gradients in micro-batch order (a fixed order of float32 additions) and divides by their
+        number: the mean over the batch, as one large batch would give, in a fraction of the memory.
+        """
+        micro = self.spec.micro_batch_size
+        if micro is None or micro == self.spec.batch_size:
+            return self._micro_step(params, x, y, StepContext(self.key, t))
+        count = self.spec.batch_size // micro
+        loss_sum: Tensor | None = None
+        grad_sums: list[Tensor] = []
+        for i in range(count):
+            rows = slice(i * micro, (i + 1) * micro)
+            ctx = StepContext(self.key, t, micro=i)
+            loss, grads = self._micro_step(params, x[rows], y[rows], ctx)
+            if loss_sum is None:
+                loss_sum, grad_sums = loss.detach(), list(grads)
+            else:
+                loss_sum = loss_sum + loss.detach()
+                grad_sums = [a + g for a, g in zip(grad_sums, grads, strict=True)]
+        assert loss_sum is not None
+        n = f32(count)
+        return loss_sum / n, [g / n for g in grad_sums]
+
+    def _micro_step(
+        self, params: dict[str, Tensor], x: Tensor, y: Tensor, ctx: StepContext
+    ) -> tuple[Tensor, list[Tensor]]:
+        leaves = {n: p.detach().requires_grad_(True) for n, p in params.items()}
+        loss = functional_call(self.model, leaves, (x, y, ctx))
+        grads = torch.autograd.grad(loss, list(leaves.values()))
+        return loss, list(grads)

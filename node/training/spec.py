@@ -25,6 +25,8 @@ DATASET_FORMATS = {"mlp": "classification", "cnn": "classification", "gpt": "tok
 Count = Annotated[int, Field(strict=True, ge=1)]
 Width = Annotated[int, Field(strict=True, ge=1, le=65536)]
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
+# Top-level fields left out of the canonical JSON while None (see ``JobSpec.canonical_json``).
+OMITTED_WHEN_UNSET = ("schedule", "micro_batch_size")
 
 
 class _Section(BaseModel):
@@ -115,6 +117,19 @@ class SGDSpec(_Section):
 OptimizerSpec = Annotated[AdamWSpec | SGDSpec, Field(discriminator="name")]
 
 
+class ScheduleSpec(_Section):
+    """The learning rate per step: linear warmup to ``optimizer.lr``, then decay to ``min_lr``.
+
+    ``decay_steps`` defaults to every step after warmup (the floor is reached at the last step);
+    ``node.runtime.schedule`` defines the rates reproducibly.
+    """
+
+    warmup_steps: Annotated[int, Field(strict=True, ge=0)] = 0
+    decay: Literal["constant", "linear", "cosine"] = "cosine"
+    decay_steps: Annotated[int, Field(strict=True, ge=1)] | None = None
+    min_lr: float = Field(default=0.0, ge=0.0)
+
+
 def _known(value: Any, key: str, known: tuple[str, ...], what: str) -> Any:
     if isinstance(value, dict) and key in value and value[key] not in known:
         raise ValueError(f"unknown {what} {value[key]!r} (known: {', '.join(known)})")
@@ -134,6 +149,8 @@ class JobSpec(_Section):
     seed: Annotated[int, Field(strict=True, ge=0, lt=1 << 64)] = 0
     runtime: Literal["native", "repro-v1"] = "repro-v1"
     sample_rate: float = Field(default=0.1, gt=0.0, le=1.0)
+    schedule: ScheduleSpec | None = None
+    micro_batch_size: Annotated[int, Field(strict=True, ge=1)] | None = None
 
     @field_validator("model", mode="before")
     @classmethod
@@ -156,6 +173,22 @@ class JobSpec(_Section):
                 f"dataset.format {self.dataset.format!r} does not fit architecture "
                 f"{self.model.architecture!r} (needs {wanted!r})"
             )
+        if self.micro_batch_size is not None and self.batch_size % self.micro_batch_size:
+            raise ValueError(
+                f"micro_batch_size ({self.micro_batch_size}) must divide batch_size "
+                f"({self.batch_size})"
+            )
+        if self.schedule is not None:
+            if self.schedule.warmup_steps > self.steps:
+                raise ValueError(
+                    f"schedule.warmup_steps ({self.schedule.warmup_steps}) exceeds steps "
+                    f"({self.steps})"
+                )
+            if self.schedule.min_lr > self.optimizer.lr:
+                raise ValueError(
+                    f"schedule.min_lr ({self.schedule.min_lr}) exceeds optimizer.lr "
+                    f"({self.optimizer.lr})"
+                )
         return self
 
     @property
@@ -164,9 +197,17 @@ class JobSpec(_Section):
         return self.steps // self.checkpoint_every
 
     def canonical_json(self) -> bytes:
-        """Sorted keys, no whitespace, UTF-8, every default written out."""
+        """Sorted keys, no whitespace, UTF-8, every default written out.
+
+        Optional features added after version 1 (``OMITTED_WHEN_UNSET``) are left out while unset,
+        so every spec written before them keeps its bytes and ``specHash``.
+        """
+        unset = {name for name in OMITTED_WHEN_UNSET if getattr(self, name) is None}
         return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            self.model_dump(mode="json", exclude=unset),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
         ).encode("utf-8")
 
     def spec_hash(self) -> bytes:

@@ -15,16 +15,23 @@ from node.runtime.ops import Ops
 
 @dataclass(frozen=True)
 class StepContext:
-    """Randomness of one training step: dropout masks keyed by ``(step, site)``, never by call order."""
+    """Randomness of one training step: dropout masks keyed by ``(step, site)``, never by call order.
+
+    With gradient accumulation each micro-batch ``micro`` of the step draws its own masks
+    (``(step, "micro", micro, site)``); ``None`` (one batch per step) keeps the original domain.
+    """
 
     key: rng.RngKey
     step: int
     training: bool = True
+    micro: int | None = None
 
     def keep_mask(self, site: str, shape: tuple[int, ...], p: float) -> Tensor | None:
         if not self.training or p == 0.0:
             return None
-        return rng.keep_mask(self.key, ("dropout", self.step, site), shape, p)
+        if self.micro is None:
+            return rng.keep_mask(self.key, ("dropout", self.step, site), shape, p)
+        return rng.keep_mask(self.key, ("dropout", self.step, "micro", self.micro, site), shape, p)
 
 
 class Model(nn.Module):
