@@ -100,7 +100,10 @@ def initial_state(
     if not is_active(plan, Fault.WRONG_INITIAL_STATE):
         return state
     other = TrainingSession(
-        session.spec.with_overrides(seed=session.spec.seed + 1), None, session.ops
+        session.spec.with_overrides(seed=session.spec.seed + 1),
+        None,
+        session.ops,
+        store=session.store,
     ).initial_state()
     return dataclasses.replace(state, params=other.params)
 

@@ -45,7 +45,7 @@ class JobContext:
 def open_context(store: BlobStore, job: Job, commitment: Commitment) -> JobContext:
     """Fetch the spec, dataset and manifest of ``job``'s current attempt."""
     spec = load_spec(store.get("sha256:" + job.spec_hash.hex()))
-    session = TrainingSession(spec, load_dataset(spec, store))
+    session = TrainingSession(spec, load_dataset(spec, store), store=store)
     manifest, fault = None, None
     try:
         manifest = fetch_manifest(

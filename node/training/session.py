@@ -20,8 +20,10 @@ from node.runtime.models.base import f32
 from node.runtime.ops import Ops
 from node.runtime.rng import RngKey
 from node.runtime.schedule import Schedule
+from node.storage import BlobStore
 from node.trace.state import Layout, TrainState, no_loss
 from node.training.data import Dataset
+from node.training.init_weights import load_init
 from node.training.spec import AdamWSpec, JobSpec
 
 
@@ -57,11 +59,22 @@ def lr_schedule(spec: JobSpec) -> Schedule:
 
 
 class TrainingSession:
-    """The model, ops, optimizer and data of one spec; ``dataset`` may be None to only read states."""
+    """The model, ops, optimizer and data of one spec; ``dataset`` may be None to only read states.
 
-    def __init__(self, spec: JobSpec, dataset: Dataset | None, ops: Ops | None = None) -> None:
+    ``store`` serves the pretrained weights of a spec with ``init`` (needed for ``initial_state``).
+    """
+
+    def __init__(
+        self,
+        spec: JobSpec,
+        dataset: Dataset | None,
+        ops: Ops | None = None,
+        *,
+        store: BlobStore | None = None,
+    ) -> None:
         self.spec = spec
         self.dataset = dataset
+        self.store = store
         self.ops = ops if ops is not None else get_ops(spec.runtime)
         hparams = spec.model.model_dump(exclude={"architecture"})
         self.model = build_model(spec.model.architecture, hparams, self.ops)
@@ -71,8 +84,8 @@ class TrainingSession:
         self._layout: Layout | None = None
 
     def initial_state(self) -> TrainState:
-        """``state(0)``: a pure function of the spec (model, seed, optimizer)."""
-        params = initial_parameters(self.model, self.key)
+        """``state(0)``: a pure function of the spec (model, seed, optimizer, init weights)."""
+        params = self._initial_parameters()
         return TrainState(
             step=0,
             params=params,
@@ -83,10 +96,39 @@ class TrainingSession:
             loss=no_loss(),
         )
 
+    def _initial_parameters(self) -> dict[str, Tensor]:
+        if self.spec.init is None:
+            return initial_parameters(self.model, self.key)
+        if self.store is None:
+            raise SpecError("the spec's init weights need a blob store to build the initial state")
+        return load_init(
+            self.store,
+            self.spec.init.address,
+            self.spec.model.architecture,
+            self.spec.model.model_dump(),
+            self.parameter_shapes(),
+        )
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The model's parameters (the names every state holds) and their shapes."""
+        return {n: tuple(p.shape) for n, p in sorted(self.model.named_parameters())}
+
     def layout(self) -> Layout:
-        """Names, shapes and dtypes every state of this job has."""
+        """Names, shapes and dtypes every state of this job has (no weights are loaded)."""
         if self._layout is None:
-            self._layout = self.initial_state().layout()
+            meta = {
+                n: torch.empty(s, dtype=torch.float32, device="meta")
+                for n, s in self.parameter_shapes().items()
+            }
+            self._layout = TrainState(
+                step=0,
+                params=meta,
+                optim=optim.initial_state(self.optimizer, meta),
+                rng_key=self.key,
+                data_epoch=0,
+                data_cursor=0,
+                loss=no_loss(),
+            ).layout()
         return self._layout
 
     def step(self, state: TrainState) -> TrainState:

@@ -26,7 +26,7 @@ Count = Annotated[int, Field(strict=True, ge=1)]
 Width = Annotated[int, Field(strict=True, ge=1, le=65536)]
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 # Top-level fields left out of the canonical JSON while None (see ``JobSpec.canonical_json``).
-OMITTED_WHEN_UNSET = ("schedule", "micro_batch_size")
+OMITTED_WHEN_UNSET = ("schedule", "micro_batch_size", "init")
 
 
 class _Section(BaseModel):
@@ -97,6 +97,12 @@ class DatasetSpec(_Section):
     format: Literal["classification", "tokens"]
 
 
+class InitSpec(_Section):
+    """Pretrained initial weights: the address of an init manifest (``crowdtrain model import``)."""
+
+    address: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+
+
 class AdamWSpec(_Section):
     name: Literal["adamw"]
     lr: float = Field(gt=0.0, le=10.0)
@@ -151,6 +157,7 @@ class JobSpec(_Section):
     sample_rate: float = Field(default=0.1, gt=0.0, le=1.0)
     schedule: ScheduleSpec | None = None
     micro_batch_size: Annotated[int, Field(strict=True, ge=1)] | None = None
+    init: InitSpec | None = None
 
     @field_validator("model", mode="before")
     @classmethod

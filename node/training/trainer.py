@@ -104,7 +104,7 @@ def train(
         torch.set_num_threads(threads)
     k = spec.checkpoint_every
     work = WorkDir(work_dir, spec_hash=spec.spec_hash(), job_id=job_id, attempt=attempt)
-    session = TrainingSession(spec, load_dataset(spec, store))
+    session = TrainingSession(spec, load_dataset(spec, store), store=store)
     fault = faults.active()  # FAULT HOOK: test-only, None unless CROWDTRAIN_FAULT is set
     records = work.checkpoints()
     if records:
