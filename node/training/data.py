@@ -24,7 +24,7 @@ from node.errors import SpecError, TraceError
 from node.runtime import rng
 from node.storage import BlobStore
 from node.trace import tensorfile
-from node.training.spec import CNNSpec, GPTSpec, JobSpec, MLPSpec
+from node.training.spec import CNNSpec, GPTSpec, JobSpec, LlamaSpec, MLPSpec
 
 DEFAULT_CORPUS = REPO_ROOT / "examples" / "data" / "corpus.txt"
 EXAMPLES = ("digits", "text")
@@ -125,7 +125,7 @@ def decode_dataset(spec: JobSpec, blob: bytes) -> Dataset:
     except TraceError as err:
         raise SpecError(str(err)) from None
     model = spec.model
-    if isinstance(model, GPTSpec):
+    if isinstance(model, GPTSpec | LlamaSpec):
         tokens = _tensor(tensors, "tokens", torch.int64, 1, what)
         vocab = _tensor(tensors, "vocab", torch.int64, 1, what)
         if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= model.vocab_size):

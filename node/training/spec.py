@@ -18,9 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from node.errors import SpecError
 
-ARCHITECTURE_NAMES = ("mlp", "cnn", "gpt")
+ARCHITECTURE_NAMES = ("mlp", "cnn", "gpt", "llama")
 OPTIMIZER_NAMES = ("adamw", "sgd")
-DATASET_FORMATS = {"mlp": "classification", "cnn": "classification", "gpt": "tokens"}
+DATASET_FORMATS = {
+    "mlp": "classification",
+    "cnn": "classification",
+    "gpt": "tokens",
+    "llama": "tokens",
+}
 
 Count = Annotated[int, Field(strict=True, ge=1)]
 Width = Annotated[int, Field(strict=True, ge=1, le=65536)]
@@ -87,7 +92,54 @@ class GPTSpec(_Section):
         return self
 
 
-ModelSpec = Annotated[MLPSpec | CNNSpec | GPTSpec, Field(discriminator="architecture")]
+Heads = Annotated[int, Field(strict=True, ge=1, le=256)]
+
+
+class LlamaSpec(_Section):
+    """Hyper-parameters of ``llama``: Hugging Face ``LlamaConfig`` field names and meanings.
+
+    ``head_dim`` is derived (``hidden_size / num_attention_heads``). ``block_size`` is not a
+    ``LlamaConfig`` field: the length of the training windows (tokens per sequence), at most
+    ``max_position_embeddings``; RoPE tables are built for it.
+    """
+
+    architecture: Literal["llama"]
+    vocab_size: Annotated[int, Field(strict=True, ge=2, le=1 << 20)]
+    hidden_size: Width
+    intermediate_size: Annotated[int, Field(strict=True, ge=1, le=1 << 18)]
+    num_hidden_layers: Annotated[int, Field(strict=True, ge=1, le=256)]
+    num_attention_heads: Heads
+    num_key_value_heads: Heads
+    rms_norm_eps: float = Field(default=1e-6, gt=0.0, lt=1.0)
+    rope_theta: float = Field(default=10000.0, gt=1.0, le=1e9)
+    max_position_embeddings: Annotated[int, Field(strict=True, ge=1, le=1 << 20)] = 2048
+    tie_word_embeddings: bool = False
+    block_size: Annotated[int, Field(strict=True, ge=1, le=1 << 16)] = 256
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_attention_heads
+
+    @model_validator(mode="after")
+    def _shapes(self) -> LlamaSpec:
+        heads, kv = self.num_attention_heads, self.num_key_value_heads
+        if self.hidden_size % heads:
+            raise ValueError(
+                f"num_attention_heads {heads} must divide hidden_size {self.hidden_size}"
+            )
+        if self.head_dim % 2:
+            raise ValueError(f"head_dim {self.head_dim} must be even (RoPE rotates pairs)")
+        if heads % kv:
+            raise ValueError(f"num_key_value_heads {kv} must divide num_attention_heads {heads}")
+        if self.block_size > self.max_position_embeddings:
+            raise ValueError(
+                f"block_size {self.block_size} exceeds max_position_embeddings "
+                f"{self.max_position_embeddings}"
+            )
+        return self
+
+
+ModelSpec = Annotated[MLPSpec | CNNSpec | GPTSpec | LlamaSpec, Field(discriminator="architecture")]
 
 
 class DatasetSpec(_Section):

@@ -79,6 +79,44 @@ class LayerNorm(torch.autograd.Function):
         return dx, dw, db, None
 
 
+class RMSNorm(torch.autograd.Function):
+    """``weight * (x * rstd)``, ``rstd = 1 / sqrt(mean(x²) + eps)`` over the last dim (Llama's).
+
+    ``rstd`` is a correctly rounded sqrt followed by an IEEE division (two correct roundings, as
+    layer_norm's; Hugging Face's ``torch.rsqrt`` is a library approximation). Backward:
+    ``dx = rstd (g w - xhat mean(g w xhat))``, ``dw = Σ_rows g xhat``, every sum a ``tree_sum``.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, weight: Tensor, eps: float) -> Tensor:
+        n = _scalar_like(x, float(x.shape[-1]))
+        ms = tree_sum(x * x, -1, keepdim=True).div_(n)
+        rstd = 1.0 / T.sqrt(ms.add_(eps))
+        xhat = x * rstd
+        ctx.save_for_backward(xhat, rstd, weight)
+        return weight * xhat
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        xhat, rstd, weight = ctx.saved_tensors
+        dx = dw = None
+        if ctx.needs_input_grad[0]:
+            n = _scalar_like(xhat, float(xhat.shape[-1]))
+            dxhat = grad * weight
+            mean_dx = tree_sum(dxhat * xhat, -1, keepdim=True).div_(n)
+            dx = dxhat.sub_(xhat * mean_dx).mul_(rstd)
+        if ctx.needs_input_grad[1]:
+            rows = grad.reshape(-1, grad.shape[-1])
+            dw = tree_sum(rows * xhat.reshape(rows.shape), 0)
+        return dx, dw, None
+
+
+def _scalar_like(x: Tensor, value: float) -> Tensor:
+    """``value`` as a 0-dim float32 tensor on ``x``'s device: a divisor CUDA divides by (with a CPU
+    scalar, CUDA's ``div`` multiplies by its rounded reciprocal instead: other bits than the CPU's)."""
+    return torch.full((), value, dtype=torch.float32, device=x.device)
+
+
 def _softmax(x: Tensor, dim: int) -> tuple[Tensor, Tensor, Tensor]:
     """Returns ``(p, z, s)``: softmax, ``x - max`` and the denominator sum of ``exp(z)``."""
     z = x - _row_max(x, dim)
