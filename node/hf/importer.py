@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import ValidationError
 from torch import Tensor
 
 from node.errors import SpecError
 from node.hf.config import ARCHITECTURE, model_section
 from node.storage import BlobStore
 from node.training.init_weights import store_init
+from node.training.spec import LlamaSpec
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
 INDEX_NAME = "model.safetensors.index.json"
@@ -141,6 +143,15 @@ def import_checkpoint(folder: Path | str, store: BlobStore) -> ImportResult:
     if not folder.is_dir():
         raise SpecError(f"{folder} is not a folder (expected a Hugging Face checkpoint folder)")
     model = model_section(read_config(folder), str(folder / "config.json"))
+    try:
+        LlamaSpec.model_validate(model)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise SpecError(
+            f"{folder / 'config.json'}: {where + ': ' if where else ''}{message}"
+        ) from None
     tensors, dtypes = read_weights(weight_files(folder))
     for name in [n for n in tensors if _IGNORED.match(n)]:
         del tensors[name]
