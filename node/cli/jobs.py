@@ -71,6 +71,11 @@ def submit(
             f"dataset {spec.dataset.address} is not in the blob store {store!r}: "
             "upload it first (e.g. `crowdtrain data prepare digits`)"
         )
+    if spec.init is not None and not store.has(spec.init.address):
+        fail(
+            f"init weights {spec.init.address} are not in the blob store {store!r}: "
+            "import them first (`crowdtrain model import DIR`)"
+        )
     protocol = open_protocol(rpc_url, private_key)
     me = protocol.address
     escrow = reward_wei + fee_wei
