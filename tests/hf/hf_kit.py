@@ -8,6 +8,10 @@ from typing import Any
 import pytest
 import torch
 
+from node.storage import address_of
+from node.training.data import text_blob
+from node.training.spec import JobSpec, parse_spec
+
 transformers = pytest.importorskip("transformers")
 
 TINY: dict[str, Any] = {
@@ -48,3 +52,17 @@ def state_dict(model: Any) -> dict[str, torch.Tensor]:
     if model.config.tie_word_embeddings:
         sd.pop("lm_head.weight", None)
     return sd
+
+
+def init_spec(model: dict[str, Any], address: str, **changes: Any) -> JobSpec:
+    data: dict[str, Any] = {
+        "model": {**model, "block_size": 16},
+        "dataset": {"address": address_of(text_blob()), "format": "tokens"},
+        "optimizer": {"name": "adamw", "lr": 0.01},
+        "batch_size": 4,
+        "steps": 4,
+        "checkpoint_every": 2,
+        "init": {"address": address},
+    }
+    data.update(changes)
+    return parse_spec(data)

@@ -21,8 +21,7 @@ from node.training.checkpoint import verify_final_model
 from node.training.spec import JobSpec
 from node.training.trainer import train
 
-from .hf_kit import save, tiny_llama, transformers
-from .test_hf_import_export import init_spec, store  # noqa: F401 (fixture)
+from .hf_kit import init_spec, save, tiny_llama, transformers
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = str(Path(sys.executable).parent / "crowdtrain")
@@ -52,7 +51,7 @@ def hf_logits(folder: Path) -> torch.Tensor:
 def test_fine_tuned_model_loads_in_transformers_with_the_same_logits(
     runtime: str,
     tmp_path: Path,
-    store: LocalBlobStore,  # noqa: F811
+    store: LocalBlobStore,
 ) -> None:
     imported = import_checkpoint(save(tiny_llama(), tmp_path / "in"), store)
     spec = init_spec(
@@ -78,7 +77,7 @@ def test_fine_tuned_model_loads_in_transformers_with_the_same_logits(
 
 
 @pytest.mark.slow
-def test_cli_model_import_and_train_format_hf(tmp_path: Path, store: LocalBlobStore) -> None:  # noqa: F811
+def test_cli_model_import_and_train_format_hf(tmp_path: Path, store: LocalBlobStore) -> None:
     env = {**os.environ, "CROWDTRAIN_THREADS": "1", "CROWDTRAIN_BLOB_DIR": str(store.root)}
     env.pop("CROWDTRAIN_API_URL", None)
     folder = save(tiny_llama(tied=True), tmp_path / "in")

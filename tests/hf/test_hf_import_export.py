@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
@@ -13,36 +12,13 @@ from safetensors.torch import load_file
 from node.errors import SpecError, StorageError
 from node.hf.export import export_model
 from node.hf.importer import import_checkpoint
-from node.storage import LocalBlobStore, address_of
+from node.storage import LocalBlobStore
 from node.trace.state import state_hash
 from node.training.checkpoint import load_checkpoint
-from node.training.data import text_blob
 from node.training.init_weights import store_init
 from node.training.session import TrainingSession
-from node.training.spec import JobSpec, parse_spec
 
-from .hf_kit import save, state_dict, tiny_llama, transformers
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBlobStore:
-    s = LocalBlobStore(tmp_path / "blobs")
-    s.put(text_blob())
-    return s
-
-
-def init_spec(model: dict[str, Any], address: str, **changes: Any) -> JobSpec:
-    data: dict[str, Any] = {
-        "model": {**model, "block_size": 16},
-        "dataset": {"address": address_of(text_blob()), "format": "tokens"},
-        "optimizer": {"name": "adamw", "lr": 0.01},
-        "batch_size": 4,
-        "steps": 4,
-        "checkpoint_every": 2,
-        "init": {"address": address},
-    }
-    data.update(changes)
-    return parse_spec(data)
+from .hf_kit import init_spec, save, state_dict, tiny_llama, transformers
 
 
 @pytest.mark.parametrize("tied", [False, True])
