@@ -15,8 +15,12 @@ from node.hf.importer import import_checkpoint
 from node.storage import LocalBlobStore
 from node.trace.state import state_hash
 from node.training.checkpoint import load_checkpoint
+from node.training.data import load_dataset
 from node.training.init_weights import store_init
 from node.training.session import TrainingSession
+from node.training.trainer import train
+from verifier.evidence import ManifestView
+from verifier.replay import Verdict, initial_state_ok, judge_segment, replay_segment
 
 from .hf_kit import init_spec, save, state_dict, tiny_llama, transformers
 
@@ -176,3 +180,22 @@ def test_export_refuses_a_non_empty_folder_and_writes_nothing(
     back = transformers.AutoModelForCausalLM.from_pretrained(sharded)
     assert all(torch.equal(t, params[n]) for n, t in state_dict(back).items())
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_a_verifier_checks_the_initial_state_and_replays_from_the_weights(
+    tmp_path: Path, store: LocalBlobStore
+) -> None:
+    """The verifier's initial-state check and segment replay use the imported weights: the
+    solver's trace matches, and the same trace against other weights fails the check."""
+
+    ours = import_checkpoint(save(tiny_llama(seed=0), tmp_path / "a"), store)
+    other = import_checkpoint(save(tiny_llama(seed=1), tmp_path / "b"), store)
+    spec = init_spec(ours.model, ours.address, runtime="repro-v1")
+    result = train(spec, store=store, work_dir=tmp_path / "w", job_id=1, attempt=0, threads=1)
+    view = ManifestView(result.manifest)
+    session = TrainingSession(spec, load_dataset(spec, store), store=store)
+    assert initial_state_ok(session, view)
+    replay = replay_segment(session, session.initial_state(), job_id=1, attempt=0, segment=1)
+    assert judge_segment(replay, view) is Verdict.MATCH
+    swapped = init_spec(ours.model, other.address, runtime="repro-v1")
+    assert not initial_state_ok(TrainingSession(swapped, None, store=store), view)
