@@ -28,7 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from node.errors import SpecError, TraceError
+from node.errors import SpecError, StorageError, TraceError
 from node.storage import BlobStore, validate_address
 from node.trace import tensorfile
 
@@ -113,12 +113,12 @@ def parse_init_manifest(raw: bytes, what: str) -> dict[str, Any]:
             raise SpecError(f"{what}: blobs[{i}] must be {{'address': …, 'tensors': [names]}}")
         try:
             validate_address(blob["address"])
-        except Exception as err:
+        except StorageError as err:
             raise SpecError(f"{what}: blobs[{i}]: {err}") from None
-        twice = seen.intersection(names)
-        if twice or len(set(names)) != len(names):
-            raise SpecError(f"{what}: tensor {sorted(twice)[:1] or names} listed twice")
-        seen.update(names)
+        for name in names:
+            if name in seen:
+                raise SpecError(f"{what}: tensor {name!r} is listed twice")
+            seen.add(name)
     return data
 
 
