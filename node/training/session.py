@@ -1,5 +1,7 @@
 """One job's training step as a pure function ``state(t) → state(t+1)``.
 
+The step runs on the session's device (``cpu`` or ``cuda``); states stay on the CPU in between.
+
 The trainer, a verifier replaying a segment and a juror re-running one disputed step all call the
 same ``TrainingSession.step``: the initial state is a pure function of the spec and each step is a
 pure function of the previous state and the dataset, so equal inputs give equal ``stateHash``es.
@@ -39,12 +41,19 @@ def optimizer_config(spec: JobSpec) -> optim.OptimizerConfig:
 class TrainingSession:
     """The model, ops, optimizer and data of one spec; ``dataset`` may be None to only read states."""
 
-    def __init__(self, spec: JobSpec, dataset: Dataset | None, ops: Ops | None = None) -> None:
+    def __init__(
+        self,
+        spec: JobSpec,
+        dataset: Dataset | None,
+        ops: Ops | None = None,
+        device: torch.device | str = "cpu",
+    ) -> None:
         self.spec = spec
         self.dataset = dataset
         self.ops = ops if ops is not None else get_ops(spec.runtime)
+        self.device = torch.device(device)
         hparams = spec.model.model_dump(exclude={"architecture"})
-        self.model = build_model(spec.model.architecture, hparams, self.ops)
+        self.model = build_model(spec.model.architecture, hparams, self.ops).to(self.device)
         self.optimizer = optimizer_config(spec)
         self.key = RngKey.from_seed(spec.seed)
         self._layout: Layout | None = None
@@ -78,25 +87,32 @@ class TrainingSession:
         x, y, epoch, cursor = self.dataset.batch(
             self.key, state.data_epoch, state.data_cursor, self.spec.batch_size
         )
+        dev = self.device
         names = list(state.params)
-        leaves = {n: state.params[n].detach().requires_grad_(True) for n in names}
-        loss = functional_call(self.model, leaves, (x, y, StepContext(self.key, t)))
+        on_device = {n: state.params[n].detach().to(dev) for n in names}
+        leaves = {n: p.requires_grad_(True) for n, p in on_device.items()}
+        ctx = StepContext(self.key, t, device=dev)
+        loss = functional_call(self.model, leaves, (x.to(dev), y.to(dev), ctx))
         grads = torch.autograd.grad(loss, [leaves[n] for n in names])
         with torch.no_grad():
-            detached = {n: state.params[n].detach() for n in names}
             params, optim_state = optim.step(
                 self.ops,
                 self.optimizer,
-                detached,
+                {n: p.detach() for n, p in on_device.items()},
                 dict(zip(names, grads, strict=True)),
-                state.optim,
+                {n: v.to(dev) for n, v in state.optim.items()},
             )
         return TrainState(
             step=t,
-            params=params,
-            optim=optim_state,
+            params=_to_cpu(params),
+            optim=_to_cpu(optim_state),
             rng_key=self.key,
             data_epoch=epoch,
             data_cursor=cursor,
-            loss=loss.detach().reshape(()),
+            loss=loss.detach().reshape(()).cpu(),
         )
+
+
+def _to_cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """States live on the CPU between steps: each one is serialized and hashed."""
+    return {n: t.cpu() for n, t in tensors.items()}
