@@ -115,7 +115,7 @@ def _rotated(session: TrainingSession) -> TrainingSession:
     else:
         assert isinstance(data, TokenData)
         other = TokenData(torch.roll(data.tokens, 1), data.vocab, data.block_size)
-    return TrainingSession(session.spec, other, session.ops)
+    return TrainingSession(session.spec, other, session.ops, session.device)
 
 
 def step(plan: FaultPlan | None, session: TrainingSession, prev: TrainState) -> TrainState:

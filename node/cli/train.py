@@ -26,6 +26,9 @@ def train_cmd(
         None, help="Override steps (must stay a multiple of checkpoint_every)."
     ),
     threads: int | None = typer.Option(None, help="Torch threads (default: CROWDTRAIN_THREADS)."),
+    device: str | None = typer.Option(
+        None, help="cpu | cuda | cuda:N (default: cuda when available, else cpu)."
+    ),
     blob_dir: Path | None = typer.Option(None, help="Blob folder (default: CROWDTRAIN_BLOB_DIR)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on the last line."),
     fmt: str = typer.Option(
@@ -38,11 +41,13 @@ def train_cmd(
     """Train SPEC with jobId 0, attempt 0; checkpoints and the manifest go to the blob store."""
     from node.config import load_settings
     from node.errors import SpecError
+    from node.runtime.device import resolve_device
     from node.storage import open_store
     from node.training.spec import load_spec
     from node.training.trainer import train
 
     settings = load_settings(blob_dir=blob_dir, threads=threads)
+    run_device = resolve_device(device)
     spec = load_spec(spec_path)
     if runtime is not None or steps is not None:
         spec = spec.with_overrides(runtime=runtime, steps=steps)
@@ -70,6 +75,7 @@ def train_cmd(
         attempt=0,
         threads=settings.threads,
         on_checkpoint=progress,
+        device=run_device,
     )
     summary = result.summary()
     if fmt == "hf":
@@ -93,5 +99,5 @@ def train_cmd(
         typer.echo(f"segRootsRoot  0x{result.seg_roots_root.hex()}")
         typer.echo(f"manifest      {result.manifest_address}")
         typer.echo(f"loss          {result.losses[0]:.4f} -> {result.losses[-1]:.4f}")
-        typer.echo(f"seconds       {result.seconds:.2f}")
+        typer.echo(f"seconds       {result.seconds:.2f} on {run_device}")
         typer.echo(f"0x{result.final_state_hash.hex()}")

@@ -1,5 +1,7 @@
 """One job's training step as a pure function ``state(t) → state(t+1)``.
 
+The step runs on the session's device (``cpu`` or ``cuda``); states stay on the CPU in between.
+
 The trainer, a verifier replaying a segment and a juror re-running one disputed step all call the
 same ``TrainingSession.step``: the initial state is a pure function of the spec and each step is a
 pure function of the previous state and the dataset, so equal inputs give equal ``stateHash``es.
@@ -69,6 +71,7 @@ class TrainingSession:
         spec: JobSpec,
         dataset: Dataset | None,
         ops: Ops | None = None,
+        device: torch.device | str = "cpu",
         *,
         store: BlobStore | None = None,
     ) -> None:
@@ -76,8 +79,9 @@ class TrainingSession:
         self.dataset = dataset
         self.store = store
         self.ops = ops if ops is not None else get_ops(spec.runtime)
+        self.device = torch.device(device)
         hparams = spec.model.model_dump(exclude={"architecture"})
-        self.model = build_model(spec.model.architecture, hparams, self.ops)
+        self.model = build_model(spec.model.architecture, hparams, self.ops).to(self.device)
         self.optimizer = optimizer_config(spec)
         self.schedule = lr_schedule(spec)
         self.key = RngKey.from_seed(spec.seed)
@@ -141,25 +145,26 @@ class TrainingSession:
         x, y, epoch, cursor = self.dataset.batch(
             self.key, state.data_epoch, state.data_cursor, self.spec.batch_size
         )
+        dev = self.device
         names = list(state.params)
-        loss, grads = self._loss_and_grads(state.params, x, y, t)
+        on_device = {n: state.params[n].detach().to(dev) for n in names}
+        loss, grads = self._loss_and_grads(on_device, x.to(dev), y.to(dev), t)
         with torch.no_grad():
-            detached = {n: state.params[n].detach() for n in names}
             params, optim_state = optim.step(
                 self.ops,
                 replace(self.optimizer, lr=self.schedule.lr_at(t)),
-                detached,
+                on_device,
                 dict(zip(names, grads, strict=True)),
-                state.optim,
+                {n: v.to(dev) for n, v in state.optim.items()},
             )
         return TrainState(
             step=t,
-            params=params,
-            optim=optim_state,
+            params=_to_cpu(params),
+            optim=_to_cpu(optim_state),
             rng_key=self.key,
             data_epoch=epoch,
             data_cursor=cursor,
-            loss=loss.detach().reshape(()),
+            loss=loss.detach().reshape(()).cpu(),
         )
 
     def _loss_and_grads(
@@ -173,13 +178,13 @@ class TrainingSession:
         """
         micro = self.spec.micro_batch_size
         if micro is None or micro == self.spec.batch_size:
-            return self._micro_step(params, x, y, StepContext(self.key, t))
+            return self._micro_step(params, x, y, StepContext(self.key, t, device=self.device))
         count = self.spec.batch_size // micro
         loss_sum: Tensor | None = None
         grad_sums: list[Tensor] = []
         for i in range(count):
             rows = slice(i * micro, (i + 1) * micro)
-            ctx = StepContext(self.key, t, micro=i)
+            ctx = StepContext(self.key, t, device=self.device, micro=i)
             loss, grads = self._micro_step(params, x[rows], y[rows], ctx)
             if loss_sum is None:
                 loss_sum, grad_sums = loss.detach(), list(grads)
@@ -187,13 +192,21 @@ class TrainingSession:
                 loss_sum = loss_sum + loss.detach()
                 grad_sums = [a + g for a, g in zip(grad_sums, grads, strict=True)]
         assert loss_sum is not None
-        n = f32(count)
+        # A divisor on the device: CUDA divides by a CPU scalar as a multiply by its reciprocal,
+        # which rounds differently from the CPU's true division.
+        n = f32(count).to(self.device)
         return loss_sum / n, [g / n for g in grad_sums]
 
     def _micro_step(
         self, params: dict[str, Tensor], x: Tensor, y: Tensor, ctx: StepContext
     ) -> tuple[Tensor, list[Tensor]]:
+        """Loss and gradients of one (micro-)batch; ``params`` are left without gradients."""
         leaves = {n: p.detach().requires_grad_(True) for n, p in params.items()}
         loss = functional_call(self.model, leaves, (x, y, ctx))
         grads = torch.autograd.grad(loss, list(leaves.values()))
         return loss, list(grads)
+
+
+def _to_cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """States live on the CPU between steps: each one is serialized and hashed."""
+    return {n: t.cpu() for n, t in tensors.items()}

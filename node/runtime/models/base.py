@@ -12,6 +12,8 @@ from node.runtime import rng
 from node.runtime.models.layers import Layer
 from node.runtime.ops import Ops
 
+CPU = torch.device("cpu")
+
 
 @dataclass(frozen=True)
 class StepContext:
@@ -24,14 +26,18 @@ class StepContext:
     key: rng.RngKey
     step: int
     training: bool = True
+    device: torch.device = CPU
     micro: int | None = None
 
     def keep_mask(self, site: str, shape: tuple[int, ...], p: float) -> Tensor | None:
+        """The mask is drawn on the CPU (the counter-based RNG is defined there) and moved."""
         if not self.training or p == 0.0:
             return None
         if self.micro is None:
-            return rng.keep_mask(self.key, ("dropout", self.step, site), shape, p)
-        return rng.keep_mask(self.key, ("dropout", self.step, "micro", self.micro, site), shape, p)
+            domain: tuple[str | int, ...] = ("dropout", self.step, site)
+        else:
+            domain = ("dropout", self.step, "micro", self.micro, site)
+        return rng.keep_mask(self.key, domain, shape, p).to(self.device)
 
 
 class Model(nn.Module):
