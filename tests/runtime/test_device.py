@@ -7,6 +7,10 @@ an explicit device keeps its states on the CPU with the same bits as the default
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -43,3 +47,21 @@ def test_explicit_cpu_session_steps_like_the_default_and_keeps_states_on_cpu(run
     assert all(torch.equal(a.params[n], b.params[n]) for n in a.params)
     assert all(torch.equal(a.optim[n], b.optim[n]) for n in a.optim)
     assert torch.equal(a.loss, b.loss)
+
+
+@pytest.mark.parametrize("command", [["solver", "run"], ["verifier", "run"]])
+def test_daemons_reject_a_bad_device_before_touching_the_chain(command: list[str]) -> None:
+    env = {**os.environ, "CROWDTRAIN_RPC_URL": "http://127.0.0.1:9"}  # nothing listens there
+    out = subprocess.run(
+        [sys.executable, "-m", "node.cli.main", *command, "--device", "tpu"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines()[-1] == (
+        "error: --device must be cpu, cuda or cuda:N, got 'tpu'"
+    )
