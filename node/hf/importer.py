@@ -6,12 +6,15 @@ read with ``safetensors`` only: pickle files (``pytorch_model.bin``, ``*.pt``, `
 code when loaded, so a folder that has nothing else is refused with the command that converts it.
 Tensors become float32 (bf16/fp16 widen exactly); ``lm_head.weight`` is dropped when the embeddings
 are tied (it must then equal them); anything the model has no slot for is an error, except the
-RoPE ``inv_freq`` buffers old checkpoints carry (recomputed from ``rope_theta``).
+RoPE ``inv_freq`` buffers old checkpoints carry (recomputed from ``rope_theta``). Names, shapes
+and dtypes are checked from the file headers first; the data is then read tensor by tensor as the
+blobs are written, so peak memory is one blob (``BLOB_BYTES``), not the model.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +27,13 @@ from torch import Tensor
 from node.errors import SpecError
 from node.hf.config import ARCHITECTURE, model_section
 from node.storage import BlobStore
-from node.training.init_weights import store_init
+from node.training.init_weights import store_weights
 from node.training.spec import LlamaSpec
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
 INDEX_NAME = "model.safetensors.index.json"
 _IGNORED = re.compile(r"^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$")
-_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+_SOURCE_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
 
 
 @dataclass(frozen=True)
@@ -115,30 +118,59 @@ def weight_files(folder: Path) -> list[Path]:
     raise SpecError(f"{folder} holds no *.safetensors weights")
 
 
-def read_weights(files: list[Path]) -> tuple[dict[str, Tensor], set[str]]:
-    """Every tensor of ``files`` as float32, and the source dtypes; SpecError on duplicates."""
+@dataclass(frozen=True)
+class WeightIndex:
+    """Where each tensor of a checkpoint lives, its shape and source dtype (no data read yet)."""
+
+    files: dict[str, Path]
+    shapes: dict[str, tuple[int, ...]]
+    dtypes: dict[str, str]
+
+    def load(self, name: str) -> Tensor:
+        """Tensor ``name`` as float32 (bf16/fp16 widen exactly); SpecError if not finite."""
+        from safetensors import SafetensorError, safe_open
+
+        path = self.files[name]
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                tensor: Tensor = f.get_tensor(name).to(torch.float32)
+        except (SafetensorError, OSError) as err:
+            raise SpecError(f"{path} is not a readable safetensors file: {err}") from None
+        if not bool(torch.isfinite(tensor).all()):
+            raise SpecError(f"{path.name}: {name} holds NaN or infinite values")
+        return tensor
+
+
+def index_weights(files: list[Path]) -> WeightIndex:
+    """Names, shapes and dtypes of every tensor in ``files`` (headers only); SpecError on a
+    duplicate name, an unsupported dtype or a file that is not safetensors."""
     from safetensors import SafetensorError, safe_open
 
-    tensors: dict[str, Tensor] = {}
-    dtypes: set[str] = set()
+    index = WeightIndex({}, {}, {})
     for path in files:
         try:
             with safe_open(str(path), framework="pt") as f:
                 for name in f.keys():  # noqa: SIM118 (safe_open is not a mapping)
-                    if name in tensors:
+                    if name in index.files:
                         raise SpecError(f"tensor {name!r} appears in more than one shard")
-                    t = f.get_tensor(name)
-                    if t.dtype not in _DTYPES:
-                        raise SpecError(f"{path.name}: {name!r} has unsupported dtype {t.dtype}")
-                    dtypes.add(str(t.dtype).removeprefix("torch."))
-                    tensors[name] = t.to(torch.float32)
+                    view = f.get_slice(name)
+                    dtype = _SOURCE_DTYPES.get(view.get_dtype())
+                    if dtype is None:
+                        raise SpecError(
+                            f"{path.name}: {name!r} has unsupported dtype {view.get_dtype()} "
+                            f"(supported: {', '.join(_SOURCE_DTYPES)})"
+                        )
+                    index.files[name] = path
+                    index.shapes[name] = tuple(view.get_shape())
+                    index.dtypes[name] = dtype
         except (SafetensorError, OSError) as err:
             raise SpecError(f"{path} is not a readable safetensors file: {err}") from None
-    return tensors, dtypes
+    return index
 
 
 def import_checkpoint(folder: Path | str, store: BlobStore) -> ImportResult:
-    """Pack the checkpoint in ``folder`` into ``store``; nothing is stored when it is refused."""
+    """Pack the checkpoint in ``folder`` into ``store``, one blob at a time; the manifest (the
+    address a spec names) is only stored once every tensor passed its checks."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SpecError(f"{folder} is not a folder (expected a Hugging Face checkpoint folder)")
@@ -152,35 +184,32 @@ def import_checkpoint(folder: Path | str, store: BlobStore) -> ImportResult:
         raise SpecError(
             f"{folder / 'config.json'}: {where + ': ' if where else ''}{message}"
         ) from None
-    tensors, dtypes = read_weights(weight_files(folder))
-    for name in [n for n in tensors if _IGNORED.match(n)]:
-        del tensors[name]
+    index = index_weights(weight_files(folder))
+    present = {n: s for n, s in index.shapes.items() if not _IGNORED.match(n)}
     shapes = expected_shapes(model)
-    if model["tie_word_embeddings"] and "lm_head.weight" in tensors:
-        head = tensors.pop("lm_head.weight")
-        if not torch.equal(head, tensors.get("model.embed_tokens.weight", head)):
+    if model["tie_word_embeddings"] and "lm_head.weight" in present:
+        del present["lm_head.weight"]
+        if not torch.equal(index.load("lm_head.weight"), index.load("model.embed_tokens.weight")):
             raise SpecError(
                 "tie_word_embeddings is true but lm_head.weight differs from the embeddings"
             )
-    missing, extra = sorted(set(shapes) - set(tensors)), sorted(set(tensors) - set(shapes))
+    missing, extra = sorted(set(shapes) - set(present)), sorted(set(present) - set(shapes))
     if missing or extra:
         raise SpecError(
             f"{folder}: weights do not fit config.json (missing {missing[:5]}, "
             f"unexpected {extra[:5]})"
         )
     for name, shape in shapes.items():
-        if tuple(tensors[name].shape) != shape:
+        if present[name] != shape:
             raise SpecError(
-                f"{folder}: {name} has shape {list(tensors[name].shape)}, config.json implies "
+                f"{folder}: {name} has shape {list(present[name])}, config.json implies "
                 f"{list(shape)}"
             )
-        if not bool(torch.isfinite(tensors[name]).all()):
-            raise SpecError(f"{folder}: {name} holds NaN or infinite values")
-    address = store_init(store, ARCHITECTURE, model, tensors)
+    address = store_weights(store, ARCHITECTURE, model, shapes, index.load)
     return ImportResult(
         address=address,
         model=model,
-        tensors=len(tensors),
-        parameters=sum(t.numel() for t in tensors.values()),
-        source_dtypes=tuple(sorted(dtypes)),
+        tensors=len(shapes),
+        parameters=sum(math.prod(s) for s in shapes.values()),
+        source_dtypes=tuple(sorted({index.dtypes[n] for n in shapes})),
     )

@@ -22,7 +22,8 @@ checked name by name, shape by shape before any tensor is used.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -42,11 +43,11 @@ JOB_FIELDS = frozenset({"architecture", "block_size"})
 Shapes = Mapping[str, tuple[int, ...]]
 
 
-def _pack(tensors: Mapping[str, Tensor]) -> list[list[str]]:
+def _pack(shapes: Shapes) -> list[list[str]]:
     groups: list[list[str]] = [[]]
     size = 0
-    for name in sorted(tensors):
-        nbytes = tensors[name].numel() * 4
+    for name in sorted(shapes):
+        nbytes = math.prod(shapes[name]) * 4
         if groups[-1] and size + nbytes > BLOB_BYTES:
             groups.append([])
             size = 0
@@ -58,15 +59,30 @@ def _pack(tensors: Mapping[str, Tensor]) -> list[list[str]]:
 def store_init(
     store: BlobStore, architecture: str, model: Mapping[str, Any], weights: Mapping[str, Tensor]
 ) -> str:
-    """Store ``weights`` (float32) and their init manifest; the manifest's address (``spec.init``)."""
-    if not weights:
+    """Store in-memory ``weights`` and their init manifest; the manifest's address (``spec.init``)."""
+    shapes = {n: tuple(t.shape) for n, t in weights.items()}
+    return store_weights(store, architecture, model, shapes, weights.__getitem__)
+
+
+def store_weights(
+    store: BlobStore,
+    architecture: str,
+    model: Mapping[str, Any],
+    shapes: Shapes,
+    load: Callable[[str], Tensor],
+) -> str:
+    """Store the weights ``load(name)`` gives, one blob at a time (peak memory: one blob, not the
+    model), then their init manifest; the manifest's address. ``load`` may raise to refuse a
+    tensor: blobs stored before that are unreferenced, and no manifest is written."""
+    if not shapes:
         raise SpecError("no weights to store")
     blobs = []
-    for names in _pack(weights):
-        part = {n: weights[n].detach().to(torch.float32).contiguous() for n in names}
+    for names in _pack(shapes):
+        part = {n: load(n).detach().to(torch.float32).contiguous() for n in names}
         blobs.append(
             {"address": store.put(tensorfile.encode(part, BLOB_METADATA)), "tensors": names}
         )
+        del part
     manifest = {
         "architecture": architecture,
         "blobs": blobs,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from node.errors import SpecError, StorageError
 from node.hf.export import export_model
@@ -125,6 +125,22 @@ def test_weights_that_do_not_fit_the_config_are_refused(
         json.dumps({**config, "rope_parameters": {"rope_theta": 1e12}})
     )
     with pytest.raises(SpecError, match="rope_theta"):
+        import_checkpoint(folder, store)
+
+
+def test_non_finite_or_non_float_weights_are_refused(tmp_path: Path, store: LocalBlobStore) -> None:
+    folder = save(tiny_llama(), tmp_path / "m")
+    weights = load_file(folder / "model.safetensors")
+    nan = {**weights, "model.norm.weight": torch.full((32,), float("nan"))}
+    save_file(nan, folder / "model.safetensors", metadata={"format": "pt"})
+    before = sorted(p.name for p in store.root.rglob("*") if p.is_file())
+    with pytest.raises(SpecError, match=r"model\.safetensors: model\.norm\.weight holds NaN"):
+        import_checkpoint(folder, store)
+    stored = [p for p in store.root.rglob("*") if p.is_file() and p.name not in before]
+    assert not [p for p in stored if p.read_bytes().startswith(b"{")]  # no manifest written
+    ints = {**weights, "model.norm.weight": torch.ones(32, dtype=torch.int64)}
+    save_file(ints, folder / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(SpecError, match=r"'model\.norm\.weight' has unsupported dtype I64"):
         import_checkpoint(folder, store)
 
 
