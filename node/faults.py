@@ -100,7 +100,10 @@ def initial_state(
     if not is_active(plan, Fault.WRONG_INITIAL_STATE):
         return state
     other = TrainingSession(
-        session.spec.with_overrides(seed=session.spec.seed + 1), None, session.ops
+        session.spec.with_overrides(seed=session.spec.seed + 1),
+        None,
+        session.ops,
+        store=session.store,
     ).initial_state()
     return dataclasses.replace(state, params=other.params)
 
@@ -115,7 +118,7 @@ def _rotated(session: TrainingSession) -> TrainingSession:
     else:
         assert isinstance(data, TokenData)
         other = TokenData(torch.roll(data.tokens, 1), data.vocab, data.block_size)
-    return TrainingSession(session.spec, other, session.ops)
+    return TrainingSession(session.spec, other, session.ops, session.device)
 
 
 def step(plan: FaultPlan | None, session: TrainingSession, prev: TrainState) -> TrainState:

@@ -37,13 +37,14 @@ class VerifierNode:
         data_dir: Path,
         *,
         check_all: bool = False,
+        device: str = "cpu",
         poll_interval: float = 0.5,
         now: Callable[[], int] | None = None,
     ) -> None:
         self.protocol = protocol
         self.journal = VerifierJournal(data_dir / "verifier.sqlite")
         self.monitor = Monitor(protocol)
-        self.players = Players(protocol, store, self.journal, check_all=check_all)
+        self.players = Players(protocol, store, self.journal, check_all=check_all, device=device)
         self.responder = Responder(protocol, self.journal, self.players)
         self.poll_interval = poll_interval
         self._now = now or (lambda: int(chain_time(protocol.w3)))

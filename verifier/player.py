@@ -46,6 +46,8 @@ class Players:
     journal: VerifierJournal
     check_all: bool = False
     """replay every segment, not only the assigned ones (a verifier may check more)."""
+    device: str = "cpu"
+    """where replays run (repro-v1 gives the same bits on any device)."""
     contexts: dict[tuple[int, int], JobContext] = field(default_factory=dict)
 
     @property
@@ -60,7 +62,7 @@ class Players:
             commitment = Commitment(
                 event.state_root, event.seg_roots_root, event.final_state_hash, event.manifest_hash
             )
-            self.contexts[key] = open_context(self.store, job, commitment)
+            self.contexts[key] = open_context(self.store, job, commitment, self.device)
         return self.contexts[key]
 
     # --- jobs ---

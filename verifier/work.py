@@ -42,10 +42,12 @@ class JobContext:
     manifest_fault: str | None
 
 
-def open_context(store: BlobStore, job: Job, commitment: Commitment) -> JobContext:
-    """Fetch the spec, dataset and manifest of ``job``'s current attempt."""
+def open_context(
+    store: BlobStore, job: Job, commitment: Commitment, device: str = "cpu"
+) -> JobContext:
+    """Fetch the spec, dataset and manifest of ``job``'s current attempt; replays run on ``device``."""
     spec = load_spec(store.get("sha256:" + job.spec_hash.hex()))
-    session = TrainingSession(spec, load_dataset(spec, store))
+    session = TrainingSession(spec, load_dataset(spec, store), device=device, store=store)
     manifest, fault = None, None
     try:
         manifest = fetch_manifest(

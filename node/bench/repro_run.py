@@ -21,7 +21,7 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_DIR = REPO_ROOT / "examples" / "specs"
-EXAMPLE_SPECS = ("mlp_digits", "cnn_digits", "gpt_text")
+EXAMPLE_SPECS = ("mlp_digits", "cnn_digits", "gpt_text", "llama_text")
 # Variables that select kernels; a variant starts from an environment without any of them.
 KERNEL_ENV = (
     "ATEN_CPU_CAPABILITY",
@@ -80,8 +80,11 @@ class _Stop(Exception):
     """Raised from the checkpoint callback to end a run early (the work dir keeps its progress)."""
 
 
-def train_job(job: Job, work: Path, threads: int, stop_after: int | None = None) -> dict[str, Any]:
-    """Train ``job`` in this process with work dir ``work/<job>`` (resuming if it holds progress).
+def train_job(
+    job: Job, work: Path, threads: int, stop_after: int | None = None, device: str = "cpu"
+) -> dict[str, Any]:
+    """Train ``job`` on ``device`` in this process with work dir ``work/<job>`` (resuming if it
+    holds progress).
 
     With ``stop_after = i`` the run ends right after checkpoint ``i`` is recorded, as a crash would.
     """
@@ -112,6 +115,7 @@ def train_job(job: Job, work: Path, threads: int, stop_after: int | None = None)
             attempt=0,
             threads=threads,
             on_checkpoint=on_checkpoint,
+            device=device,
         )
     except _Stop:
         return {"stopped_after": stop_after}

@@ -32,11 +32,25 @@ def repro(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     repeats: int = typer.Option(5, help="Interleaved repeats per model (the median is reported)."),
     threads: int | None = typer.Option(None, help="Torch threads for both runtimes."),
+    model: list[str] | None = typer.Option(
+        None, "--model", help="Only these models (repeatable): mlp, cnn, gpt, llama."
+    ),
+    check: bool = typer.Option(
+        True, help="Also compare stateHashes of short runs on 1 and 2 threads."
+    ),
 ) -> None:
-    """Step time of repro-v1 vs native fp32 per model (ratio of medians) and hash equality across threads."""
-    from node.bench.repro import run_repro_bench
+    """Step time (and tokens/s) of repro-v1 vs native fp32 per model (ratio of medians) and hash
+    equality across threads."""
+    from node.bench.repro import MODELS, run_repro_bench
+    from node.errors import ConfigError
 
-    _emit(run_repro_bench(repeats=repeats, threads=threads), as_json)
+    unknown = [m for m in model or [] if m not in MODELS]
+    if unknown:
+        raise ConfigError(f"--model {unknown[0]!r} is unknown (known: {', '.join(MODELS)})")
+    _emit(
+        run_repro_bench(repeats=repeats, threads=threads, models=model or None, check=check),
+        as_json,
+    )
 
 
 @app.command("hash")

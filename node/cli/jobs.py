@@ -75,6 +75,11 @@ def submit(
         from node.training.data import token_manifest
 
         token_manifest(spec, store)  # fits the model, every shard uploaded
+    if spec.init is not None and not store.has(spec.init.address):
+        fail(
+            f"init weights {spec.init.address} are not in the blob store {store!r}: "
+            "import them first (`crowdtrain model import DIR`)"
+        )
     protocol = open_protocol(rpc_url, private_key)
     me = protocol.address
     escrow = reward_wei + fee_wei
@@ -231,6 +236,11 @@ def cancel(
 def download(
     job_id: int = typer.Argument(..., help="Job id."),
     out: Path = typer.Option(..., "--out", help="Folder for the model and manifest."),
+    fmt: str = typer.Option(
+        "state",
+        "--format",
+        help="state: the final checkpoint as committed; hf: a Hugging Face folder (llama jobs).",
+    ),
     blob_dir: Path | None = BlobDirOption,
     rpc_url: str | None = RpcUrlOption,
     as_json: bool = JsonOption,
@@ -240,6 +250,8 @@ def download(
     from node.training.checkpoint import verify_final_model
     from node.training.spec import load_spec
 
+    if fmt not in ("state", "hf"):
+        fail(f"unknown --format {fmt!r} (known: state, hf)")
     protocol = open_protocol(rpc_url, None, signer=False)
     job = protocol.market.get_job(job_id)
     commitment = protocol.market.get_commitment(job_id)
@@ -250,14 +262,23 @@ def download(
     manifest = parse_manifest(store.get("sha256:" + commitment.manifest_hash.hex()))
     final = manifest.checkpoints[-1]
     blob = store.get(final.address)
-    verify_final_model(spec, blob, commitment.final_state_hash)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "model.safetensors").write_bytes(blob)
-    (out / "manifest.json").write_bytes(manifest.canonical_json())
-    (out / "spec.json").write_bytes(spec.canonical_json())
+    state = verify_final_model(spec, blob, commitment.final_state_hash)
+    extras = {"manifest.json": manifest.canonical_json(), "spec.json": spec.canonical_json()}
+    if fmt == "hf":
+        from node.hf.export import export_model
+
+        export_model(spec, state.params, store, out, extra_files=extras)
+        model_path = out
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "model.safetensors").write_bytes(blob)
+        for name, data in extras.items():
+            (out / name).write_bytes(data)
+        model_path = out / "model.safetensors"
     result = {
         "job_id": job_id,
-        "model": str(out / "model.safetensors"),
+        "model": str(model_path),
+        "format": fmt,
         "state_hash": "0x" + commitment.final_state_hash.hex(),
         "verified": True,
     }

@@ -10,7 +10,19 @@ import sys
 import typer
 from typer._click.exceptions import ClickException
 
-from node.cli import api, bench, chain_cmds, data, devnet, jobs, keys, solver, train, verifier
+from node.cli import (
+    api,
+    bench,
+    chain_cmds,
+    data,
+    devnet,
+    jobs,
+    keys,
+    model,
+    solver,
+    train,
+    verifier,
+)
 from node.errors import CrowdtrainError
 
 app = typer.Typer(
@@ -41,6 +53,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(bench.app, name="bench")
 app.add_typer(api.app, name="api")
 app.add_typer(keys.app, name="keys")
+app.add_typer(model.app, name="model")
 chain_cmds.register(app)
 train.register(app)
 

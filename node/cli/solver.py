@@ -24,6 +24,9 @@ def run(
     threads: int | None = typer.Option(
         None, "--threads", help="Training threads (env CROWDTRAIN_THREADS)."
     ),
+    device: str | None = typer.Option(
+        None, "--device", help="cpu | cuda | cuda:N for training (default: cuda when available)."
+    ),
     max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop after this long."),
     rpc_url: str | None = RpcUrlOption,
     private_key: str | None = PrivateKeyOption,
@@ -32,9 +35,11 @@ def run(
     challenge window and withdraw the reward. Restart-safe: a killed solver resumes its claim
     from the last checkpoint."""
     from node.config import load_settings
+    from node.runtime.device import resolve_device
     from node.solver.daemon import Solver
     from node.storage import open_store
 
+    run_device = str(resolve_device(device))  # a bad --device fails before any chain call
     logging.basicConfig(level=logging.INFO, format="%(asctime)s solver %(message)s")
     settings = load_settings(
         rpc_url=rpc_url,
@@ -49,6 +54,7 @@ def run(
         open_store(settings),
         settings.data_dir,
         threads=settings.threads,
+        device=run_device,
         poll_interval=settings.poll_interval,
     )
     typer.echo(f"solver {protocol.address} on chain {protocol.deployment.chain_id}")

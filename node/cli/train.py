@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import typer
@@ -25,19 +26,38 @@ def train_cmd(
         None, help="Override steps (must stay a multiple of checkpoint_every)."
     ),
     threads: int | None = typer.Option(None, help="Torch threads (default: CROWDTRAIN_THREADS)."),
+    device: str | None = typer.Option(
+        None, help="cpu | cuda | cuda:N (default: cuda when available, else cpu)."
+    ),
     blob_dir: Path | None = typer.Option(None, help="Blob folder (default: CROWDTRAIN_BLOB_DIR)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on the last line."),
+    fmt: str = typer.Option(
+        "state",
+        "--format",
+        help="state: checkpoints in the blob store only; hf: also OUT/hf, a Hugging Face folder "
+        "of the final model (llama).",
+    ),
 ) -> None:
     """Train SPEC with jobId 0, attempt 0; checkpoints and the manifest go to the blob store."""
     from node.config import load_settings
+    from node.errors import SpecError
+    from node.runtime.device import resolve_device
     from node.storage import open_store
     from node.training.spec import load_spec
     from node.training.trainer import train
 
     settings = load_settings(blob_dir=blob_dir, threads=threads)
+    run_device = resolve_device(device)
     spec = load_spec(spec_path)
     if runtime is not None or steps is not None:
         spec = spec.with_overrides(runtime=runtime, steps=steps)
+    if fmt not in ("state", "hf"):
+        raise SpecError(f"unknown --format {fmt!r} (known: state, hf)")
+    if fmt == "hf":
+        from node.hf.config import hf_config
+
+        hf_config(spec.model.model_dump())  # refuses a model that has no Hugging Face form
+    store = open_store(settings)
 
     def progress(record: object) -> None:
         from node.trace.workdir import CheckpointRecord
@@ -51,19 +71,35 @@ def train_cmd(
 
     result = train(
         spec,
-        store=open_store(settings),
+        store=store,
         work_dir=out,
         job_id=0,
         attempt=0,
         threads=settings.threads,
         on_checkpoint=progress,
+        device=run_device,
     )
+    summary = result.summary()
+    if fmt == "hf":
+        from node.hf.export import export_model
+        from node.training.checkpoint import verify_final_model
+
+        final = store.get(result.checkpoints[-1].address)
+        state = verify_final_model(spec, final, result.final_state_hash)
+        hf_dir = out / "hf"
+        if hf_dir.exists():
+            shutil.rmtree(hf_dir)  # this run's own export from an earlier call: rewritten whole
+        export_model(
+            spec, state.params, store, hf_dir, extra_files={"spec.json": spec.canonical_json()}
+        )
+        summary["hf"] = str(hf_dir)
+        typer.echo(f"hf            {hf_dir}", err=True)
     if as_json:
-        typer.echo(json.dumps(result.summary(), sort_keys=True))
+        typer.echo(json.dumps(summary, sort_keys=True))
     else:
         typer.echo(f"stateRoot     0x{result.state_root.hex()}")
         typer.echo(f"segRootsRoot  0x{result.seg_roots_root.hex()}")
         typer.echo(f"manifest      {result.manifest_address}")
         typer.echo(f"loss          {result.losses[0]:.4f} -> {result.losses[-1]:.4f}")
-        typer.echo(f"seconds       {result.seconds:.2f}")
+        typer.echo(f"seconds       {result.seconds:.2f} on {run_device}")
         typer.echo(f"0x{result.final_state_hash.hex()}")

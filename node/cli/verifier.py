@@ -26,6 +26,9 @@ def run(
     check_all: bool = typer.Option(
         False, "--check-all", help="Replay every segment, not only the assigned ones."
     ),
+    device: str | None = typer.Option(
+        None, "--device", help="cpu | cuda | cuda:N for replays (default: cuda when available)."
+    ),
     max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop after this long."),
     rpc_url: str | None = RpcUrlOption,
     private_key: str | None = PrivateKeyOption,
@@ -34,9 +37,11 @@ def run(
     bisection, serve jury duty, open availability claims and withdraw earnings. Restart-safe:
     salts and findings live in a SQLite journal in the data folder."""
     from node.config import load_settings
+    from node.runtime.device import resolve_device
     from node.storage import open_store
     from verifier.node import VerifierNode
 
+    run_device = str(resolve_device(device))  # a bad --device fails before any chain call
     logging.basicConfig(level=logging.INFO, format="%(asctime)s verifier %(message)s")
     settings = load_settings(
         rpc_url=rpc_url, private_key=private_key, data_dir=data_dir, blob_dir=blob_dir
@@ -47,6 +52,7 @@ def run(
         open_store(settings),
         settings.data_dir,
         check_all=check_all,
+        device=run_device,
         poll_interval=settings.poll_interval,
     )
     typer.echo(f"verifier {protocol.address} on chain {protocol.deployment.chain_id}")

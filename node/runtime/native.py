@@ -36,6 +36,11 @@ class NativeOps:
     def layer_norm(self, x: Tensor, weight: Tensor, bias: Tensor | None, eps: float) -> Tensor:
         return F.layer_norm(x, (x.shape[-1],), weight, bias, eps)
 
+    def rms_norm(self, x: Tensor, weight: Tensor, eps: float) -> Tensor:
+        # Hugging Face's LlamaRMSNorm (float32 activations): weight * (x * rsqrt(mean(x²) + eps)).
+        variance = x.pow(2).mean(-1, keepdim=True)
+        return weight * (x * torch.rsqrt(variance + eps))
+
     def softmax(self, x: Tensor, dim: int) -> Tensor:
         return F.softmax(x, dim=dim)
 
@@ -47,6 +52,9 @@ class NativeOps:
 
     def gelu(self, x: Tensor) -> Tensor:
         return F.gelu(x, approximate="tanh")
+
+    def silu(self, x: Tensor) -> Tensor:
+        return F.silu(x)
 
     def tanh(self, x: Tensor) -> Tensor:
         return torch.tanh(x)

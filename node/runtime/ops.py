@@ -1,6 +1,6 @@
 """The operator set every model and optimizer is written against.
 
-Models (``mlp``, ``cnn``, ``gpt``) and optimizers call only these functions, so a runtime is just an
+Models (``mlp``, ``cnn``, ``gpt``, ``llama``) and optimizers call only these functions, so a runtime is just an
 ``Ops`` implementation: ``native`` maps them onto plain PyTorch fp32 (fast, not reproducible across
 hardware); ``repro-v1`` implements each with exact-integer GEMMs, fixed-order reductions and
 transcendentals from ``+ - * /`` so an honest re-run gives the same bits anywhere (DESIGN §3).
@@ -43,6 +43,9 @@ class Ops(Protocol):
     def layer_norm(self, x: Tensor, weight: Tensor, bias: Tensor | None, eps: float) -> Tensor:
         """LayerNorm over the last dim."""
 
+    def rms_norm(self, x: Tensor, weight: Tensor, eps: float) -> Tensor:
+        """RMSNorm over the last dim: ``weight * (x * rsqrt(mean(x²) + eps))`` (Llama's)."""
+
     def softmax(self, x: Tensor, dim: int) -> Tensor: ...
 
     def log_softmax(self, x: Tensor, dim: int) -> Tensor: ...
@@ -52,6 +55,9 @@ class Ops(Protocol):
 
     def gelu(self, x: Tensor) -> Tensor:
         """GELU, tanh approximation."""
+
+    def silu(self, x: Tensor) -> Tensor:
+        """SiLU (swish): ``x * sigmoid(x)``."""
 
     def tanh(self, x: Tensor) -> Tensor: ...
 

@@ -55,7 +55,8 @@ def initial_state(config: OptimizerConfig, params: Mapping[str, Tensor]) -> Tens
 
 def clip_by_global_norm(ops: Ops, grads: Tensors, max_norm: float) -> Tensors:
     """Scale all gradients by ``min(1, max_norm / (‖g‖ + 1e-6))``; per-tensor sums added in name order."""
-    total = torch.zeros((), dtype=torch.float32)
+    device = next(iter(grads.values())).device if grads else torch.device("cpu")
+    total = torch.zeros((), dtype=torch.float32, device=device)
     for name in sorted(grads):
         g = grads[name]
         total = total + ops.sum(g * g)
@@ -92,7 +93,10 @@ def _adamw(
     beta2_pow = state["optim.beta2_pow"] * b2
     lr = f32(config.lr)
     step_size = lr / f32(1.0 - float(beta1_pow))  # float32 lr / float32(1 - β1^t)
-    bc2 = f32(1.0 - float(beta2_pow))
+    # A divisor on the parameters' device: CUDA divides by a CPU scalar as a multiply by its
+    # reciprocal, which rounds differently from the CPU's true division.
+    device = next(iter(params.values())).device if params else torch.device("cpu")
+    bc2 = f32(1.0 - float(beta2_pow)).to(device)
     decay = f32(1.0) - lr * f32(config.weight_decay)
     one_b1, one_b2 = f32(1.0 - b1), f32(1.0 - b2)
     fb1, fb2, eps = f32(b1), f32(b2), f32(config.eps)

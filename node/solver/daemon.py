@@ -59,6 +59,7 @@ class Solver:
         data_dir: Path,
         *,
         threads: int | None = None,
+        device: str = "cpu",
         poll_interval: float = 0.5,
         now: Callable[[], int] | None = None,
     ) -> None:
@@ -67,6 +68,7 @@ class Solver:
         self.data_dir = data_dir
         self.journal = SolverJournal(data_dir / "solver.sqlite")
         self.threads = threads
+        self.device = device
         self.poll_interval = poll_interval
         self._now = now or (lambda: int(chain_time(protocol.w3)))
         self.me = protocol.address
@@ -256,6 +258,7 @@ class Solver:
             job_id=job.job_id,
             attempt=attempt,
             threads=self.threads,
+            device=self.device,
         )
         self.journal.record(job.job_id, attempt, Phase.TRAINED, result.manifest_address)
         fresh = self.protocol.market.get_job(job.job_id)

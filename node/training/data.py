@@ -36,7 +36,7 @@ from node.training.shards import (
     open_shards,
     parse_manifest,
 )
-from node.training.spec import CNNSpec, GPTSpec, JobSpec, MLPSpec
+from node.training.spec import CNNSpec, GPTSpec, JobSpec, LlamaSpec, MLPSpec
 
 VALIDATION_WINDOWS = 64
 """At most this many fixed windows of the held-out split make up one validation loss."""
@@ -154,7 +154,7 @@ Dataset = ClassificationData | TokenData | ShardedTokenData
 def _token_model(spec: JobSpec) -> tuple[int, int]:
     """``(vocab_size, window)`` of a token model (the window is its training sequence length)."""
     model = spec.model
-    if isinstance(model, GPTSpec):
+    if isinstance(model, GPTSpec | LlamaSpec):
         return model.vocab_size, model.block_size
     raise SpecError(f"model.{model.architecture} does not train on token datasets")
 
@@ -224,7 +224,7 @@ def decode_dataset(spec: JobSpec, blob: bytes) -> Dataset:
     except TraceError as err:
         raise SpecError(str(err)) from None
     model = spec.model
-    if isinstance(model, GPTSpec):
+    if isinstance(model, GPTSpec | LlamaSpec):
         tokens = _tensor(tensors, "tokens", torch.int64, 1, what)
         vocab = _tensor(tensors, "vocab", torch.int64, 1, what)
         if tokens.numel() and (int(tokens.min()) < 0 or int(tokens.max()) >= model.vocab_size):

@@ -1,5 +1,7 @@
 """One job's training step as a pure function ``state(t) → state(t+1)``.
 
+The step runs on the session's device (``cpu`` or ``cuda``); states stay on the CPU in between.
+
 The trainer, a verifier replaying a segment and a juror re-running one disputed step all call the
 same ``TrainingSession.step``: the initial state is a pure function of the spec and each step is a
 pure function of the previous state and the dataset, so equal inputs give equal ``stateHash``es.
@@ -7,16 +9,23 @@ pure function of the previous state and the dataset, so equal inputs give equal 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
+from torch import Tensor
 from torch.func import functional_call
 
 from node.errors import SpecError
 from node.runtime import get_ops, optim
 from node.runtime.models import StepContext, build_model, initial_parameters
+from node.runtime.models.base import f32
 from node.runtime.ops import Ops
 from node.runtime.rng import RngKey
+from node.runtime.schedule import Schedule
+from node.storage import BlobStore
 from node.trace.state import Layout, TrainState, no_loss
 from node.training.data import Dataset, ShardedTokenData
+from node.training.init_weights import load_init
 from node.training.spec import AdamWSpec, JobSpec
 
 
@@ -36,22 +45,51 @@ def optimizer_config(spec: JobSpec) -> optim.OptimizerConfig:
     )
 
 
-class TrainingSession:
-    """The model, ops, optimizer and data of one spec; ``dataset`` may be None to only read states."""
+def lr_schedule(spec: JobSpec) -> Schedule:
+    """The spec's schedule section as rates per step (constant ``optimizer.lr`` without one)."""
+    s = spec.schedule
+    if s is None:
+        return Schedule(peak_lr=spec.optimizer.lr)
+    decay_steps = s.decay_steps if s.decay_steps is not None else spec.steps - s.warmup_steps
+    return Schedule(
+        peak_lr=spec.optimizer.lr,
+        warmup_steps=s.warmup_steps,
+        decay=s.decay,
+        decay_steps=decay_steps,
+        min_lr=s.min_lr,
+    )
 
-    def __init__(self, spec: JobSpec, dataset: Dataset | None, ops: Ops | None = None) -> None:
+
+class TrainingSession:
+    """The model, ops, optimizer and data of one spec; ``dataset`` may be None to only read states.
+
+    ``store`` serves the pretrained weights of a spec with ``init`` (needed for ``initial_state``).
+    """
+
+    def __init__(
+        self,
+        spec: JobSpec,
+        dataset: Dataset | None,
+        ops: Ops | None = None,
+        device: torch.device | str = "cpu",
+        *,
+        store: BlobStore | None = None,
+    ) -> None:
         self.spec = spec
         self.dataset = dataset
+        self.store = store
         self.ops = ops if ops is not None else get_ops(spec.runtime)
+        self.device = torch.device(device)
         hparams = spec.model.model_dump(exclude={"architecture"})
-        self.model = build_model(spec.model.architecture, hparams, self.ops)
+        self.model = build_model(spec.model.architecture, hparams, self.ops).to(self.device)
         self.optimizer = optimizer_config(spec)
+        self.schedule = lr_schedule(spec)
         self.key = RngKey.from_seed(spec.seed)
         self._layout: Layout | None = None
 
     def initial_state(self) -> TrainState:
-        """``state(0)``: a pure function of the spec (model, seed, optimizer)."""
-        params = initial_parameters(self.model, self.key)
+        """``state(0)``: a pure function of the spec (model, seed, optimizer, init weights)."""
+        params = self._initial_parameters()
         return TrainState(
             step=0,
             params=params,
@@ -62,10 +100,39 @@ class TrainingSession:
             loss=no_loss(),
         )
 
+    def _initial_parameters(self) -> dict[str, Tensor]:
+        if self.spec.init is None:
+            return initial_parameters(self.model, self.key)
+        if self.store is None:
+            raise SpecError("the spec's init weights need a blob store to build the initial state")
+        return load_init(
+            self.store,
+            self.spec.init.address,
+            self.spec.model.architecture,
+            self.spec.model.model_dump(),
+            self.parameter_shapes(),
+        )
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The model's parameters (the names every state holds) and their shapes."""
+        return {n: tuple(p.shape) for n, p in sorted(self.model.named_parameters())}
+
     def layout(self) -> Layout:
-        """Names, shapes and dtypes every state of this job has."""
+        """Names, shapes and dtypes every state of this job has (no weights are loaded)."""
         if self._layout is None:
-            self._layout = self.initial_state().layout()
+            meta = {
+                n: torch.empty(s, dtype=torch.float32, device="meta")
+                for n, s in self.parameter_shapes().items()
+            }
+            self._layout = TrainState(
+                step=0,
+                params=meta,
+                optim=optim.initial_state(self.optimizer, meta),
+                rng_key=self.key,
+                data_epoch=0,
+                data_cursor=0,
+                loss=no_loss(),
+            ).layout()
         return self._layout
 
     def validation_loss(self, state: TrainState) -> float | None:
@@ -93,25 +160,68 @@ class TrainingSession:
         x, y, epoch, cursor = self.dataset.batch(
             self.key, state.data_epoch, state.data_cursor, self.spec.batch_size
         )
+        dev = self.device
         names = list(state.params)
-        leaves = {n: state.params[n].detach().requires_grad_(True) for n in names}
-        loss = functional_call(self.model, leaves, (x, y, StepContext(self.key, t)))
-        grads = torch.autograd.grad(loss, [leaves[n] for n in names])
+        on_device = {n: state.params[n].detach().to(dev) for n in names}
+        loss, grads = self._loss_and_grads(on_device, x.to(dev), y.to(dev), t)
         with torch.no_grad():
-            detached = {n: state.params[n].detach() for n in names}
             params, optim_state = optim.step(
                 self.ops,
-                self.optimizer,
-                detached,
+                replace(self.optimizer, lr=self.schedule.lr_at(t)),
+                on_device,
                 dict(zip(names, grads, strict=True)),
-                state.optim,
+                {n: v.to(dev) for n, v in state.optim.items()},
             )
         return TrainState(
             step=t,
-            params=params,
-            optim=optim_state,
+            params=_to_cpu(params),
+            optim=_to_cpu(optim_state),
             rng_key=self.key,
             data_epoch=epoch,
             data_cursor=cursor,
-            loss=loss.detach().reshape(()),
+            loss=loss.detach().reshape(()).cpu(),
         )
+
+    def _loss_and_grads(
+        self, params: dict[str, Tensor], x: Tensor, y: Tensor, t: int
+    ) -> tuple[Tensor, list[Tensor]]:
+        """The batch's mean loss and its gradients (in ``params`` order), by micro-batches if set.
+
+        Accumulation splits the batch into consecutive micro-batches, sums their losses and
+        gradients in micro-batch order (a fixed order of float32 additions) and divides by their
+        number: the mean over the batch, as one large batch would give, in a fraction of the memory.
+        """
+        micro = self.spec.micro_batch_size
+        if micro is None or micro == self.spec.batch_size:
+            return self._micro_step(params, x, y, StepContext(self.key, t, device=self.device))
+        count = self.spec.batch_size // micro
+        loss_sum: Tensor | None = None
+        grad_sums: list[Tensor] = []
+        for i in range(count):
+            rows = slice(i * micro, (i + 1) * micro)
+            ctx = StepContext(self.key, t, device=self.device, micro=i)
+            loss, grads = self._micro_step(params, x[rows], y[rows], ctx)
+            if loss_sum is None:
+                loss_sum, grad_sums = loss.detach(), list(grads)
+            else:
+                loss_sum = loss_sum + loss.detach()
+                grad_sums = [a + g for a, g in zip(grad_sums, grads, strict=True)]
+        assert loss_sum is not None
+        # A divisor on the device: CUDA divides by a CPU scalar as a multiply by its reciprocal,
+        # which rounds differently from the CPU's true division.
+        n = f32(count).to(self.device)
+        return loss_sum / n, [g / n for g in grad_sums]
+
+    def _micro_step(
+        self, params: dict[str, Tensor], x: Tensor, y: Tensor, ctx: StepContext
+    ) -> tuple[Tensor, list[Tensor]]:
+        """Loss and gradients of one (micro-)batch; ``params`` are left without gradients."""
+        leaves = {n: p.detach().requires_grad_(True) for n, p in params.items()}
+        loss = functional_call(self.model, leaves, (x, y, ctx))
+        grads = torch.autograd.grad(loss, list(leaves.values()))
+        return loss, list(grads)
+
+
+def _to_cpu(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """States live on the CPU between steps: each one is serialized and hashed."""
+    return {n: t.cpu() for n, t in tensors.items()}

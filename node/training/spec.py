@@ -18,9 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from node.errors import SpecError
 
-ARCHITECTURE_NAMES = ("mlp", "cnn", "gpt")
+ARCHITECTURE_NAMES = ("mlp", "cnn", "gpt", "llama")
 OPTIMIZER_NAMES = ("adamw", "sgd")
-DATASET_FORMATS = {"mlp": "classification", "cnn": "classification", "gpt": "tokens"}
+DATASET_FORMATS = {
+    "mlp": "classification",
+    "cnn": "classification",
+    "gpt": "tokens",
+    "llama": "tokens",
+}
 TOKEN_FORMATS = ("tokens", "token-shards")
 """A model that trains on ``tokens`` also takes a ``token-shards`` manifest (same windows, read by
 range from shards instead of one in-memory blob)."""
@@ -39,6 +44,8 @@ MAX_STEPS = 1 << 32
 Count = Annotated[int, Field(strict=True, ge=1, le=MAX_STEPS)]
 Width = Annotated[int, Field(strict=True, ge=1, le=65536)]
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
+# Top-level fields left out of the canonical JSON while None (see ``JobSpec.canonical_json``).
+OMITTED_WHEN_UNSET = ("schedule", "micro_batch_size", "init")
 
 
 class _Section(BaseModel):
@@ -99,7 +106,54 @@ class GPTSpec(_Section):
         return self
 
 
-ModelSpec = Annotated[MLPSpec | CNNSpec | GPTSpec, Field(discriminator="architecture")]
+Heads = Annotated[int, Field(strict=True, ge=1, le=256)]
+
+
+class LlamaSpec(_Section):
+    """Hyper-parameters of ``llama``: Hugging Face ``LlamaConfig`` field names and meanings.
+
+    ``head_dim`` is derived (``hidden_size / num_attention_heads``). ``block_size`` is not a
+    ``LlamaConfig`` field: the length of the training windows (tokens per sequence), at most
+    ``max_position_embeddings``; RoPE tables are built for it.
+    """
+
+    architecture: Literal["llama"]
+    vocab_size: Annotated[int, Field(strict=True, ge=2, le=1 << 20)]
+    hidden_size: Width
+    intermediate_size: Annotated[int, Field(strict=True, ge=1, le=1 << 18)]
+    num_hidden_layers: Annotated[int, Field(strict=True, ge=1, le=256)]
+    num_attention_heads: Heads
+    num_key_value_heads: Heads
+    rms_norm_eps: float = Field(default=1e-6, gt=0.0, lt=1.0)
+    rope_theta: float = Field(default=10000.0, gt=1.0, le=1e9)
+    max_position_embeddings: Annotated[int, Field(strict=True, ge=1, le=1 << 20)] = 2048
+    tie_word_embeddings: bool = False
+    block_size: Annotated[int, Field(strict=True, ge=1, le=1 << 16)] = 256
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_attention_heads
+
+    @model_validator(mode="after")
+    def _shapes(self) -> LlamaSpec:
+        heads, kv = self.num_attention_heads, self.num_key_value_heads
+        if self.hidden_size % heads:
+            raise ValueError(
+                f"num_attention_heads {heads} must divide hidden_size {self.hidden_size}"
+            )
+        if self.head_dim % 2:
+            raise ValueError(f"head_dim {self.head_dim} must be even (RoPE rotates pairs)")
+        if heads % kv:
+            raise ValueError(f"num_key_value_heads {kv} must divide num_attention_heads {heads}")
+        if self.block_size > self.max_position_embeddings:
+            raise ValueError(
+                f"block_size {self.block_size} exceeds max_position_embeddings "
+                f"{self.max_position_embeddings}"
+            )
+        return self
+
+
+ModelSpec = Annotated[MLPSpec | CNNSpec | GPTSpec | LlamaSpec, Field(discriminator="architecture")]
 
 
 class DatasetSpec(_Section):
@@ -108,6 +162,12 @@ class DatasetSpec(_Section):
 
     address: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
     format: Literal["classification", "tokens", "token-shards"]
+
+
+class InitSpec(_Section):
+    """Pretrained initial weights: the address of an init manifest (``crowdtrain model import``)."""
+
+    address: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
 
 
 class AdamWSpec(_Section):
@@ -128,6 +188,19 @@ class SGDSpec(_Section):
 
 
 OptimizerSpec = Annotated[AdamWSpec | SGDSpec, Field(discriminator="name")]
+
+
+class ScheduleSpec(_Section):
+    """The learning rate per step: linear warmup to ``optimizer.lr``, then decay to ``min_lr``.
+
+    ``decay_steps`` defaults to every step after warmup (the floor is reached at the last step);
+    ``node.runtime.schedule`` defines the rates reproducibly.
+    """
+
+    warmup_steps: Annotated[int, Field(strict=True, ge=0)] = 0
+    decay: Literal["constant", "linear", "cosine"] = "cosine"
+    decay_steps: Annotated[int, Field(strict=True, ge=1)] | None = None
+    min_lr: float = Field(default=0.0, ge=0.0)
 
 
 def _known(value: Any, key: str, known: tuple[str, ...], what: str) -> Any:
@@ -177,6 +250,9 @@ class JobSpec(_Section):
     seed: Annotated[int, Field(strict=True, ge=0, lt=1 << 64)] = 0
     runtime: Literal["native", "repro-v1"] = "repro-v1"
     sample_rate: float = Field(default=0.1, gt=0.0, le=1.0)
+    schedule: ScheduleSpec | None = None
+    micro_batch_size: Annotated[int, Field(strict=True, ge=1)] | None = None
+    init: InitSpec | None = None
 
     @field_validator("model", mode="before")
     @classmethod
@@ -200,6 +276,22 @@ class JobSpec(_Section):
                 f"dataset.format {self.dataset.format!r} does not fit architecture "
                 f"{self.model.architecture!r} (needs {' or '.join(map(repr, allowed))})"
             )
+        if self.micro_batch_size is not None and self.batch_size % self.micro_batch_size:
+            raise ValueError(
+                f"micro_batch_size ({self.micro_batch_size}) must divide batch_size "
+                f"({self.batch_size})"
+            )
+        if self.schedule is not None:
+            if self.schedule.warmup_steps > self.steps:
+                raise ValueError(
+                    f"schedule.warmup_steps ({self.schedule.warmup_steps}) exceeds steps "
+                    f"({self.steps})"
+                )
+            if self.schedule.min_lr > self.optimizer.lr:
+                raise ValueError(
+                    f"schedule.min_lr ({self.schedule.min_lr}) exceeds optimizer.lr "
+                    f"({self.optimizer.lr})"
+                )
         return self
 
     @property
@@ -208,9 +300,17 @@ class JobSpec(_Section):
         return self.steps // self.checkpoint_every
 
     def canonical_json(self) -> bytes:
-        """Sorted keys, no whitespace, UTF-8, every default written out."""
+        """Sorted keys, no whitespace, UTF-8, every default written out.
+
+        Optional features added after version 1 (``OMITTED_WHEN_UNSET``) are left out while unset,
+        so every spec written before them keeps its bytes and ``specHash``.
+        """
+        unset = {name for name in OMITTED_WHEN_UNSET if getattr(self, name) is None}
         return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            self.model_dump(mode="json", exclude=unset),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
         ).encode("utf-8")
 
     def spec_hash(self) -> bytes:

@@ -97,14 +97,19 @@ def train(
     attempt: int,
     threads: int | None = None,
     on_checkpoint: CheckpointCallback | None = None,
+    device: torch.device | str = "cpu",
 ) -> TrainResult:
-    """Train ``spec`` (resuming from ``work_dir`` if it holds progress) and commit its trace."""
+    """Train ``spec`` (resuming from ``work_dir`` if it holds progress) and commit its trace.
+
+    Steps run on ``device``; states, hashes and checkpoints are the same bytes on any device for
+    ``repro-v1``.
+    """
     started = time.perf_counter()
     if threads is not None:
         torch.set_num_threads(threads)
     k = spec.checkpoint_every
     work = WorkDir(work_dir, spec_hash=spec.spec_hash(), job_id=job_id, attempt=attempt)
-    session = TrainingSession(spec, load_dataset(spec, store))
+    session = TrainingSession(spec, load_dataset(spec, store), device=device, store=store)
     fault = faults.active()  # FAULT HOOK: test-only, None unless CROWDTRAIN_FAULT is set
     records = work.checkpoints()
     if records:

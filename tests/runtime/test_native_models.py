@@ -34,6 +34,24 @@ OPS = NativeOps()
             torch.randint(0, 11, (2, 8)),
             torch.randint(0, 11, (2, 8)),
         ),
+        *(
+            (
+                "llama",
+                {
+                    "vocab_size": 11,
+                    "hidden_size": 16,
+                    "intermediate_size": 24,
+                    "num_hidden_layers": 1,
+                    "num_attention_heads": 4,
+                    "num_key_value_heads": kv,
+                    "block_size": 8,
+                    "tie_word_embeddings": tied,
+                },
+                torch.randint(0, 11, (2, 8)),
+                torch.randint(0, 11, (2, 8)),
+            )
+            for kv, tied in ((1, True), (2, False), (4, False))
+        ),
     ],
 )
 def test_models_train_and_every_parameter_gets_a_gradient(
@@ -95,3 +113,36 @@ def test_runtime_registry() -> None:
     except ImportError:
         with pytest.raises(SpecError, match="runtime repro-v1 is not available"):
             get_ops("repro-v1")
+
+
+@pytest.mark.parametrize("tied", [False, True])
+@pytest.mark.parametrize("runtime", ["native", "repro-v1"])
+def test_llama_matches_transformers_llama_for_causal_lm(runtime: str, tied: bool) -> None:
+    """Hugging Face's parameter names and math: its weights, loaded by name, give its logits."""
+    transformers = pytest.importorskip("transformers")
+    shape = {
+        "vocab_size": 37,
+        "hidden_size": 32,
+        "intermediate_size": 88,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 16,
+        "rope_theta": 500000.0,
+        "rms_norm_eps": 1e-5,
+        "tie_word_embeddings": tied,
+    }
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(**shape, attn_implementation="eager")
+    reference = transformers.LlamaForCausalLM(config).eval()
+    x = torch.randint(0, 37, (2, 16))
+    with torch.no_grad():
+        want = reference(x).logits
+    model = build_model("llama", {**shape, "block_size": 16}, get_ops(runtime))
+    ours = {n for n, _ in model.named_parameters()}
+    hf_names = set(reference.state_dict()) - ({"lm_head.weight"} if tied else set())
+    assert ours == hf_names
+    model.load_state_dict({n: reference.state_dict()[n] for n in ours}, strict=False)
+    with torch.no_grad():
+        got = model.logits(x)  # type: ignore[operator]
+    assert (got - want).abs().max().item() < 1e-5

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from node.runtime.models.rope import apply_rope, rope_tables  # noqa: E402
 from node.runtime.ops import Ops  # noqa: E402
 from node.runtime.repro import ReproOps  # noqa: E402
 
@@ -56,6 +57,20 @@ def _rand(rng: np.random.Generator, *shape: int, scale: float = 1.0) -> Tensor:
     return torch.from_numpy((rng.standard_normal(shape) * scale).astype(np.float32))
 
 
+def _repeat_kv(k: Tensor, rep: int) -> Tensor:
+    """Hugging Face's ``repeat_kv``: KV head ``j`` serves query heads ``j * rep ... j * rep + rep - 1``."""
+    b, kv, t, d = k.shape
+    return k[:, :, None].expand(b, kv, rep, t, d).reshape(b, kv * rep, t, d)
+
+
+def _rope_tables_f64(length: int, head_dim: int, theta: float) -> tuple[Tensor, Tensor]:
+    """Hugging Face's RoPE tables in float64 (float64 ``inv_freq`` and angles, libm cos/sin)."""
+    inv = 1.0 / theta ** (np.arange(0, head_dim, 2) / head_dim)
+    angle = np.arange(length)[:, None] * inv[None, :]
+    angle = np.concatenate([angle, angle], axis=-1)
+    return torch.from_numpy(np.cos(angle)), torch.from_numpy(np.sin(angle))
+
+
 def _causal_scores(rng: np.random.Generator) -> Tensor:
     x = _rand(rng, 3, 13, 13, scale=3.0)
     return x.masked_fill(torch.ones(13, 13, dtype=torch.bool).triu(1), float("-inf"))
@@ -70,6 +85,9 @@ def make_cases() -> list[Case]:
 
     def ref_ln(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
         return F.layer_norm(x, (x.shape[-1],), w, b, 1e-5)
+
+    def ref_rms(x: Tensor, w: Tensor) -> Tensor:
+        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6))
 
     return [
         Case(
@@ -155,6 +173,25 @@ def make_cases() -> list[Case]:
             [_rand(rng, 1, 13), _rand(rng, 13), _rand(rng, 13)],
         ),
         Case(
+            "rms_norm",
+            lambda o, x, w: o.rms_norm(x, w, 1e-6),
+            ref_rms,
+            [_rand(rng, 7, 130, scale=3.0) + 1.0, _rand(rng, 130)],
+        ),
+        Case(
+            "rms_norm_1",
+            lambda o, x, w: o.rms_norm(x, w, 1e-6),
+            ref_rms,
+            [_rand(rng, 3, 1, 13), _rand(rng, 13)],
+        ),
+        Case(
+            # Llama's grouped-query attention: 3 query heads per KV head stacked along time.
+            "matmul_gqa",
+            lambda o, q, k: o.matmul(q.reshape(2, 2, 21, 8), k.mT).reshape(2, 6, 7, 7),
+            lambda q, k: torch.matmul(q, _repeat_kv(k, 3).mT),
+            [_rand(rng, 2, 6, 7, 8), _rand(rng, 2, 2, 7, 8)],
+        ),
+        Case(
             "softmax",
             lambda o, x: o.softmax(x, -1),
             lambda x: torch.softmax(x, -1),
@@ -190,6 +227,13 @@ def make_cases() -> list[Case]:
             lambda x: F.gelu(x, approximate="tanh"),
             [_rand(rng, 7, 130, scale=3.0)],
         ),
+        Case("silu", lambda o, x: o.silu(x), F.silu, [_rand(rng, 7, 130, scale=4.0)]),
+        Case(
+            "silu_extremes",
+            lambda o, x: o.silu(x),
+            F.silu,
+            [torch.tensor([-200.0, -90.0, -30.0, -1e-30, 0.0, 1e-30, 30.0, 90.0, 200.0])],
+        ),
         Case("tanh", lambda o, x: o.tanh(x), torch.tanh, [_rand(rng, 13, 33, scale=3.0)]),
         Case("relu", lambda o, x: o.relu(x), torch.relu, [_rand(rng, 13, 33)]),
         Case(
@@ -197,6 +241,13 @@ def make_cases() -> list[Case]:
             lambda o, x: o.dropout(x, 0.1, keep),
             lambda x: x * keep / 0.9,
             [_rand(rng, 7, 130)],
+        ),
+        Case(
+            # Tables (cos/sin) built in this process: the variants check their bits too.
+            "rope",
+            lambda o, x: apply_rope(x, *rope_tables(13, 8, 500000.0)),
+            lambda x: apply_rope(x, *_rope_tables_f64(13, 8, 500000.0)),
+            [_rand(rng, 2, 3, 13, 8)],
         ),
         Case("sum_all", lambda o, x: o.sum(x), torch.sum, [_rand(rng, 130, 1001)]),
         Case("sum_dim0", lambda o, x: o.sum(x, 0), lambda x: x.sum(0), [_rand(rng, 130, 7)]),

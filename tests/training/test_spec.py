@@ -26,6 +26,19 @@ BASE: dict[str, Any] = {
 }
 
 
+LLAMA: dict[str, Any] = {
+    "architecture": "llama",
+    "vocab_size": 64,
+    "hidden_size": 64,
+    "intermediate_size": 172,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 64,
+    "block_size": 32,
+}
+
+
 def _with(path: str, value: Any) -> dict[str, Any]:
     data = copy.deepcopy(BASE)
     *parents, last = path.split(".")
@@ -62,6 +75,17 @@ def _with(path: str, value: Any) -> dict[str, Any]:
             "n_head 3 must divide n_embd 64",
         ),
         ("model", {"architecture": "cnn", "image_size": 6}, "image_size 6 must be divisible by 2"),
+        ("model", {**LLAMA, "num_key_value_heads": 3}, "num_key_value_heads 3 must divide"),
+        ("model", {**LLAMA, "num_key_value_heads": 8}, "num_key_value_heads 8 must divide"),
+        ("model", {**LLAMA, "num_attention_heads": 5}, "num_attention_heads 5 must divide"),
+        (
+            "model",
+            {**LLAMA, "hidden_size": 12, "num_attention_heads": 4},
+            "head_dim 3 must be even",
+        ),
+        ("model", {**LLAMA, "block_size": 65}, "block_size 65 exceeds max_position_embeddings 64"),
+        ("model", {**LLAMA, "rms_norm_eps": 0}, "model.rms_norm_eps"),
+        ("model", {**LLAMA, "bias": True}, "model.bias: Extra inputs are not permitted"),
         ("model", {"architecture": "cnn", "kernel_size": 4}, "kernel_size must be odd"),
     ],
 )
@@ -124,7 +148,7 @@ def test_registry_matches_spec_names() -> None:
     assert set(ARCHITECTURES) == set(ARCHITECTURE_NAMES)
 
 
-@pytest.mark.parametrize("name", ["mlp_digits", "cnn_digits", "gpt_text"])
+@pytest.mark.parametrize("name", ["mlp_digits", "cnn_digits", "gpt_text", "llama_text"])
 def test_example_specs_are_valid(name: str) -> None:
     spec = load_spec(EXAMPLES / f"{name}.json")
     assert spec.steps == 200 and spec.segments == 10

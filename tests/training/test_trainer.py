@@ -191,3 +191,12 @@ def test_cli_train_json_in_a_fresh_process(store: LocalBlobStore, tmp_path: Path
         bad.returncode == 1
         and "error: invalid job spec: steps (30) must be a multiple" in bad.stderr
     )
+    cpu_cmd = [*cmd[:3], "--out", str(tmp_path / "cli-cpu"), *cmd[5:], "--device", "cpu"]
+    on_cpu = subprocess.run(cpu_cmd, capture_output=True, text=True, check=False, env=env)
+    assert on_cpu.returncode == 0, on_cpu.stderr
+    on_cpu_summary = json.loads(on_cpu.stdout.strip().splitlines()[-1])
+    assert on_cpu_summary["final_state_hash"] == summary["final_state_hash"]
+    no_tpu = subprocess.run(
+        [*cmd, "--device", "tpu"], capture_output=True, text=True, check=False, env=env
+    )
+    assert no_tpu.returncode == 1 and "--device must be cpu, cuda or cuda:N" in no_tpu.stderr

@@ -1,4 +1,4 @@
-"""The architecture registry: ``mlp``, ``cnn``, ``gpt`` → (config dataclass, model class)."""
+"""The architecture registry: ``mlp``, ``cnn``, ``gpt``, ``llama`` → (config dataclass, model class)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from node.runtime.models.base import Model, StepContext, initial_parameters
 from node.runtime.models.cnn import CNN, CNNConfig
 from node.runtime.models.gpt import GPT, GPTConfig
+from node.runtime.models.llama import Llama, LlamaConfig
 from node.runtime.models.mlp import MLP, MLPConfig
 from node.runtime.ops import Ops
 
@@ -15,6 +16,7 @@ ARCHITECTURES: dict[str, tuple[type[Any], type[Model]]] = {
     "mlp": (MLPConfig, MLP),
     "cnn": (CNNConfig, CNN),
     "gpt": (GPTConfig, GPT),
+    "llama": (LlamaConfig, Llama),
 }
 
 __all__ = ["ARCHITECTURES", "Model", "StepContext", "build_model", "initial_parameters"]

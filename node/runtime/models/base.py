@@ -12,19 +12,32 @@ from node.runtime import rng
 from node.runtime.models.layers import Layer
 from node.runtime.ops import Ops
 
+CPU = torch.device("cpu")
+
 
 @dataclass(frozen=True)
 class StepContext:
-    """Randomness of one training step: dropout masks keyed by ``(step, site)``, never by call order."""
+    """Randomness of one training step: dropout masks keyed by ``(step, site)``, never by call order.
+
+    With gradient accumulation each micro-batch ``micro`` of the step draws its own masks
+    (``(step, "micro", micro, site)``); ``None`` (one batch per step) keeps the original domain.
+    """
 
     key: rng.RngKey
     step: int
     training: bool = True
+    device: torch.device = CPU
+    micro: int | None = None
 
     def keep_mask(self, site: str, shape: tuple[int, ...], p: float) -> Tensor | None:
+        """The mask is drawn on the CPU (the counter-based RNG is defined there) and moved."""
         if not self.training or p == 0.0:
             return None
-        return rng.keep_mask(self.key, ("dropout", self.step, site), shape, p)
+        if self.micro is None:
+            domain: tuple[str | int, ...] = ("dropout", self.step, site)
+        else:
+            domain = ("dropout", self.step, "micro", self.micro, site)
+        return rng.keep_mask(self.key, domain, shape, p).to(self.device)
 
 
 class Model(nn.Module):

@@ -117,7 +117,7 @@ class GPT(Model):
 
     def forward(self, x: Tensor, y: Tensor, ctx: StepContext) -> Tensor:
         b, t = x.shape
-        pos = torch.arange(t, dtype=torch.int64).expand(b, t)
+        pos = torch.arange(t, dtype=torch.int64, device=x.device).expand(b, t)
         h = self.wte(x) + self.wpe(pos)
         h = self.ops.dropout(
             h, self.config.dropout, ctx.keep_mask("drop", h.shape, self.config.dropout)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -120,3 +121,19 @@ class LayerNorm(Layer):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.ops.layer_norm(x, self.weight, self.bias, self.eps)
+
+
+class RMSNorm(Layer):
+    """``weight * (x * rsqrt(mean(x²) + eps))`` over the last dim; weight starts at ones."""
+
+    def __init__(self, ops: Ops, dim: int, eps: float) -> None:
+        super().__init__()
+        self.ops = ops
+        self.eps = float(np.float32(eps))  # rounded once, a scalar operand on any device
+        self.weight = _slot(dim)
+
+    def init_rules(self) -> dict[str, InitRule]:
+        return {"weight": ONES}
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.ops.rms_norm(x, self.weight, self.eps)

@@ -1,6 +1,7 @@
 """Autograd functions built on reductions: sum, layer_norm, softmax, log_softmax, cross_entropy.
 
-Every sum is a ``tree_sum``; exp/log are the fixed-order versions from ``transcendental``; row maxima
+Every sum is a ``tree_sum``; every division by a count divides by a tensor on the operand's device
+(``_scalar_like``), never by a Python scalar; exp/log are the fixed-order versions from ``transcendental``; row maxima
 (``amax``) are exact in any order and get ``+ 0.0`` so a -0.0/+0.0 tie cannot flip a sign bit.
 Softmax and layer norm over the last dim run as fused C kernels where one is built
 (``native_kernels``); the torch ops here are their definitions.
@@ -31,6 +32,12 @@ class Sum(torch.autograd.Function):
         return grad.expand(ctx.shape).contiguous(), None
 
 
+def _scalar_like(x: Tensor, value: float) -> Tensor:
+    """``value`` as a 0-dim float32 tensor on ``x``'s device: a divisor CUDA divides by (with a CPU
+    scalar, CUDA's ``div`` multiplies by its rounded reciprocal instead: other bits than the CPU's)."""
+    return torch.full((), value, dtype=torch.float32, device=x.device)
+
+
 def _row_max(x: Tensor, dim: int) -> Tensor:
     return x.amax(dim=dim, keepdim=True) + 0.0
 
@@ -46,7 +53,7 @@ class LayerNorm(torch.autograd.Function):
             y, xhat, rstd = native_kernels.layer_norm(lib, x, weight, bias, eps)
             ctx.save_for_backward(xhat, rstd, weight)
             return y
-        n = float(x.shape[-1])
+        n = _scalar_like(x, float(x.shape[-1]))
         mean = tree_sum(x, -1, keepdim=True).div_(n)
         xc = x - mean
         var = tree_sum(xc * xc, -1, keepdim=True).div_(n)
@@ -61,7 +68,7 @@ class LayerNorm(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
         xhat, rstd, weight = ctx.saved_tensors
-        n = float(xhat.shape[-1])
+        n = _scalar_like(xhat, float(xhat.shape[-1]))
         dx = dw = db = None
         lib = native_kernels.rows_applicable(grad, weight, xhat, rstd)
         if ctx.needs_input_grad[0] and lib is not None and weight.shape == xhat.shape[-1:]:
@@ -77,6 +84,38 @@ class LayerNorm(torch.autograd.Function):
         if ctx.has_bias and ctx.needs_input_grad[2]:
             db = tree_sum(rows, 0)
         return dx, dw, db, None
+
+
+class RMSNorm(torch.autograd.Function):
+    """``weight * (x * rstd)``, ``rstd = 1 / sqrt(mean(x²) + eps)`` over the last dim (Llama's).
+
+    ``rstd`` is a correctly rounded sqrt followed by an IEEE division (two correct roundings, as
+    layer_norm's; Hugging Face's ``torch.rsqrt`` is a library approximation). Backward:
+    ``dx = rstd (g w - xhat mean(g w xhat))``, ``dw = Σ_rows g xhat``, every sum a ``tree_sum``.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, weight: Tensor, eps: float) -> Tensor:
+        n = _scalar_like(x, float(x.shape[-1]))
+        ms = tree_sum(x * x, -1, keepdim=True).div_(n)
+        rstd = 1.0 / T.sqrt(ms.add_(eps))
+        xhat = x * rstd
+        ctx.save_for_backward(xhat, rstd, weight)
+        return weight * xhat
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        xhat, rstd, weight = ctx.saved_tensors
+        dx = dw = None
+        if ctx.needs_input_grad[0]:
+            n = _scalar_like(xhat, float(xhat.shape[-1]))
+            dxhat = grad * weight
+            mean_dx = tree_sum(dxhat * xhat, -1, keepdim=True).div_(n)
+            dx = dxhat.sub_(xhat * mean_dx).mul_(rstd)
+        if ctx.needs_input_grad[1]:
+            rows = grad.reshape(-1, grad.shape[-1])
+            dw = tree_sum(rows * xhat.reshape(rows.shape), 0)
+        return dx, dw, None
 
 
 def _softmax(x: Tensor, dim: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -129,7 +168,7 @@ class CrossEntropy(torch.autograd.Function):
     def forward(ctx: Any, logits: Tensor, targets: Tensor) -> Tensor:
         p, z, s = _softmax(logits, 1)
         picked = z.gather(1, targets.view(-1, 1)) - T.log(s)
-        batch = float(logits.shape[0])
+        batch = _scalar_like(logits, float(logits.shape[0]))
         ctx.save_for_backward(p, targets)
         return -(tree_sum_all(picked) / batch)
 
@@ -137,4 +176,4 @@ class CrossEntropy(torch.autograd.Function):
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         p, targets = ctx.saved_tensors
         onehot = torch.zeros_like(p).scatter_(1, targets.view(-1, 1), 1.0)
-        return (p - onehot) * (grad / float(p.shape[0])), None
+        return (p - onehot) * (grad / _scalar_like(p, float(p.shape[0]))), None

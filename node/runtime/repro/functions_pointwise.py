@@ -1,4 +1,4 @@
-"""Autograd functions for elementwise ops: gelu (tanh approximation), tanh, relu, dropout, sqrt.
+"""Autograd functions for elementwise ops: gelu (tanh approximation), silu, tanh, relu, dropout, sqrt.
 
 Elementwise IEEE ops are reproducible as long as each is its own kernel; the only library functions
 they would need (tanh) come from ``transcendental``. NaN propagates through relu. GELU runs as one
@@ -56,6 +56,27 @@ class Gelu(torch.autograd.Function):
         # d/dx x sig(2z) = sig + x sig (1 - sig) 2c (1 + 3a x²)
         dz2 = (x * x).mul_(GELU_3A).add_(1.0).mul_(GELU_2C)
         slope = (s - 1.0).neg_().mul_(s).mul_(x).mul_(dz2)
+        return slope.add_(s).mul_(grad)
+
+
+class Silu(torch.autograd.Function):
+    """``x sig(x) = x / (1 + exp(-x))`` with repro's ``exp`` and an IEEE reciprocal.
+
+    Backward: ``d/dx x sig(x) = sig + x sig (1 - sig)``, in that fixed order of single ops.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        s = torch.reciprocal(T.exp(-x).add_(1.0))  # IEEE 1/x on CPU and CUDA
+        ctx.save_for_backward(x, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        x: Tensor
+        s: Tensor
+        x, s = ctx.saved_tensors
+        slope = (s - 1.0).neg_().mul_(s).mul_(x)
         return slope.add_(s).mul_(grad)
 
 

@@ -10,8 +10,15 @@ from torch import Tensor
 
 from node.runtime.repro.functions_gemm import Conv2d, Linear, Matmul
 from node.runtime.repro.functions_index import Embedding, MaxPool2d
-from node.runtime.repro.functions_norm import CrossEntropy, LayerNorm, LogSoftmax, Softmax, Sum
-from node.runtime.repro.functions_pointwise import Dropout, Gelu, Relu, Sqrt, Tanh
+from node.runtime.repro.functions_norm import (
+    CrossEntropy,
+    LayerNorm,
+    LogSoftmax,
+    RMSNorm,
+    Softmax,
+    Sum,
+)
+from node.runtime.repro.functions_pointwise import Dropout, Gelu, Relu, Silu, Sqrt, Tanh
 
 
 def _apply(fn: type[torch.autograd.Function], *args: object) -> Tensor:
@@ -43,6 +50,9 @@ class ReproOps:
     def layer_norm(self, x: Tensor, weight: Tensor, bias: Tensor | None, eps: float) -> Tensor:
         return _apply(LayerNorm, x, weight, bias, eps)
 
+    def rms_norm(self, x: Tensor, weight: Tensor, eps: float) -> Tensor:
+        return _apply(RMSNorm, x, weight, eps)
+
     def softmax(self, x: Tensor, dim: int) -> Tensor:
         return _apply(Softmax, x, dim)
 
@@ -54,6 +64,9 @@ class ReproOps:
 
     def gelu(self, x: Tensor) -> Tensor:
         return _apply(Gelu, x)
+
+    def silu(self, x: Tensor) -> Tensor:
+        return _apply(Silu, x)
 
     def tanh(self, x: Tensor) -> Tensor:
         return _apply(Tanh, x)
