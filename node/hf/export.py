@@ -109,6 +109,6 @@ def export_model(
 ) -> Path:
     """Write ``params`` of ``spec``'s llama model, with its dataset's tokenizer if any, to ``out``
     (plus ``extra_files``, e.g. the job's spec and trace manifest)."""
-    tokenizer = dataset_tokenizer(store, spec.dataset.address)
+    tokenizer = dataset_tokenizer(store, spec.dataset)
     files = hf_files(spec.model.model_dump(), params, tokenizer, shard_bytes)
     return write_hf_folder(out, {**files, **(extra_files or {})})

@@ -1,23 +1,21 @@
 """The tokenizer a job's dataset was prepared with, to ship beside an exported model.
 
 A ``token-shards`` dataset manifest (``crowdtrain data prepare --tokenizer``) records its tokenizer
-as ``{"kind": "tokenizers", "files": {"tokenizer.json": "sha256:…", …}}`` and the EOS id written
-between documents. Only the known tokenizer file names are taken (they become file names in the
-export folder); older single-blob datasets (safetensors) and byte-level datasets have no tokenizer
+files by address (``{"kind": "tokenizers", "files": {"tokenizer.json": "sha256:…", …}}``) and the
+EOS id written between documents. Only the file names ``data prepare`` ships are taken (they become
+file names in the export folder); single-blob datasets and byte-level datasets have no tokenizer
 files, and export then writes the model alone.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 from node.errors import SpecError
 from node.storage import BlobStore, validate_address
-
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
-MANIFEST_FORMAT = "token-shards"
-_MAX_MANIFEST_BYTES = 16 << 20
+from node.training.shards import MANIFEST_FORMAT, parse_manifest
+from node.training.spec import DatasetSpec
+from node.training.text_tokenizer import SHIPPED_FILES
 
 
 @dataclass(frozen=True)
@@ -28,29 +26,21 @@ class DatasetTokenizer:
     files: dict[str, bytes] = field(default_factory=dict)
 
 
-def dataset_tokenizer(store: BlobStore, dataset_address: str) -> DatasetTokenizer | None:
-    """The dataset's tokenizer files, or None when the dataset records none."""
-    raw = store.get(dataset_address)
-    if len(raw) > _MAX_MANIFEST_BYTES or not raw.lstrip().startswith(b"{"):
-        return None  # a single-blob (safetensors) dataset: no tokenizer recorded
-    try:
-        manifest = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+def dataset_tokenizer(store: BlobStore, dataset: DatasetSpec) -> DatasetTokenizer | None:
+    """The dataset's tokenizer files, or None when the dataset is not a token-shards manifest."""
+    if dataset.format != MANIFEST_FORMAT:
         return None
-    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
-        return None
-    eos = manifest.get("eos_id")
-    eos_id = eos if isinstance(eos, int) and not isinstance(eos, bool) and eos >= 0 else None
-    tokenizer = manifest.get("tokenizer")
-    listed = tokenizer.get("files") if isinstance(tokenizer, dict) else None
+    what = f"dataset {dataset.address}"
+    manifest = parse_manifest(store.get(dataset.address), what)
+    listed = manifest.tokenizer.get("files", {})
     if not isinstance(listed, dict):
-        return DatasetTokenizer(eos_id)
+        raise SpecError(f"{what}: tokenizer files must be an object")
     files = {}
-    for name in TOKENIZER_FILES:
+    for name in SHIPPED_FILES:
         address = listed.get(name)
         if address is None:
             continue
         if not isinstance(address, str):
-            raise SpecError(f"dataset {dataset_address}: tokenizer file {name} has no address")
+            raise SpecError(f"{what}: tokenizer file {name} has no address")
         files[name] = store.get(validate_address(address))
-    return DatasetTokenizer(eos_id, files)
+    return DatasetTokenizer(manifest.eos_id, files)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,9 +12,19 @@ import torch
 from node.errors import SpecError
 from node.hf.export import export_model
 from node.hf.importer import import_checkpoint
-from node.hf.tokenizer import dataset_tokenizer
+from node.hf.tokenizer import DatasetTokenizer, dataset_tokenizer
 from node.storage import LocalBlobStore
+from node.training.prepare import Source, prepare_dataset
 from node.training.session import TrainingSession
+from node.training.shards import parse_manifest
+from node.training.spec import DatasetSpec
+from node.training.text_tokenizer import (
+    BYTE_EOS,
+    TextTokenizer,
+    byte_tokenizer,
+    load_tokenizer,
+    train_bpe,
+)
 
 from .hf_kit import init_spec, save, tiny_llama, transformers
 
@@ -27,14 +38,21 @@ def tokenizer_json() -> bytes:
     return tok.to_str().encode()
 
 
-def token_shards_manifest(store: LocalBlobStore, files: dict[str, bytes] | None) -> str:
-    """A dataset manifest as ``data prepare`` writes it (only the fields export reads matter)."""
-    tokenizer: dict[str, object] = {"kind": "tokenizers" if files else "byte"}
-    if files:
-        addresses = {n: store.put(raw) for n, raw in files.items()}
-        tokenizer |= {"address": addresses["tokenizer.json"], "files": addresses}
-    manifest = {"format": "token-shards", "version": 1, "eos_id": 0, "tokenizer": tokenizer}
-    return store.put(json.dumps(manifest, sort_keys=True).encode())
+def prepared(store: LocalBlobStore, tmp_path: Path, tokenizer: TextTokenizer) -> str:
+    """A ``token-shards`` dataset made by ``data prepare``'s code with ``tokenizer``."""
+    text = tmp_path / "corpus.txt"
+    text.write_text("bad cafe\n" * 50 + "face a bead\n" * 50, encoding="utf-8")
+    return prepare_dataset(
+        [Source("text", text)], tokenizer, store, name="corpus", progress=False
+    ).address
+
+
+def with_extra_file(store: LocalBlobStore, address: str, name: str, raw: bytes) -> str:
+    """The same dataset manifest with one more tokenizer file listed (canonical, as prepared)."""
+    manifest = parse_manifest(store.get(address), "test")
+    files = {**manifest.tokenizer.get("files", {}), name: store.put(raw)}
+    changed = dataclasses.replace(manifest, tokenizer={**manifest.tokenizer, "files": files})
+    return store.put(changed.canonical_json())
 
 
 def test_export_ships_the_dataset_tokenizer(tmp_path: Path, store: LocalBlobStore) -> None:
@@ -42,12 +60,16 @@ def test_export_ships_the_dataset_tokenizer(tmp_path: Path, store: LocalBlobStor
     config = json.dumps(
         {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<|endoftext|>"}
     )
-    dataset = token_shards_manifest(
-        store, {"tokenizer.json": raw, "tokenizer_config.json": config.encode(), "evil/../x": b"!"}
+    folder = tmp_path / "tok"
+    folder.mkdir()
+    (folder / "tokenizer.json").write_bytes(raw)
+    (folder / "tokenizer_config.json").write_text(config)
+    dataset = with_extra_file(
+        store, prepared(store, tmp_path, load_tokenizer(str(folder))), "evil/../x", b"!"
     )
     imported = import_checkpoint(save(tiny_llama(), tmp_path / "in"), store)
     spec = init_spec(
-        imported.model, imported.address, dataset={"address": dataset, "format": "tokens"}
+        imported.model, imported.address, dataset={"address": dataset, "format": "token-shards"}
     )
     params = TrainingSession(spec, None, store=store).initial_state().params
     out = export_model(spec, params, store, tmp_path / "out")
@@ -71,16 +93,40 @@ def test_datasets_without_a_tokenizer_export_the_model_alone(
     tmp_path: Path,
     store: LocalBlobStore,
 ) -> None:
-    byte_level = token_shards_manifest(store, None)
-    assert dataset_tokenizer(store, byte_level) is not None
-    assert dataset_tokenizer(store, byte_level).files == {}  # type: ignore[union-attr]
+    byte_level = DatasetSpec(
+        address=prepared(store, tmp_path, byte_tokenizer()), format="token-shards"
+    )
+    assert dataset_tokenizer(store, byte_level) == DatasetTokenizer(BYTE_EOS, {})
     imported = import_checkpoint(save(tiny_llama(), tmp_path / "in"), store)
     spec = init_spec(imported.model, imported.address)  # the example text dataset (safetensors)
-    assert dataset_tokenizer(store, spec.dataset.address) is None
-    bad = store.put(
-        json.dumps(
-            {"format": "token-shards", "tokenizer": {"files": {"tokenizer.json": 7}}}
-        ).encode()
-    )
+    assert dataset_tokenizer(store, spec.dataset) is None
+    bad = with_extra_file(store, byte_level.address, "tokenizer.json", b"")
+    body = json.loads(store.get(bad))
+    body["tokenizer"]["files"]["tokenizer.json"] = 7
+    bad = store.put(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
     with pytest.raises(SpecError, match=r"tokenizer file tokenizer\.json has no address"):
-        dataset_tokenizer(store, bad)
+        dataset_tokenizer(store, DatasetSpec(address=bad, format="token-shards"))
+
+
+def test_a_prepared_bpe_dataset_ships_its_tokenizer(tmp_path: Path, store: LocalBlobStore) -> None:
+    """The whole path a newcomer takes: a BPE tokenizer trained on their text, the text prepared
+    with it, a llama fine-tuned on it, exported: transformers' tokenizer gives the ids we trained on."""
+    text = tmp_path / "corpus.txt"
+    text.write_text("the miller counted sacks of grain by the river\n" * 40, encoding="utf-8")
+    vocab = train_bpe([text], 300, tmp_path / "tok" / "tokenizer.json")
+    tokenizer = load_tokenizer(str(tmp_path / "tok"))
+    prepared_bpe = prepare_dataset(
+        [Source("text", text)], tokenizer, store, name="corpus", progress=False
+    )
+    imported = import_checkpoint(save(tiny_llama(vocab_size=vocab), tmp_path / "in"), store)
+    spec = init_spec(
+        imported.model,
+        imported.address,
+        dataset={"address": prepared_bpe.address, "format": "token-shards"},
+    )
+    params = TrainingSession(spec, None, store=store).initial_state().params
+    out = export_model(spec, params, store, tmp_path / "out")
+    loaded = transformers.AutoTokenizer.from_pretrained(out)
+    sample = "the miller counted grain"
+    assert loaded(sample)["input_ids"] == [int(i) for i in tokenizer.encode_batch([sample])[0]]
+    assert json.loads((out / "config.json").read_text())["eos_token_id"] == tokenizer.eos_id
