@@ -4,7 +4,8 @@ The solver (respondent of a segment, initial-state or blob claim; claimant of a 
 submitter answering a dataset claim (``node.solver.defense``) and the verifier jurors
 (``verifier.work``) all commit ``keccak256(abi.encode(disputeId, round, voter, digest, salt))`` and
 reveal a salted digest ``BLAKE3(r ‖ serialized state)`` (or of a blob *as the store serves it*: a
-blob that is missing or does not hash to its ``sha256:`` address is unavailable, digest 0). Kept in
+blob that is missing or does not hash to its ``sha256:`` address is unavailable, digest 0; a store
+that is down decides nothing: ``StorageUnavailableError`` goes up and the vote waits). Kept in
 one place so the parties cannot disagree on bytes they all hold.
 """
 
@@ -16,7 +17,7 @@ from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 
 from node.chain.types import Job
-from node.errors import CrowdtrainError
+from node.errors import CrowdtrainError, StorageUnavailableError
 from node.storage import BlobStore
 from node.trace.state import TrainState, state_parts
 from node.training.spec import load_spec
@@ -57,6 +58,8 @@ def stored_blob_digest(store: BlobStore, address: str, salt: bytes) -> bytes:
     have it or its bytes do not hash to the address."""
     try:
         blob = store.get(address)
+    except StorageUnavailableError:
+        raise  # our store is down: no vote now (the caller retries), never "unavailable"
     except CrowdtrainError:
         return UNAVAILABLE
     return blob_digest(salt, blob)
@@ -71,6 +74,8 @@ def dataset_digest(store: BlobStore, job: Job, salt: bytes) -> bytes:
     """The salted digest of ``job``'s dataset (the vote on a Dataset availability claim)."""
     try:
         address = dataset_address(store, job)
+    except StorageUnavailableError:
+        raise
     except CrowdtrainError:
         return UNAVAILABLE
     return stored_blob_digest(store, address, salt)
