@@ -13,12 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from e2e_dispute_kit import World
+from e2e_dispute_kit import REWARD, SolverSlot, World, tiny_spec
 from eth_account.signers.local import LocalAccount
 from market_kit import Market, deploy_market
 from web3 import Web3
 
 from node.chain.anvil import AnvilProcess, start_anvil
+from node.chain.dispute_events import DisputeResolved, RangeChosen
+from node.chain.dispute_types import DisputeOutcome, DisputePhase
+from node.storage import LocalBlobStore
+
+LOCK = 2 * REWARD
+BURN_ADDRESS = "0x000000000000000000000000000000000000dEaD"  # StakeRegistry.BURN_ADDRESS
 
 
 @dataclass
@@ -145,3 +151,71 @@ def paid_job_books(world: World, job_id: int, before: dict[str, int], fee: int) 
     assert p.registry.stake_of(solver).locked == 0
     assert p.market.total_liabilities() == fee
     world.solvency()
+
+
+@dataclass
+class FraudScene:
+    """A solver cheating at step 2 of segment 2 (``alter_step:2``) before four verifiers, in
+    process: the dispute a fault test interrupts, and its exact books once fraud is proven."""
+
+    world: World
+    cheater: SolverSlot
+    parties: list[str]
+    before: dict[str, int]
+    burned_before: int
+    job_id: int
+
+    @classmethod
+    def start(cls, market: Market, dev_accounts: list[LocalAccount]) -> FraudScene:
+        world = World(market, LocalBlobStore(market.root / "blobs"))
+        for k in range(4):
+            world.add_verifier(f"v{k + 1}", dev_accounts[3 + k])
+        cheater = world.add_solver(dev_accounts[2], LOCK, "alter_step:2")  # one lock of stake
+        world.start_solver(cheater)
+        parties = [market.submitter.address, cheater.account.address] + [
+            a.address for a in world.accounts.values()
+        ]
+        before = {a: world.wealth(a) for a in parties}
+        burned = world.p.token.balance_of(BURN_ADDRESS)
+        job_id = world.post(tiny_spec(world.store))
+        return cls(world, cheater, parties, before, burned, job_id)
+
+    def in_phase(self, want: DisputePhase) -> bool:
+        game = self.world.p.dispute_game
+        return game.dispute_count() == 1 and game.get_dispute(1).phase is want
+
+    def challenger_must_choose(self) -> tuple[str, str]:
+        """Play until the challenger must choose a range; its address and name."""
+        self.world.drive(lambda: self.in_phase(DisputePhase.CHOOSE), what="challenger to choose")
+        challenger = self.world.p.dispute_game.get_dispute(1).challenger
+        name = next(n for n, a in self.world.accounts.items() if a.address == challenger)
+        return challenger, name
+
+    def finish_and_check(self, challenger: str) -> None:
+        """Play until fraud is proven; then no move repeated and every token accounted for."""
+        world, p = self.world, self.world.p
+        world.drive(lambda: p.market.get_job(self.job_id).attempt == 1, what="fraud proven")
+        (resolved,) = [
+            e
+            for e in p.dispute_game.get_events("DisputeResolved")
+            if isinstance(e, DisputeResolved)
+        ]
+        assert resolved.outcome == DisputeOutcome.SOLVER_WRONG and resolved.winner == challenger
+        chosen = [e for e in p.dispute_game.get_events("RangeChosen") if isinstance(e, RangeChosen)]
+        assert len(chosen) == len(p.dispute_game.get_events("SplitProposed"))  # each answered once
+        jurors = p.jury.jurors_of(1, 0)
+        delta = {a: world.wealth(a) - self.before[a] for a in self.parties}
+        assert delta[self.cheater.account.address] == -LOCK  # the cheater's whole lock
+        assert delta[challenger] == resolved.winner_paid  # its bond back plus the jackpot
+        for account in self.parties[2:]:
+            if account != challenger:
+                fee = resolved.jury_fees // len(jurors) if account in jurors else 0
+                assert delta[account] == fee, account  # nobody honest slashed
+        job = p.market.get_job(self.job_id)
+        # every token is accounted for: the parties' gains and losses, the reopened job's escrow
+        # and the burn add up to nothing, to the wei
+        burned = p.token.balance_of(BURN_ADDRESS) - self.burned_before
+        assert burned > 0
+        assert sum(delta.values()) + job.reward + job.verifier_fee == -burned
+        assert all(p.registry.stake_of(a).locked == 0 for a in self.parties[2:])
+        world.solvency()

@@ -12,18 +12,16 @@ from pathlib import Path
 import pytest
 from e2e_dispute_kit import FEE, REWARD, World, tiny_spec
 from eth_account.signers.local import LocalAccount
-from fault_kit import Restartable, paid_job_books
+from fault_kit import FraudScene, Restartable, paid_job_books
 from market_kit import wait_for_status, wait_until
 
-from node.chain.dispute_events import DisputeResolved, RangeChosen
-from node.chain.dispute_types import DisputeOutcome, DisputePhase
+from node.chain.dispute_types import DisputePhase
 from node.chain.types import JobStatus
 from node.storage import LocalBlobStore
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 LOCK = 2 * REWARD
-BURN_ADDRESS = "0x000000000000000000000000000000000000dEaD"  # StakeRegistry.BURN_ADDRESS
 
 
 def test_rpc_restart_mid_commit_and_mid_window_solver_finishes_and_is_paid(
@@ -70,26 +68,9 @@ def test_rpc_restart_mid_commit_and_mid_window_solver_finishes_and_is_paid(
 def test_rpc_restart_mid_bisection_move_challenger_still_wins(
     restartable: Restartable, dev_accounts: list[LocalAccount]
 ) -> None:
-    market, anvil = restartable.market, restartable.anvil
-    world = World(market, LocalBlobStore(market.root / "blobs"))
-    for k in range(4):
-        world.add_verifier(f"v{k + 1}", dev_accounts[3 + k])
-    cheater = world.add_solver(dev_accounts[2], LOCK, "alter_step:2")
-    world.start_solver(cheater)
-    p = world.p
-    parties = [market.submitter.address, cheater.account.address] + [
-        a.address for a in world.accounts.values()
-    ]
-    before = {a: world.wealth(a) for a in parties}
-    burned_before = p.token.balance_of(BURN_ADDRESS)
-    job_id = world.post(tiny_spec(world.store))
-
-    def phase(want: DisputePhase) -> bool:
-        return p.dispute_game.dispute_count() == 1 and p.dispute_game.get_dispute(1).phase is want
-
-    world.drive(lambda: phase(DisputePhase.CHOOSE), what="the challenger must choose a range")
-    challenger = p.dispute_game.get_dispute(1).challenger
-    name = next(n for n, a in world.accounts.items() if a.address == challenger)
+    scene = FraudScene.start(restartable.market, dev_accounts)
+    world, anvil = scene.world, restartable.anvil
+    challenger, name = scene.challenger_must_choose()
     restartable.automine(False)
     moved: list[bool] = []
 
@@ -108,28 +89,5 @@ def test_rpc_restart_mid_bisection_move_challenger_still_wins(
         mover.join(timeout=180)
     assert moved == [True]  # the tick came back with its move mined, no crash
     world.start_verifier(name)  # back on this thread
-    assert not phase(DisputePhase.CHOOSE)
-    world.drive(lambda: p.market.get_job(job_id).attempt == 1, what="fraud proven, job reopened")
-
-    (resolved,) = [
-        e for e in p.dispute_game.get_events("DisputeResolved") if isinstance(e, DisputeResolved)
-    ]
-    assert resolved.outcome == DisputeOutcome.SOLVER_WRONG and resolved.winner == challenger
-    chosen = [e for e in p.dispute_game.get_events("RangeChosen") if isinstance(e, RangeChosen)]
-    proposed = p.dispute_game.get_events("SplitProposed")
-    assert len(chosen) == len(proposed)  # each split answered once: the move was not repeated
-    jurors = p.jury.jurors_of(1, 0)
-    delta = {a: world.wealth(a) - before[a] for a in parties}
-    assert delta[cheater.account.address] == -LOCK  # the cheater's whole lock
-    assert delta[challenger] == resolved.winner_paid  # its bond back plus the jackpot
-    for account in parties[2:]:
-        if account != challenger:
-            assert delta[account] == (resolved.jury_fees // len(jurors) if account in jurors else 0)
-    job = p.market.get_job(job_id)
-    # every token is accounted for: what the parties gained or lost, the reopened job's escrow and
-    # the burn add up to nothing, to the wei
-    burned = p.token.balance_of(BURN_ADDRESS) - burned_before
-    assert burned > 0
-    assert sum(delta.values()) + job.reward + job.verifier_fee == -burned
-    assert all(p.registry.stake_of(a).locked == 0 for a in parties[2:])
-    world.solvency()
+    assert not scene.in_phase(DisputePhase.CHOOSE)
+    scene.finish_and_check(challenger)
