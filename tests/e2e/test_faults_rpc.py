@@ -43,13 +43,18 @@ def test_rpc_restart_mid_commit_and_mid_window_solver_finishes_and_is_paid(
         wait_until(lambda: restartable.pending_tx(solver), timeout=120, what="commit", proc=proc)
 
         anvil.stop()  # the endpoint goes away with the commit in its pool
-        wait_until(lambda: "RPC unreachable" in log.read_text(), timeout=60, what="outage seen")
+        wait_until(
+            lambda: "RPC unreachable" in log.read_text(), timeout=60, what="outage", proc=proc
+        )
         anvil.relaunch()  # back from the dumped state, without the commit
         wait_for_status(market, job_id, JobStatus.COMMITTED, proc, timeout=120)
         assert "the node lost nonce" in log.read_text()  # the same commit was sent again
+        wait_until(lambda: "committed job" in log.read_text(), timeout=60, what="commit returned")
 
         anvil.stop()  # and once more while the solver waits for the challenge window
-        wait_until(lambda: "chain RPC unavailable" in log.read_text(), timeout=60, what="idle")
+        wait_until(
+            lambda: "chain RPC unavailable" in log.read_text(), timeout=60, what="idle", proc=proc
+        )
         anvil.relaunch()
         market.advance(
             market.deployer.market.challenge_window() + market.deployer.market.reveal_phase() + 1
