@@ -297,8 +297,9 @@ class TxSender:
             except TransactionNotFound:
                 continue
             with self._lock:
-                for nonce in [n for n in self._in_flight if n <= pending.nonce]:
-                    del self._in_flight[nonce]
+                # only this nonce: a lower one's waiter may still need its hashes (a resend at
+                # other fees has another hash than the one its PendingTx names)
+                self._in_flight.pop(pending.nonce, None)
             return HexBytes(tx_hash), receipt
         return None
 

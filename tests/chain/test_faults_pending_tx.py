@@ -65,7 +65,7 @@ def test_tx_stuck_under_a_risen_base_fee_is_replaced_with_bumped_fees(
     assert w3.eth.get_transaction_count(payer.address) == nonce + 1
 
 
-def test_dropped_nonce_gap_is_filled_by_sending_it_again(
+def test_dropped_nonce_gap_is_filled_by_sending_it_again_at_current_fees(
     node: AnvilProcess, dev_accounts: list[LocalAccount], decoder: RevertDecoder
 ) -> None:
     w3 = connect(node.rpc_url)
@@ -75,14 +75,18 @@ def test_dropped_nonce_gap_is_filled_by_sending_it_again(
     rpc(w3, "evm_setAutomine", False)
     first = sender.submit(payee, b"", value=1_000, label="first payment")
     second = sender.submit(payee, b"", value=2_000, label="second payment")
+    offered = int(w3.eth.get_transaction(first.tx_hash)["maxFeePerGas"])
     rpc(w3, "anvil_dropTransaction", "0x" + first.tx_hash.hex())
+    rpc(w3, "anvil_setNextBlockBaseFeePerGas", hex(4 * offered))  # and the fees rise meanwhile
     rpc(w3, "evm_setAutomine", True)
     rpc(w3, "evm_mine")  # the second waits behind the gap the dropped first left
     assert not _mined(w3, second)
     assert w3.eth.get_transaction_count(payer.address) == nonce
 
-    sender.wait(second)
-    sender.wait(first)
+    sent_second = sender.wait(second)
+    sent_first = sender.wait(first)  # found under the hash it was sent again with
+
+    assert sent_first.tx_hash != first.tx_hash and sent_second.tx_hash != second.tx_hash
 
     assert w3.eth.get_balance(payee) == before + 3_000
     assert w3.eth.get_transaction_count(payer.address) == nonce + 2
