@@ -33,6 +33,12 @@ class StorageError(CrowdtrainError):
     """Raised when a blob is missing, or its bytes do not hash to its address."""
 
 
+class StorageUnavailableError(StorageError):
+    """Raised when the blob store cannot be reached, read or written (the API down, the disk
+    full): a fault on our side that passes, never a verdict on the blob. Nobody may judge a
+    party (claim a blob missing, vote "unavailable") on it: callers retry later instead."""
+
+
 class TraceError(CrowdtrainError):
     """Raised when a checkpoint, manifest or proof is inconsistent or corrupt."""
 

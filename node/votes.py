@@ -4,7 +4,8 @@ The solver (respondent of a segment, initial-state or blob claim; claimant of a 
 submitter answering a dataset claim (``node.solver.defense``) and the verifier jurors
 (``verifier.work``) all commit ``keccak256(abi.encode(disputeId, round, voter, digest, salt))`` and
 reveal a salted digest ``BLAKE3(r ‖ serialized state)`` (or of a blob *as the store serves it*: a
-blob that is missing or does not hash to its ``sha256:`` address is unavailable, digest 0). A
+blob that is missing or does not hash to its ``sha256:`` address is unavailable, digest 0; a store
+that is down decides nothing: ``StorageUnavailableError`` goes up and the vote waits). A
 ``token-shards`` dataset is its manifest plus every blob it names: its digest is
 ``BLAKE3(r ‖ manifest ‖ shard_0 ‖ … ‖ tokenizer files)``, unavailable when any one is missing or
 corrupt. Kept in one place so the parties cannot disagree on bytes they all hold.
@@ -18,7 +19,7 @@ from eth_hash.auto import keccak
 from eth_utils.address import to_checksum_address
 
 from node.chain.types import Job
-from node.errors import CrowdtrainError
+from node.errors import CrowdtrainError, StorageUnavailableError
 from node.storage import BlobStore
 from node.trace.state import TrainState, state_parts
 from node.training.shards import dataset_blobs
@@ -60,6 +61,8 @@ def stored_blob_digest(store: BlobStore, address: str, salt: bytes) -> bytes:
     have it or its bytes do not hash to the address."""
     try:
         blob = store.get(address)
+    except StorageUnavailableError:
+        raise  # our store is down: no vote now (the caller retries), never "unavailable"
     except CrowdtrainError:
         return UNAVAILABLE
     return blob_digest(salt, blob)
@@ -70,22 +73,21 @@ def job_spec(store: BlobStore, job: Job) -> JobSpec:
     return load_spec(store.get("sha256:" + job.spec_hash.hex()))
 
 
-def dataset_address(store: BlobStore, job: Job) -> str:
-    """The dataset address named by ``job``'s spec (StorageError/SpecError when unusable)."""
-    return job_spec(store, job).dataset.address
-
-
 def dataset_digest(store: BlobStore, job: Job, salt: bytes) -> bytes:
     """The salted digest of ``job``'s dataset (the vote on a Dataset availability claim): every
     blob of the dataset, each verified, streamed one at a time into one hash."""
     try:
         dataset = job_spec(store, job).dataset
+    except StorageUnavailableError:
+        raise
     except CrowdtrainError:
         return UNAVAILABLE
     try:
         hasher = blake3(salt)
         for address in dataset_blobs(store, dataset.address, dataset.format):
             hasher.update(store.get(address))
+    except StorageUnavailableError:
+        raise  # our store is down: no vote now (the caller retries), never "unavailable"
     except CrowdtrainError:
         return UNAVAILABLE
     return hasher.digest()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from node.chain.types import Commitment
-from node.errors import StorageError, TraceError
+from node.errors import StorageError, StorageUnavailableError, TraceError
 from node.storage import BlobStore
 from node.trace.manifest import Manifest, parse_manifest
 from node.trace.merkle import MerkleTree, checkpoint_leaf
@@ -52,6 +52,8 @@ def fetch_manifest(
     address = "sha256:" + commitment.manifest_hash.hex()
     try:
         blob = store.get(address)
+    except StorageUnavailableError:
+        raise  # our store is down: no verdict on the solver's blob
     except StorageError as err:
         raise TraceFaultError(TraceFault.MANIFEST_MISSING, f"manifest {address}: {err}") from err
     try:
@@ -99,6 +101,8 @@ def fetch_checkpoint(spec: JobSpec, store: BlobStore, manifest: Manifest, index:
     cp = manifest.checkpoints[index]
     try:
         blob = store.get(cp.address)
+    except StorageUnavailableError:
+        raise  # our store is down: no verdict on the solver's blob
     except StorageError as err:
         raise TraceFaultError(
             TraceFault.CHECKPOINT_MISSING, f"checkpoint {index}: {err}", checkpoint=index

@@ -17,6 +17,7 @@ from node.chain.client import chain_time
 from node.chain.dispute_types import DisputePhase
 from node.chain.protocol import Protocol
 from node.chain.types import JobStatus
+from node.outage import OUTAGES, note_outage
 from node.storage import BlobStore
 from verifier.actions import Withdraw
 from verifier.journal import VerifierJournal
@@ -85,12 +86,16 @@ class VerifierNode:
         """Tick until stopped; with ``once``, stop when a job was seen and nothing is live."""
         started = time.monotonic()
         while True:
-            progressed = self.tick()
-            if once and self.monitor.index.jobs and self.idle():
-                # a job may have been finalized after this tick read the credit: one more pass
-                # withdraws it, so ``--once`` never exits with earnings left behind
-                self.tick()
-                return
+            try:
+                progressed = self.tick()
+                if once and self.monitor.index.jobs and self.idle():
+                    # a job may have been finalized after this tick read the credit: one more
+                    # pass withdraws it, so ``--once`` never exits with earnings left behind
+                    self.tick()
+                    return
+            except OUTAGES as err:  # moves are journalled: the next pass decides again
+                note_outage(log, err, self.poll_interval)
+                progressed = False
             if max_seconds is not None and time.monotonic() - started > max_seconds:
                 return
             if not progressed:

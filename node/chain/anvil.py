@@ -5,6 +5,7 @@ Used by ``crowdtrain devnet`` and by the test suite (one Anvil per test session)
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -58,10 +59,43 @@ class AnvilProcess:
 
     process: subprocess.Popen[bytes]
     port: int
+    command: tuple[str, ...] = ()
+    state_file: Path | None = None
+    log_file: Path | None = None
 
     @property
     def rpc_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def relaunch(self, *, ready_timeout: float = 30.0) -> None:
+        """Start this Anvil again after ``stop`` on the same port from the state it dumped on
+        exit (``--state``): the RPC endpoint comes back with every mined block, without the
+        pending pool (which a real node may lose too).
+
+        Anvil does not persist the offset of ``evm_increaseTime``, so a reloaded chain's next
+        block would be stamped earlier than its last one; the clock is set back to where the
+        chain was, as on a real chain whose time never runs backwards.
+        """
+        if self.state_file is None:
+            raise ChainError("relaunch needs an Anvil started with a state file")
+        if self.process.poll() is None:
+            raise ChainError("relaunch: this Anvil is still running (stop it first)")
+        dumped = json.loads(self.state_file.read_text())
+        last_timestamp = int(dumped["block"]["timestamp"], 16)
+        self.process = _launch(list(self.command), self.log_file)
+        _wait_ready(self, ready_timeout)
+        response = requests.post(
+            self.rpc_url,
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "evm_setTime",
+                "params": [last_timestamp + 1],
+            },
+            timeout=10,
+        )
+        if "error" in response.json():
+            raise ChainError(f"evm_setTime after relaunch failed: {response.json()['error']}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -111,15 +145,26 @@ def start_anvil(
     if state_file is not None:
         cmd += ["--state", str(state_file)]
     cmd += list(extra_args)
+    anvil = AnvilProcess(
+        _launch(cmd, log_file), port, tuple(cmd), state_file=state_file, log_file=log_file
+    )
+    _wait_ready(anvil, ready_timeout)
+    return anvil
+
+
+def _launch(cmd: list[str], log_file: Path | None) -> subprocess.Popen[bytes]:
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    anvil = AnvilProcess(process=process, port=port)
+    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _wait_ready(anvil: AnvilProcess, ready_timeout: float) -> None:
+    process = anvil.process
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ChainError(f"Anvil exited with code {process.returncode} before it was ready")
         if rpc_ready(anvil.rpc_url):
-            return anvil
+            return
         time.sleep(0.05)
     anvil.stop()
     raise ChainError(f"Anvil did not answer on {anvil.rpc_url} within {ready_timeout:.0f} s")

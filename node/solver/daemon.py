@@ -24,7 +24,14 @@ from node.chain.client import chain_time
 from node.chain.dispute_types import Target
 from node.chain.protocol import Protocol
 from node.chain.types import Job, JobStatus
-from node.errors import CrowdtrainError, SpecError, StorageError, TransactionRevertedError
+from node.errors import (
+    CrowdtrainError,
+    SpecError,
+    StorageError,
+    StorageUnavailableError,
+    TransactionRevertedError,
+)
+from node.outage import OUTAGES, note_outage
 from node.solver.decide import Action, DatasetClaim, can_claim, next_action
 from node.solver.disputes import SolverDisputes
 from node.solver.journal import Phase, SolverJournal
@@ -85,7 +92,11 @@ class Solver:
         """Work until stopped; with ``once``, stop after one job is finalized and paid (or lost)."""
         started = time.monotonic()
         while True:
-            progressed = self.tick()
+            try:
+                progressed = self.tick()
+            except OUTAGES as err:  # the claim is journalled: the next pass decides again
+                note_outage(log, err, self.poll_interval)
+                progressed = False
             if (
                 once
                 and (self.stats.finalized or self.stats.abandoned)
@@ -151,6 +162,8 @@ class Solver:
                 raise StorageError(f"dataset {spec.dataset.address} is not available")
             if self.journal.get_move(_bad_dataset_key(spec.dataset.address)) is not None:
                 raise StorageError(f"dataset {spec.dataset.address} was found unavailable before")
+        except StorageUnavailableError:
+            raise  # our store is down: skip nothing, the next pass looks again
         except CrowdtrainError as err:
             log.warning("skipping job %d: %s", job.job_id, err)
             return None
@@ -205,12 +218,16 @@ class Solver:
             return True
         try:
             dataset = job_spec(self.store, job).dataset
+        except StorageUnavailableError:
+            raise
         except CrowdtrainError:
             return True  # no spec: not a dataset question (training fails as before)
         address = dataset.address
         try:  # a token-shards manifest and every shard it names, one blob in memory at a time
             for blob in dataset_blobs(self.store, address, dataset.format):
                 self.store.get(blob)
+        except StorageUnavailableError:
+            raise  # our store is down: not the submitter's fault, never claimed as unavailable
         except CrowdtrainError as err:
             log.warning("job %d: dataset unavailable: %s", job.job_id, err)
             self.journal.put_move(_bad_dataset_key(address), f"{job.job_id}:{attempt}")

@@ -25,6 +25,7 @@ from node.chain.client import chain_time
 from node.chain.dispute_types import Dispute, Target
 from node.chain.protocol import Protocol
 from node.chain.types import JobStatus
+from node.outage import OUTAGES, note_outage
 from node.solver.disputes import SolverDisputes
 from node.solver.journal import SolverJournal
 from node.storage import BlobStore
@@ -77,9 +78,13 @@ class DatasetDefense(SolverDisputes):
         """Answer claims until stopped; with ``once``, until ``settled()``."""
         started = time.monotonic()
         while True:
-            moved = self.tick()
-            if once and self.settled():
-                return
+            try:
+                moved = self.tick()
+                if once and self.settled():
+                    return
+            except OUTAGES as err:  # votes are journalled: the next pass decides again
+                note_outage(log, err, poll_interval)
+                moved = False
             if max_seconds is not None and time.monotonic() - started > max_seconds:
                 return
             if not moved:

@@ -16,7 +16,7 @@ import requests
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from node.errors import StorageError
+from node.errors import StorageError, StorageUnavailableError
 from node.storage.base import address_of, validate_address, verify_blob
 
 if TYPE_CHECKING:
@@ -136,14 +136,22 @@ class ApiBlobStore:
 
     def _request(self, method: str, address: str, **kwargs: object) -> requests.Response:
         try:
-            return self._http.request(
+            response = self._http.request(
                 method,
                 self._url(address),
                 timeout=self.timeout,
                 **kwargs,  # type: ignore[arg-type]
             )
         except requests.RequestException as err:
-            raise StorageError(f"marketplace API {self.base} unreachable: {err}") from err
+            raise StorageUnavailableError(
+                f"marketplace API {self.base} unreachable: {err}"
+            ) from err
+        if response.status_code >= 500:
+            raise StorageUnavailableError(
+                f"marketplace API {self.base} failed ({response.status_code}) on {method} "
+                f"{address}: {_detail(response)}"
+            )
+        return response
 
     def __repr__(self) -> str:
         return f"ApiBlobStore({self.base!r})"

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from node.errors import StorageError
+from node.errors import StorageError, StorageUnavailableError
 from node.storage.base import address_of, validate_address, verify_blob
 
 
@@ -40,7 +40,9 @@ class LocalBlobStore:
             os.replace(tmp, target)
         except OSError as err:
             Path(tmp).unlink(missing_ok=True)
-            raise StorageError(f"cannot write blob {address} under {self.root}: {err}") from err
+            raise StorageUnavailableError(
+                f"cannot write blob {address} under {self.root}: {err}"
+            ) from err
         return address
 
     def get(self, address: str) -> bytes:
@@ -50,7 +52,9 @@ class LocalBlobStore:
         except FileNotFoundError:
             raise StorageError(f"blob {address} not found in {self.root}") from None
         except OSError as err:
-            raise StorageError(f"cannot read blob {address} from {self.root}: {err}") from err
+            raise StorageUnavailableError(
+                f"cannot read blob {address} from {self.root}: {err}"
+            ) from err
         return verify_blob(address, data)
 
     def has(self, address: str) -> bool:

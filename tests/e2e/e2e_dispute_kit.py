@@ -21,7 +21,7 @@ from market_kit import CROWD, Market
 from node.chain.protocol import Protocol
 from node.solver.daemon import Solver
 from node.solver.defense import DatasetDefense
-from node.storage import LocalBlobStore
+from node.storage import BlobStore, LocalBlobStore
 from node.training.data import digits_blob
 from node.training.spec import JobSpec, parse_spec
 from verifier.node import VerifierNode
@@ -30,7 +30,7 @@ REWARD, FEE = 100 * CROWD, 9 * CROWD
 VERIFIER_STAKE = 200 * CROWD
 
 
-def tiny_spec(store: LocalBlobStore, seed: int = 7) -> JobSpec:
+def tiny_spec(store: BlobStore, seed: int = 7) -> JobSpec:
     """A 12-step MLP job, K = 4 (N = 3 segments), on the digits dataset, stored with its data."""
     digits = digits_blob()
     address = store.put(digits)

@@ -106,18 +106,23 @@ def wait_until(
     raise AssertionError(f"timed out waiting for: {what}")
 
 
+def deploy_market(w3: Web3, rpc_url: str, dev_accounts: list[LocalAccount], root: Path) -> Market:
+    """Deploy the protocol on ``w3`` (``root/deployments``) and fund the submitter and solver."""
+    deployer_account, submitter, solver = dev_accounts[0], dev_accounts[1], dev_accounts[2]
+    sender = TxSender(w3, deployer_account, project_decoder())
+    deployment = deploy_protocol(sender, DeploymentParams())
+    write_deployment(deployment, root / "deployments")
+    deployer = Protocol.from_deployment(w3, deployment, deployer_account)
+    for account in (submitter, solver):
+        deployer.token.mint(account.address, 10_000 * CROWD)
+    return Market(w3, rpc_url, root, deployer, submitter, solver)
+
+
 @pytest.fixture
 def market(
     chain: Web3, anvil: AnvilProcess, dev_accounts: list[LocalAccount], tmp_path: Path
 ) -> Iterator[Market]:
-    deployer_account, submitter, solver = dev_accounts[0], dev_accounts[1], dev_accounts[2]
-    sender = TxSender(chain, deployer_account, project_decoder())
-    deployment = deploy_protocol(sender, DeploymentParams())
-    write_deployment(deployment, tmp_path / "deployments")
-    deployer = Protocol.from_deployment(chain, deployment, deployer_account)
-    for account in (submitter, solver):
-        deployer.token.mint(account.address, 10_000 * CROWD)
-    yield Market(chain, anvil.rpc_url, tmp_path, deployer, submitter, solver)
+    yield deploy_market(chain, anvil.rpc_url, dev_accounts, tmp_path)
 
 
 def json_line(text: str) -> dict[str, object]:

@@ -8,12 +8,15 @@ import pytest
 from verifier_kit import ATTEMPT, JOB_ID, Trained, train_tiny
 
 from node import faults
-from node.errors import ConfigError
+from node.chain.anvil import free_port
+from node.errors import ConfigError, StorageUnavailableError
 from node.storage import LocalBlobStore
+from node.storage.api import ApiBlobStore
 from node.training.data import load_dataset
 from node.training.session import TrainingSession
+from node.votes import UNAVAILABLE, blob_digest, stored_blob_digest
 from verifier.audit import audit_segment
-from verifier.evidence import TraceFault
+from verifier.evidence import TraceFault, TraceFaultError, fetch_checkpoint
 
 # fault → the segment (0 = initial state) where replay must disagree, when targeting segment 2 of 3
 CAUGHT_AT = {
@@ -89,3 +92,25 @@ def test_fault_selection(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(faults.ENV, "nonsense")
     with pytest.raises(ConfigError, match="unknown fault"):
         faults.active()
+
+
+def test_an_unreachable_store_is_no_verdict(honest: Trained, tmp_path: Path) -> None:
+    """A verifier whose own store is down (the API unreachable) neither finds a checkpoint
+    "missing" nor votes a blob "unavailable": that would challenge or outvote an honest solver
+    over a fault of its own. A store that answers without the blob is a verdict."""
+    manifest, address = honest.result.manifest, honest.result.checkpoints[1].address
+    salt = b"\x07" * 32
+    down = ApiBlobStore(f"http://127.0.0.1:{free_port()}", timeout=2)
+    with pytest.raises(StorageUnavailableError, match="unreachable"):
+        fetch_checkpoint(honest.spec, down, manifest, 1)
+    with pytest.raises(StorageUnavailableError):
+        stored_blob_digest(down, address, salt)
+
+    empty = LocalBlobStore(tmp_path)
+    with pytest.raises(TraceFaultError) as missing:
+        fetch_checkpoint(honest.spec, empty, manifest, 1)
+    assert (missing.value.fault, missing.value.checkpoint) == (TraceFault.CHECKPOINT_MISSING, 1)
+    assert stored_blob_digest(empty, address, salt) == UNAVAILABLE
+    assert stored_blob_digest(honest.store, address, salt) == blob_digest(
+        salt, honest.store.get(address)
+    )
