@@ -61,4 +61,35 @@ contract HandlerPathsTest {
         require(sys.market().getJob(1).status == IJobMarket.JobStatus.Open, "job not reopened");
         require(bytes(h.drainAll()).length == 0, "drain");
     }
+
+    /// @dev `progress` alone, from pseudo-random seeds, reaches every deep action within 400 steps.
+    function test_progressReachesEveryPhase() public {
+        for (uint256 t; t < 400; ++t) {
+            uint256 seed = uint256(keccak256(abi.encode("progress", t)));
+            if (t % 7 == 0) h.advance(seed >> 128, seed >> 200);
+            else h.progress(seed);
+        }
+        bytes4[12] memory deep = [
+            ProtocolHandler.claimJob.selector,
+            ProtocolHandler.commitTrace.selector,
+            ProtocolHandler.revealAttestation.selector,
+            ProtocolHandler.revealChallenge.selector,
+            ProtocolHandler.openDispute.selector,
+            ProtocolHandler.chooseRange.selector,
+            ProtocolHandler.confirmStep.selector,
+            ProtocolHandler.revealVote.selector,
+            ProtocolHandler.juryResolve.selector,
+            ProtocolHandler.finalizeJob.selector,
+            ProtocolHandler.openAvailabilityClaim.selector,
+            ProtocolHandler.jurySeed.selector
+        ];
+        for (uint256 k; k < deep.length; ++k) {
+            require(h.calls(deep[k]) != 0, string.concat("never reached action #", vm_str(k)));
+        }
+        require(bytes(h.drainAll()).length == 0, "drain");
+    }
+
+    function vm_str(uint256 k) internal pure returns (string memory) {
+        return string(abi.encodePacked(bytes1(uint8(48 + k / 10)), bytes1(uint8(48 + k % 10))));
+    }
 }

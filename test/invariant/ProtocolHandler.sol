@@ -365,6 +365,103 @@ contract ProtocolHandler {
         _advance(dt, 1 + blocksSeed % 4);
     }
 
+    /// @notice Move one live dispute or job one step along its path (the action the fuzzer would need
+    /// several lucky picks in a row for), so deep states are reached in every run.
+    function progress(uint256 seed) external {
+        VM.warp(now_);
+        VM.roll(blockNo);
+        uint256 disputes = game.disputeCount();
+        if (disputes != 0 && seed % 2 == 0) {
+            for (uint256 t; t < disputes; ++t) {
+                uint256 id = 1 + ((seed >> 8) + t) % disputes;
+                if (game.getDispute(id).phase != IDisputeGame.Phase.Resolved) return _progressDispute(id, seed);
+            }
+        }
+        uint256 jobs = market.jobCount();
+        for (uint256 t; t < jobs; ++t) {
+            uint256 j = 1 + ((seed >> 8) + t) % jobs;
+            if (!sys.isTerminal(market.getJob(j).status)) return _progressJob(j, seed);
+        }
+        try this.postJob(seed, seed >> 16, seed >> 32, seed >> 48, seed >> 64) {} catch {}
+    }
+
+    function _progressDispute(uint256 id, uint256 seed) internal {
+        IDisputeGame.Dispute memory d = game.getDispute(id);
+        if (d.phase == IDisputeGame.Phase.Opening) {
+            try this.openDispute(id - 1) {} catch {}
+        } else if (d.phase == IDisputeGame.Phase.Propose) {
+            try this.proposeSplit(id - 1) {} catch {}
+        } else if (d.phase == IDisputeGame.Phase.Choose) {
+            try this.chooseRange(id - 1, seed % 8 == 0 ? seed >> 16 : (seed >> 16) | 1) {} catch {}
+        } else if (d.phase == IDisputeGame.Phase.Confirm) {
+            try this.confirmStep(id - 1) {} catch {}
+        } else {
+            IJury.Panel memory p = jury.panelOf(id);
+            if (p.phase == IJury.Phase.Seed || p.phase == IJury.Phase.Salt) {
+                _advance(1, 3);
+                try this.jurySeed(id - 1) {} catch {}
+            } else if (p.phase == IJury.Phase.Voting) {
+                uint256 voters = jury.jurorsOf(id, p.round).length + 2;
+                bool commit = now_ <= p.commitDeadline;
+                if (!commit && now_ > p.revealDeadline) {
+                    try this.juryResolve(id - 1) {} catch {}
+                    return;
+                }
+                for (uint256 v; v < voters; ++v) {
+                    uint256 r = uint8(seed >> (8 + 8 * v));
+                    if (r % 8 == 0) continue; // this voter stays silent
+                    uint256 voteSeed = v + voters * r;
+                    if (commit) {
+                        try this.commitVote(id - 1, voteSeed) {} catch {}
+                    } else {
+                        try this.revealVote(id - 1, voteSeed) {} catch {}
+                    }
+                }
+                uint256 next = commit ? p.commitDeadline : p.revealDeadline;
+                if (now_ <= next) _advance(next + 1 - now_, 1);
+            }
+        }
+    }
+
+    function _progressJob(uint256 j, uint256 seed) internal {
+        IJobMarket.Job memory job = market.getJob(j);
+        if (job.status == IJobMarket.JobStatus.Open) {
+            try this.claimJob(seed >> 8, j - 1) {} catch {}
+        } else if (job.status == IJobMarket.JobStatus.Claimed) {
+            if (seed % 16 == 1) {
+                try this.openAvailabilityClaim(0, j - 1, 3, 0) {} catch {}
+            } else {
+                try this.commitTrace(j - 1, seed >> 8) {} catch {}
+            }
+        } else {
+            (, bytes32 attesterSeed) = attestations.seedOf(j, job.attempt);
+            uint256 choice = (seed >> 8) % 5;
+            if (attesterSeed == 0) {
+                _advance(1, 3);
+                try this.recordAttesterSeed(j - 1) {} catch {}
+            } else if (choice == 0) {
+                try this.commitChallenge(seed >> 16, j - 1, seed >> 32) {
+                    _advance(1, 1);
+                    try this.revealChallenge(_pending.length - 1) {} catch {}
+                } catch {}
+            } else if (choice == 1) {
+                for (uint256 a; a < 3; ++a) {
+                    try this.commitAttestation(j - 1, a, seed >> (16 + a)) {} catch {}
+                }
+                if (now_ <= job.deadline && job.openDisputes == 0) _advance(job.deadline + 1 - now_, 1);
+                for (uint256 a; a < 3; ++a) {
+                    try this.revealAttestation(j - 1, a) {} catch {}
+                }
+            } else if (choice == 2) {
+                try this.openAvailabilityClaim(seed >> 16, j - 1, seed >> 24, seed >> 32) {} catch {}
+            } else {
+                uint256 end = uint256(job.deadline) + market.revealPhase();
+                if (job.openDisputes == 0 && now_ <= end) _advance(end + 1 - now_, 1);
+                try this.finalizeJob(j - 1) {} catch {}
+            }
+        }
+    }
+
     /// @notice The negative controls' broken action; a no-op (never targeted) in the real suite.
     function sabotageStep(uint256 seed) external action {
         address victim = _actor(seed);

@@ -19,7 +19,7 @@ abstract contract ProtocolInvariantsBase is InvariantTargets {
     function setUp() public {
         handler = new ProtocolHandler(_sabotage());
         sys = handler.sys();
-        bytes4[] memory selectors = new bytes4[](_sabotage() == ProtocolHandler.Sabotage.None ? 28 : 29);
+        bytes4[] memory selectors = new bytes4[](_sabotage() == ProtocolHandler.Sabotage.None ? 31 : 32);
         selectors[0] = ProtocolHandler.postJob.selector;
         selectors[1] = ProtocolHandler.cancelJob.selector;
         selectors[2] = ProtocolHandler.claimJob.selector;
@@ -47,8 +47,11 @@ abstract contract ProtocolInvariantsBase is InvariantTargets {
         selectors[24] = ProtocolHandler.requestUnstake.selector;
         selectors[25] = ProtocolHandler.withdrawStake.selector;
         selectors[26] = ProtocolHandler.advance.selector;
-        selectors[27] = ProtocolHandler.advance.selector; // time moves twice as often as anything else
-        if (_sabotage() != ProtocolHandler.Sabotage.None) selectors[28] = ProtocolHandler.sabotageStep.selector;
+        selectors[27] = ProtocolHandler.progress.selector;
+        selectors[28] = ProtocolHandler.progress.selector; // a third of all calls move a job or dispute on
+        selectors[29] = ProtocolHandler.progress.selector;
+        selectors[30] = ProtocolHandler.advance.selector;
+        if (_sabotage() != ProtocolHandler.Sabotage.None) selectors[31] = ProtocolHandler.sabotageStep.selector;
         _target(address(handler), selectors);
     }
 
