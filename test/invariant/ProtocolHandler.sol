@@ -22,9 +22,9 @@ contract ProtocolHandler {
     /// @notice A deliberately broken action for the negative controls (None in the real suite).
     enum Sabotage {
         None,
-        LeakSlash, // owner wires a rogue contract that slashes stake to itself (conservation)
+        LeakSlash, // a protocol contract slashes stake to itself without booking it (conservation)
         CorruptLock, // the registry's locked stake exceeds the stake (locked <= staked)
-        UnwireMarket, // owner unwires the JobMarket from the registry (no escrow stuck)
+        LeakFreeze, // the dispute game freezes a job and never unfreezes it (no escrow stuck)
         CreditTwice, // a finalized job's reward is credited to its solver a second time (paid once)
         ReviveJob // a finalized or cancelled job becomes Open again (state machine)
 
@@ -35,7 +35,6 @@ contract ProtocolHandler {
     uint256 internal constant MAX_JOBS = 10;
     uint256 internal constant HONEST = type(uint256).max;
     address public constant BURN = address(0xdEaD);
-    address public constant ROGUE = address(0xBAD0);
 
     ProtocolSystem public immutable sys;
     ICrowdToken internal immutable token;
@@ -466,21 +465,27 @@ contract ProtocolHandler {
     function sabotageStep(uint256 seed) external action {
         address victim = _actor(seed);
         if (sabotage == Sabotage.LeakSlash) {
-            sys.setProtocolContract(ROGUE, true);
             uint256 free = registry.freeStakeOf(victim);
             require(free != 0, "nothing to take");
-            VM.prank(ROGUE);
+            VM.prank(address(market));
             registry.lock(victim, free);
-            VM.prank(ROGUE);
-            registry.slash(victim, free);
+            VM.prank(address(market));
+            registry.slash(victim, free); // the tokens reach the market, which books no credit for them
         } else if (sabotage == Sabotage.CorruptLock) {
             VM.record();
             IStakeRegistry.StakeInfo memory info = registry.stakeOf(victim);
             (bytes32[] memory reads,) = VM.accesses(address(registry));
             uint256 word = uint256(info.staked) | (uint256(info.staked) + 1) << 128;
             VM.store(address(registry), reads[0], bytes32(word));
-        } else if (sabotage == Sabotage.UnwireMarket) {
-            sys.setProtocolContract(address(market), false);
+        } else if (sabotage == Sabotage.LeakFreeze) {
+            uint256 jobId;
+            try this.findJob(seed, IJobMarket.JobStatus.Committed) returns (uint256 found) {
+                jobId = found;
+            } catch {
+                (jobId,) = _jobIn(seed, IJobMarket.JobStatus.Claimed);
+            }
+            VM.prank(address(game));
+            market.freezeJob(jobId); // a dispute that never unfreezes its job
         } else if (sabotage == Sabotage.CreditTwice) {
             (uint256 jobId, IJobMarket.Job memory job) = _jobIn(seed, IJobMarket.JobStatus.Finalized);
             require(jobId != 0);
@@ -785,6 +790,10 @@ contract ProtocolHandler {
     function _ensureFree(address account, uint256 amount) internal {
         uint256 free = registry.freeStakeOf(account);
         if (free < amount) _stake(account, amount - free);
+    }
+
+    function findJob(uint256 seed, IJobMarket.JobStatus status) external view returns (uint256 jobId) {
+        (jobId,) = _jobIn(seed, status);
     }
 
     /// @dev The first job at or after `seed` (cyclically) in `status`; reverts when there is none.

@@ -22,8 +22,8 @@ interface IJuryInit is IJury {
 }
 
 /// @notice The whole protocol, deployed and wired the way `node/chain/deploy.py` does it, with the
-/// devnet parameters of `DeploymentParams` (DESIGN §9). The deployer (this contract) keeps the owner
-/// powers the deploy keeps today: minting and `setProtocolContract`.
+/// devnet parameters of `DeploymentParams` (DESIGN §9). The deployer (this contract) is the owner;
+/// the fuzz campaign uses only the devnet faucet (`mint`), never another owner power.
 /// @dev The production contracts are deployed from Forge's artifacts (`deployCode`), so the tests
 /// import interfaces only and compile without the IR pipeline. Every owner-only call the fuzz system
 /// makes lives here, so a change of the wiring (one-shot registry, devnet-only mint) is adapted here.
@@ -77,11 +77,6 @@ contract ProtocolSystem {
     /// @notice The devnet faucet (CrowdToken.mint, owner only).
     function mint(address to, uint256 amount) external {
         token.mint(to, amount);
-    }
-
-    /// @notice Owner power kept by today's deploy: (un)wire a protocol contract at any time.
-    function setProtocolContract(address account, bool allowed) external {
-        registry.setProtocolContract(account, allowed);
     }
 
     /// @notice Whether `status` is one no job ever leaves.

@@ -7,7 +7,7 @@ import {ProtocolInvariantsBase} from "../ProtocolInvariantsBase.sol";
 // Negative controls: each breaks the system in one way the matching invariant must catch. These
 // tests are EXPECTED TO FAIL; tests/contracts/test_forge_invariants.py checks that each one does.
 
-/// @notice The owner wires a rogue contract that slashes an actor's stake to itself.
+/// @notice A protocol contract slashes an actor's stake to itself and books no credit for it.
 contract ControlConservation is ProtocolInvariantsBase {
     function _sabotage() internal pure override returns (ProtocolHandler.Sabotage) {
         return ProtocolHandler.Sabotage.LeakSlash;
@@ -29,10 +29,10 @@ contract ControlLockedWithinStake is ProtocolInvariantsBase {
     }
 }
 
-/// @notice The owner unwires the JobMarket from the registry: claims and finalizations revert.
+/// @notice The dispute game freezes a live job and never unfreezes it.
 contract ControlTimeoutsReleaseAllEscrow is ProtocolInvariantsBase {
     function _sabotage() internal pure override returns (ProtocolHandler.Sabotage) {
-        return ProtocolHandler.Sabotage.UnwireMarket;
+        return ProtocolHandler.Sabotage.LeakFreeze;
     }
 
     function invariant_timeoutsReleaseAllEscrow() public {
