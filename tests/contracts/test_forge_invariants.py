@@ -10,8 +10,8 @@ offline through scripts/solc.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
