@@ -39,7 +39,7 @@ test: setup lint typecheck
 
 # The Forge invariant suite, deeper than `make test` runs it (profile `deep` of foundry.toml).
 fuzz: setup
-	FOUNDRY_PROFILE=deep node_modules/.bin/forge test --match-path 'test/invariant/*.t.sol'
+	FOUNDRY_PROFILE=deep node_modules/.bin/forge test --match-path 'test/invariant/*' --no-match-path 'test/invariant/controls/*'
 
 lint:
 	$(BIN)/ruff check node verifier marketplace_api tests scripts
