@@ -20,7 +20,7 @@ from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_hash.auto import keccak
 from eth_utils import function_signature_to_4byte_selector
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from protocol_kit import ErrorTable, deploy
 from protocol_world import World
@@ -160,59 +160,48 @@ def test_python_trees_match_the_contract(chain: Web3, dev_accounts: list[LocalAc
     assert len(checks) > 5_000
 
 
-FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-
-
-@FUZZ
-@given(
-    leaves=st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=70),
-    pick=st.integers(min_value=0),
-    other=st.integers(min_value=0),
-    flip=st.integers(min_value=0, max_value=255),
-)
-def test_random_trees_roots_and_proofs_match_the_contract(
-    chain: Web3,
-    dev_accounts: list[LocalAccount],
-    leaves: list[bytes],
-    pick: int,
-    other: int,
-    flip: int,
-) -> None:
-    harness = _harness(chain, dev_accounts)
-    count = len(leaves)
-    tree = MerkleTree.build(leaves)
-    index, wrong = pick % count, other % count
-    proof = tree.proof(index)
-    checks = [
-        Check("root(bytes32[])", ("bytes32[]",), (leaves,), result=tree.root),
-        _verify(tree.root, leaves[index], index, count, proof, result=True),
-        _verify(
-            tree.root,
-            leaves[index],
-            wrong,
-            count,
-            proof,
-            result=verify_proof(tree.root, leaves[index], wrong, count, proof),
-        ),
-    ]
-    if proof:  # one flipped bit anywhere in the proof breaks it
-        bad = [bytearray(p) for p in proof]
-        bad[flip % len(bad)][flip % 32] ^= 1 << (flip % 8)
-        flipped = [bytes(b) for b in bad]
-        assert not verify_proof(tree.root, leaves[index], index, count, flipped)
-        checks.append(_verify(tree.root, leaves[index], index, count, flipped, result=False))
-    url = chain.provider.endpoint_uri  # type: ignore[attr-defined]
-    assert not _run(url, harness.address, checks, ErrorTable.from_abis([harness.abi]))
-
-
-def _harness(chain: Web3, dev_accounts: list[LocalAccount]) -> Any:
-    """One harness per hypothesis test (the chain snapshot reverts it after the test)."""
-    return deploy(chain, "TraceMerkleHarness", dev_accounts[0].address)
-
-
+FUZZ = settings(max_examples=150, deadline=None)
+LEAVES = st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=70)
 SEGMENTS_AT = "segmentsAt(bytes32,uint256,uint256,uint256)"
+
+
+def test_random_trees_roots_and_proofs_match_the_contract(
+    chain: Web3, dev_accounts: list[LocalAccount]
+) -> None:
+    """hypothesis: random leaves (repeats and zero words included), a proof for one index checked
+    at another, and a proof with one flipped bit, each against the Python verdict."""
+    harness = deploy(chain, "TraceMerkleHarness", dev_accounts[0].address)
+    errors = ErrorTable.from_abis([harness.abi])
+    url = chain.provider.endpoint_uri  # type: ignore[attr-defined]
+
+    @FUZZ
+    @given(
+        leaves=LEAVES,
+        pick=st.integers(min_value=0),
+        other=st.integers(min_value=0),
+        flip=st.integers(0, 255),
+    )
+    def agree(leaves: list[bytes], pick: int, other: int, flip: int) -> None:
+        count = len(leaves)
+        tree = MerkleTree.build(leaves)
+        index, wrong = pick % count, other % count
+        proof = tree.proof(index)
+        leaf = leaves[index]
+        elsewhere = verify_proof(tree.root, leaf, wrong, count, proof)
+        checks = [
+            Check("root(bytes32[])", ("bytes32[]",), (leaves,), result=tree.root),
+            _verify(tree.root, leaf, index, count, proof, result=True),
+            _verify(tree.root, leaf, wrong, count, proof, result=elsewhere),
+        ]
+        if proof:  # one flipped bit anywhere in the proof breaks it
+            bad = [bytearray(p) for p in proof]
+            bad[flip % len(bad)][flip % 32] ^= 1 << (flip % 8)
+            flipped = [bytes(b) for b in bad]
+            assert not verify_proof(tree.root, leaf, index, count, flipped)
+            checks.append(_verify(tree.root, leaf, index, count, flipped, result=False))
+        assert not _run(url, harness.address, checks, errors)
+
+    agree()
 
 
 def _segments_check(seed: bytes, n: int, first: int, count: int) -> Check:
@@ -222,28 +211,32 @@ def _segments_check(seed: bytes, n: int, first: int, count: int) -> Check:
     )
 
 
-@FUZZ
-@given(
-    seed=st.binary(min_size=32, max_size=32),
-    n=st.integers(min_value=1, max_value=600),
-    first=st.integers(min_value=0, max_value=2_000),
-    count=st.integers(min_value=0, max_value=40),
-)
 def test_segment_permutation_matches_the_contract(
-    chain: Web3, dev_accounts: list[LocalAccount], seed: bytes, n: int, first: int, count: int
+    chain: Web3, dev_accounts: list[LocalAccount]
 ) -> None:
-    """Same seed, same N: the same Feistel permutation and the same attester segments."""
+    """hypothesis: same seed and N give the same Feistel permutation and attester segments."""
     owner = dev_accounts[0].address
     attestations = deploy(chain, "Attestations", owner, owner, 3, 2, 1)
-    full = segments_of(seed, n, 0, n) if n <= 64 else None
-    if full is not None:
-        assert sorted(full) == list(range(1, n + 1)), "P is not a permutation of [0, N)"
-    checks = [_segments_check(seed, n, first, count)]
-    if full is not None:
-        checks.append(_segments_check(seed, n, 0, n))
+    errors = ErrorTable.from_abis([attestations.abi])
     url = chain.provider.endpoint_uri  # type: ignore[attr-defined]
-    got = _run(url, attestations.address, checks, ErrorTable.from_abis([attestations.abi]))
-    assert not got, got
+
+    @FUZZ
+    @given(
+        seed=st.binary(min_size=32, max_size=32),
+        n=st.integers(min_value=1, max_value=600),
+        first=st.integers(min_value=0, max_value=2_000),
+        count=st.integers(min_value=0, max_value=40),
+    )
+    def agree(seed: bytes, n: int, first: int, count: int) -> None:
+        checks = [_segments_check(seed, n, first, count)]
+        if n <= 64:
+            full = segments_of(seed, n, 0, n)
+            assert sorted(full) == list(range(1, n + 1)), "P is not a permutation of [0, N)"
+            checks.append(_segments_check(seed, n, 0, n))
+        got = _run(url, attestations.address, checks, errors)
+        assert not got, got
+
+    agree()
 
 
 def draw_reference(
