@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 SLITHER_VENV := .venv-slither
 SLITHER_STAMP := $(SLITHER_VENV)/.installed
 
-.PHONY: setup demo test lint typecheck slither clean
+
+.PHONY: setup demo test fuzz lint typecheck slither clean
 
 setup: $(STAMP) node_modules/.installed build/contracts/.compiled $(SLITHER_STAMP)
 
@@ -36,6 +37,10 @@ demo: setup
 
 test: setup lint typecheck
 	$(BIN)/python -m pytest -q
+
+# The Forge invariant suite, deeper than `make test` runs it (profile `deep` of foundry.toml).
+fuzz: setup
+	FOUNDRY_PROFILE=deep node_modules/.bin/forge test --match-path 'fuzz/*' --no-match-path 'fuzz/controls/*'
 
 lint:
 	$(BIN)/ruff check node verifier marketplace_api tests scripts
