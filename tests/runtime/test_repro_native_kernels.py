@@ -167,19 +167,24 @@ def _grads(
 
 @needs_kernels
 @pytest.mark.parametrize("n", [1, 5, 128, 130, 1000])
-@pytest.mark.parametrize("op", ["gelu", "softmax", "layer_norm", "layer_norm_no_bias"])
+@pytest.mark.parametrize(
+    "op", ["gelu", "silu", "softmax", "cross_entropy", "layer_norm", "layer_norm_no_bias"]
+)
 def test_row_kernels_match_their_torch_definitions(
     n: int, op: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """GELU, softmax and layer norm, forward and backward, fused vs torch ops, on masked rows,
+    """GELU, SiLU, softmax (alone and in cross-entropy) and layer norm, forward and backward, fused vs torch ops, on masked rows,
     constant rows, NaN, infinities, subnormals and values at exp's clamps."""
     rng = np.random.default_rng(n)
     x = _edge_rows(rng, 9, n)
     w = torch.from_numpy(rng.standard_normal(n).astype(np.float32))
     b = torch.from_numpy(rng.standard_normal(n).astype(np.float32))
+    targets = torch.from_numpy(rng.integers(0, n, size=x.shape[0]))
     ops = ReproOps()
     calls: dict[str, tuple[Callable[..., torch.Tensor], list[torch.Tensor]]] = {
         "gelu": (ops.gelu, [x]),
+        "silu": (ops.silu, [x]),
+        "cross_entropy": (lambda t: ops.cross_entropy(t, targets), [x]),
         "softmax": (lambda t: ops.softmax(t, -1), [x]),
         "layer_norm": (lambda t, w_, b_: ops.layer_norm(t, w_, b_, 1e-5), [x, w, b]),
         "layer_norm_no_bias": (lambda t, w_: ops.layer_norm(t, w_, None, 1e-5), [x, w]),

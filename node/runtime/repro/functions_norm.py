@@ -166,8 +166,15 @@ class CrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, logits: Tensor, targets: Tensor) -> Tensor:
-        p, z, s = _softmax(logits, 1)
-        picked = z.gather(1, targets.view(-1, 1)) - T.log(s)
+        lib = native_kernels.rows_applicable(logits)
+        if lib is not None and logits.dim() == 2:
+            # The fused softmax also returns each row's max and exp sum: the same bits as
+            # ``_softmax``'s, without materializing ``z`` (one pass instead of ~20 on the logits).
+            p, m, s = native_kernels.softmax_stats(lib, logits)
+            picked = (logits.gather(1, targets.view(-1, 1)) - m) - T.log(s)
+        else:
+            p, z, s = _softmax(logits, 1)
+            picked = z.gather(1, targets.view(-1, 1)) - T.log(s)
         batch = _scalar_like(logits, float(logits.shape[0]))
         ctx.save_for_backward(p, targets)
         return -(tree_sum_all(picked) / batch)

@@ -2,7 +2,8 @@
 
 Elementwise IEEE ops are reproducible as long as each is its own kernel; the only library functions
 they would need (tanh) come from ``transcendental``. NaN propagates through relu. GELU runs as one
-fused C kernel where one is built (``native_kernels``); the torch-op chain is its definition.
+fused C kernel where one is built (``native_kernels``), as does SiLU; the torch-op chains are
+their definitions.
 """
 
 from __future__ import annotations
@@ -60,13 +61,19 @@ class Gelu(torch.autograd.Function):
 
 
 class Silu(torch.autograd.Function):
-    """``x sig(x) = x / (1 + exp(-x))`` with repro's ``exp`` and an IEEE reciprocal.
+    """``x sig(x) = x / (1 + exp(-x))`` with repro's ``exp`` and an IEEE reciprocal (a fused C
+    kernel where one is built, the torch ops its definition).
 
     Backward: ``d/dx x sig(x) = sig + x sig (1 - sig)``, in that fixed order of single ops.
     """
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> Tensor:
+        lib = native_kernels.rows_applicable(x)
+        if lib is not None:
+            y, s = native_kernels.silu(lib, x)
+            ctx.save_for_backward(x, s)
+            return y
         s = torch.reciprocal(T.exp(-x).add_(1.0))  # IEEE 1/x on CPU and CUDA
         ctx.save_for_backward(x, s)
         return x * s
@@ -76,6 +83,9 @@ class Silu(torch.autograd.Function):
         x: Tensor
         s: Tensor
         x, s = ctx.saved_tensors
+        lib = native_kernels.rows_applicable(x, s, grad)
+        if lib is not None:
+            return native_kernels.silu_backward(lib, x, s, grad)
         slope = (s - 1.0).neg_().mul_(s).mul_(x)
         return slope.add_(s).mul_(grad)
 

@@ -103,9 +103,33 @@ void ct_gelu_backward(const float *x, const float *s, const float *grad, int64_t
     }
 }
 
-/* Softmax over rows of x [rows, n]: z = x - (max + 0), e = exp(z), p = e / tree(e). */
-void ct_softmax(const float *x, int64_t rows, int64_t n, float *p, float *scratch,
-                int64_t per_thread, int threads) {
+/* Silu.forward: y = x * s with s = 1 / (exp(-x) + 1); s is kept for backward. */
+void ct_silu(const float *x, int64_t n, float *y, float *s, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        float si = 1.0f / (ct_exp(-v) + 1.0f);
+        s[i] = si;
+        y[i] = v * si;
+    }
+}
+
+/* Silu.backward: (-(s - 1) s x + s) * grad, in the definition's order. */
+void ct_silu_backward(const float *x, const float *s, const float *grad, int64_t n, float *out,
+                      int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i], si = s[i];
+        float slope = ((-(si - 1.0f)) * si) * v;
+        out[i] = (slope + si) * grad[i];
+    }
+}
+
+/* Softmax over rows of x [rows, n]: z = x - (max + 0), e = exp(z), p = e / tree(e). Where
+   row_max/row_sum are not NULL, each row's max (+0.0) and tree(e) go there too (cross-entropy
+   needs them: log_softmax = x - max - log(sum)). */
+void ct_softmax(const float *x, int64_t rows, int64_t n, float *p, float *row_max,
+                float *row_sum, float *scratch, int64_t per_thread, int threads) {
 #pragma omp parallel num_threads(threads)
     {
         float *buf = thread_scratch(scratch, per_thread);
@@ -124,6 +148,8 @@ void ct_softmax(const float *x, int64_t rows, int64_t n, float *p, float *scratc
             for (int64_t i = 0; i < n; i++) pr[i] = ct_exp(xr[i] - m);
             float sum = tree(pr, n, buf);
             for (int64_t i = 0; i < n; i++) pr[i] = pr[i] / sum;
+            if (row_max) row_max[r] = m;
+            if (row_sum) row_sum[r] = sum;
         }
     }
 }

@@ -76,7 +76,9 @@ def kernels() -> ctypes.CDLL | None:
         "ct_rows_init": [_ptr, _c_int],
         "ct_gelu": [_ptr, i64, _ptr, _ptr, _c_int],
         "ct_gelu_backward": [_ptr, _ptr, _ptr, i64, _ptr, _c_int],
-        "ct_softmax": [_ptr, i64, i64, _ptr, _ptr, i64, _c_int],
+        "ct_silu": [_ptr, i64, _ptr, _ptr, _c_int],
+        "ct_silu_backward": [_ptr, _ptr, _ptr, i64, _ptr, _c_int],
+        "ct_softmax": [_ptr, i64, i64, _ptr, _ptr, _ptr, _ptr, i64, _c_int],
         "ct_softmax_backward": [_ptr, _ptr, i64, i64, _ptr, _ptr, i64, _c_int],
         "ct_layer_norm": [_ptr, _ptr, _ptr, i64, i64, f32, _ptr, _ptr, _ptr, _ptr, i64, _c_int],
         "ct_layer_norm_backward": [_ptr, _ptr, _ptr, _ptr, i64, i64, _ptr, _ptr, i64, _c_int],
@@ -249,6 +251,19 @@ def gelu_backward(lib: ctypes.CDLL, x: Tensor, s: Tensor, grad: Tensor) -> Tenso
     return out
 
 
+def silu(lib: ctypes.CDLL, x: Tensor) -> tuple[Tensor, Tensor]:
+    """``Silu.forward``: ``(y, s)``."""
+    y, s = torch.empty_like(x), torch.empty_like(x)
+    lib.ct_silu(_p(x), x.numel(), _p(y), _p(s), torch.get_num_threads())
+    return y, s
+
+
+def silu_backward(lib: ctypes.CDLL, x: Tensor, s: Tensor, grad: Tensor) -> Tensor:
+    out = torch.empty_like(x)
+    lib.ct_silu_backward(_p(x), _p(s), _p(grad), x.numel(), _p(out), torch.get_num_threads())
+    return out
+
+
 def _pow2_at_least(n: int) -> int:
     return 1 << max(n - 1, 0).bit_length()
 
@@ -265,8 +280,21 @@ def softmax(lib: ctypes.CDLL, x: Tensor) -> Tensor:
     n = x.shape[-1]
     p = torch.empty_like(x)
     scratch, per, threads = _scratch(_pow2_at_least(n))
-    lib.ct_softmax(_p(x), x.numel() // n, n, _p(p), _p(scratch), per, threads)
+    lib.ct_softmax(_p(x), x.numel() // n, n, _p(p), None, None, _p(scratch), per, threads)
     return p
+
+
+def softmax_stats(lib: ctypes.CDLL, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``(p, row_max, row_sum)``: softmax over the last dim, each row's max (``amax + 0.0``) and
+    the tree sum of ``exp(x - max)``, the last two with the last dim kept (size 1)."""
+    n = x.shape[-1]
+    p = torch.empty_like(x)
+    stats = torch.empty(2, *x.shape[:-1], 1, dtype=torch.float32)
+    scratch, per, threads = _scratch(_pow2_at_least(n))
+    lib.ct_softmax(
+        _p(x), x.numel() // n, n, _p(p), _p(stats[0]), _p(stats[1]), _p(scratch), per, threads
+    )
+    return p, stats[0], stats[1]
 
 
 def softmax_backward(lib: ctypes.CDLL, grad: Tensor, p: Tensor) -> Tensor:
