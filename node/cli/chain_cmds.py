@@ -64,6 +64,9 @@ def deploy(
     challenge_window: int = typer.Option(120, help="Challenge window, seconds."),
     unbonding_period: int = typer.Option(3600, help="Unbonding period, seconds."),
     min_solver_stake: str = typer.Option("100", help="Minimum solver lock, CROWD."),
+    initial_supply: str = typer.Option(
+        "0", help="CROWD minted to the deployer: the fixed supply (required off the devnet)."
+    ),
     force: bool = typer.Option(False, help="Deploy even if a valid deployment exists."),
 ) -> None:
     """Deploy CrowdToken, StakeRegistry and JobMarket to any EVM chain; write deployments/<chainId>.json."""
@@ -72,6 +75,7 @@ def deploy(
         DeploymentParams,
         deploy_protocol,
         load_deployment,
+        remaining_powers,
         write_deployment,
     )
     from node.chain.protocol import account_from_key
@@ -95,12 +99,14 @@ def deploy(
             )
             for name, record in existing.contracts.items():
                 typer.echo(f"  {name:<14} {record.address}")
+            _echo_powers(remaining_powers(w3, existing))
             return
     params = DeploymentParams(
         challenge_window=challenge_window,
         unbonding_period=unbonding_period,
         min_solver_stake=parse_crowd(min_solver_stake),
         dispute_game=dispute_game,
+        initial_supply=parse_crowd(initial_supply),
     )
     deployment = deploy_protocol(TxSender(w3, account, project_decoder()), params)
     path = write_deployment(deployment, settings.deployments_dir)
@@ -108,6 +114,12 @@ def deploy(
     for name, record in deployment.contracts.items():
         typer.echo(f"  {name:<14} {record.address}")
     typer.echo(f"wrote {path}")
+    _echo_powers(remaining_powers(w3, deployment))
+
+
+def _echo_powers(powers: list[str]) -> None:
+    """What the deployer (or anyone) can still change after the deployment; the goal is none."""
+    typer.echo("owner powers left: " + ("none" if not powers else "; ".join(powers)))
 
 
 def stake(
