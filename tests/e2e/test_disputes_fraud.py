@@ -82,11 +82,16 @@ def test_fraud_is_caught_slashed_and_resolved_honestly(
     assert jury_fees == JUROR_FEE * len(jurors)
     after_fees = LOCK - jury_fees
     jackpot = after_fees * 5_000 // 10_000
-    assert won[0].winner_paid == jackpot  # type: ignore[attr-defined]
+    # split equally among the open challenges of the segment; each paid its challenge fee
+    shared = p.dispute_game.get_events("JackpotShared")
+    assert won[0].winner_paid + sum(e.share for e in shared) == jackpot  # type: ignore[attr-defined]
+    fee = p.dispute_game.challenge_fee_of(job_id)
     expected = dict.fromkeys(parties, 0)
     expected[cheater.address] = -LOCK
     expected[honest.address] = REWARD + LOCK  # minted and staked during the test, then paid
-    expected[won[0].winner] += jackpot  # type: ignore[attr-defined]
+    expected[won[0].winner] += won[0].winner_paid - fee  # type: ignore[attr-defined]
+    for e in shared:
+        expected[e.challenger] += e.share - fee  # type: ignore[attr-defined]
     expected[market.submitter.address] += -REWARD - FEE + after_fees * 2_500 // 10_000
     for juror in jurors:
         expected[juror] += JUROR_FEE
