@@ -64,8 +64,8 @@ def deploy(
     challenge_window: int = typer.Option(120, help="Challenge window, seconds."),
     unbonding_period: int = typer.Option(3600, help="Unbonding period, seconds."),
     min_solver_stake: str = typer.Option("100", help="Minimum solver lock, CROWD."),
-    initial_supply: str = typer.Option(
-        "0", help="CROWD minted to the deployer: the fixed supply (required off the devnet)."
+    initial_supply: str | None = typer.Option(
+        None, help="CROWD minted to the deployer: the fixed supply (required off the devnet)."
     ),
     force: bool = typer.Option(False, help="Deploy even if a valid deployment exists."),
 ) -> None:
@@ -106,7 +106,7 @@ def deploy(
         unbonding_period=unbonding_period,
         min_solver_stake=parse_crowd(min_solver_stake),
         dispute_game=dispute_game,
-        initial_supply=parse_crowd(initial_supply),
+        initial_supply=parse_crowd(initial_supply) if initial_supply is not None else 0,
     )
     deployment = deploy_protocol(TxSender(w3, account, project_decoder()), params)
     path = write_deployment(deployment, settings.deployments_dir)

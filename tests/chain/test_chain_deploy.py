@@ -14,6 +14,7 @@ from node.chain.deploy import Deployment, load_deployment, read_deployment
 from node.chain.devnet import dev_account
 from node.chain.protocol import Protocol
 from node.chain.reverts import RevertDecoder
+from node.chain.token import CrowdTokenAdapter
 from node.chain.tx import TxSender
 from node.chain.units import CROWD
 from node.config import Settings
@@ -89,8 +90,8 @@ def test_unbonding_must_outlast_the_slash_horizon() -> None:
     from node.errors import DeploymentError
 
     horizon = DeploymentParams().slash_horizon()
-    assert horizon == 120 + 60 + 2 * 120 + 2 * (60 + 60)
-    with pytest.raises(DeploymentError, match="unbonding period 660 s must exceed 660 s"):
+    assert horizon == 120 + 1_440 + 60 + 2 * 120 + 2 * (60 + 60)  # window extensions included
+    with pytest.raises(DeploymentError, match="unbonding period 2100 s must exceed 2100 s"):
         DeploymentParams(unbonding_period=horizon)
     assert DeploymentParams(unbonding_period=horizon + 1).unbonding_period == horizon + 1
 
@@ -127,9 +128,22 @@ def test_off_devnet_the_supply_is_fixed_and_no_power_remains(decoder: RevertDeco
         token = Protocol.from_deployment(w3, deployed, deployer, decoder=decoder).token
         assert token.total_supply() == supply
         assert token.balance_of(deployer.address) == supply
-        with pytest.raises(ChainError, match="CrowdTokenMintDisabled"):
+        assert token.owner() == "0x0000000000000000000000000000000000000000"
+        with pytest.raises(ChainError, match="OwnableUnauthorizedAccount"):
             token.mint(deployer.address, 1)
         assert token.total_supply() == supply
+        # even a token whose owner is kept cannot mint off the devnet
+        sender = TxSender(w3, deployer, decoder)
+        artifact = load_artifact("CrowdToken")
+        factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        sent = sender.send(None, factory.constructor(deployer.address, 0).data_in_transaction)
+        kept = CrowdTokenAdapter(
+            w3, str(sent.receipt["contractAddress"]), sender=sender, decoder=decoder
+        )
+        assert kept.owner() == deployer.address
+        with pytest.raises(ChainError, match="CrowdTokenMintDisabled"):
+            kept.mint(deployer.address, 1)
+        assert kept.total_supply() == 0
     finally:
         node.stop()
 
