@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IAttestations} from "./interfaces/IAttestations.sol";
+import {IDisputeGame} from "./interfaces/IDisputeGame.sol";
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IVerifierDraws} from "./interfaces/IVerifierDraws.sol";
 import {Seeds} from "./libraries/Seeds.sol";
@@ -82,7 +83,7 @@ contract Attestations is IAttestations {
         round.sampled = uint32(sampled);
         mapping(address => uint256) storage index = _index[jobId][job.attempt];
         for (uint256 k; k < drawn.length; ++k) {
-            round.attesters.push(Attester({account: drawn[k], digest: 0, validSegments: 0, revealed: false, validMask: 0}));
+            round.attesters.push(Attester({account: drawn[k], commitBlock: 0, digest: 0, validSegments: 0, revealed: false, validMask: 0}));
             index[drawn[k]] = k + 1;
         }
         emit AttestersDrawn(jobId, job.attempt, seed, drawn, sampled);
@@ -96,6 +97,7 @@ contract Attestations is IAttestations {
         Attester storage attester = _attesterOf(round, jobId, job.attempt, msg.sender);
         if (attester.digest != 0 || digest == 0) revert AttestationsAlreadyCommitted(jobId, msg.sender);
         attester.digest = digest;
+        attester.commitBlock = uint48(block.number);
         emit AttestationCommitted(jobId, job.attempt, msg.sender, digest);
     }
 
@@ -125,11 +127,12 @@ contract Attestations is IAttestations {
         uint256 valid;
         uint256 mask;
         uint256 depth = TraceMerkle.depth(job.numSegments);
+        IDisputeGame game = _gameOf();
         for (uint256 t; t < c; ++t) {
             uint256 i = segments[t];
             hashes[t] = keccak256(abi.encode(jobId, job.attempt, i, segRoots[t], msg.sender, salt));
             if (
-                proofs[t].length == depth
+                !_late(game, jobId, job.attempt, i, attester.commitBlock) && proofs[t].length == depth
                     && TraceMerkle.verify(
                         commitment[1],
                         TraceMerkle.segmentLeaf(jobId, job.attempt, i, segRoots[t]),
@@ -248,6 +251,25 @@ contract Attestations is IAttestations {
     }
 
     // --- internals ---
+
+    /// @dev The dispute game, or none while the market's dispute game is played by hand (tests).
+    function _gameOf() private view returns (IDisputeGame game) {
+        game = IDisputeGame(_market.disputeGame());
+        if (address(game).code.length == 0) game = IDisputeGame(address(0));
+    }
+
+    /// @dev Segment `i` was challenged at or before the attester's commit block, so its opening (the
+    /// root on chain) may have come first: the attester may have copied it, so the segment neither
+    /// counts nor pays nor is slashable.
+    function _late(IDisputeGame game, uint256 jobId, uint256 attempt, uint256 i, uint256 commitBlock)
+        private
+        view
+        returns (bool)
+    {
+        if (address(game) == address(0)) return false;
+        uint256 challenged = game.segmentChallengedAt(jobId, attempt, i);
+        return challenged != 0 && challenged <= commitBlock;
+    }
 
     function _committedJob(uint256 jobId) private view returns (IJobMarket.Job memory job) {
         job = _market.getJob(jobId);

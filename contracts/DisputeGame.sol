@@ -18,9 +18,8 @@ import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 /// payout is a JobMarket credit (`reopenJob`, `abortJob`, `settleStake`).
 contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
     struct ChallengeCommit {
-        address challenger;
         uint64 seq;
-        uint32 blockNumber;
+        uint64 blockNumber; // 0: no commit
     }
 
     uint256 private constant _BPS = 10_000;
@@ -34,8 +33,13 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
     IJury private _jury;
 
     mapping(uint256 disputeId => Dispute) private _disputes;
-    mapping(bytes32 hash => ChallengeCommit) private _commits;
+    /// @dev Keyed by the committer: a copied hash is a different entry and blocks nobody.
+    mapping(address challenger => mapping(bytes32 hash => ChallengeCommit)) private _commits;
+    /// @dev Open Segment / InitialState disputes of (job, attempt, segment); they share a conviction.
     mapping(bytes32 segmentKey => uint256[]) private _segmentDisputes;
+    /// @dev Block of the first challenge of (job, attempt, segment): its opening (the root on chain)
+    /// can only come later, so attestations committed from then on may be copies.
+    mapping(bytes32 segmentKey => uint256 blockNumber) private _segmentChallenged;
     mapping(uint256 jobId => uint256 attemptPlusOne) private _datasetClaims;
     uint64 private _commitSeq;
     uint64 private _disputeCount;
@@ -46,6 +50,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
         if (
             registry == address(0) || params_.bisectionDegree < 2
                 || uint256(params_.jackpotBps) + params_.submitterBps > _BPS || params_.bondToSolverBps > _BPS
+                || params_.challengeFeeBps > _BPS
         ) revert DisputeGameInvalidConfiguration();
         _deployer = msg.sender;
         _registry = IStakeRegistry(registry);
@@ -67,9 +72,9 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
 
     /// @inheritdoc IDisputeGame
     function commitChallenge(bytes32 hash) external {
-        if (_commits[hash].challenger != address(0)) revert DisputeGameBadCommit(hash);
+        if (_commits[msg.sender][hash].blockNumber != 0) revert DisputeGameBadCommit(hash);
         uint64 seq = ++_commitSeq;
-        _commits[hash] = ChallengeCommit(msg.sender, seq, uint32(block.number));
+        _commits[msg.sender][hash] = ChallengeCommit(seq, uint64(block.number));
         emit ChallengeCommitted(hash, msg.sender, seq);
     }
 
@@ -81,21 +86,21 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
     {
         IJobMarket.Job memory job = _market.getJob(jobId);
         bytes32 hash = keccak256(abi.encode(jobId, job.attempt, segment, msg.sender, salt));
-        ChallengeCommit memory commit = _commits[hash];
-        if (commit.challenger != msg.sender) revert DisputeGameBadCommit(hash);
+        ChallengeCommit memory commit = _commits[msg.sender][hash];
+        if (commit.blockNumber == 0) revert DisputeGameBadCommit(hash);
         if (commit.blockNumber >= block.number || commit.blockNumber < job.commitBlock) {
             revert DisputeGameCommitTooLate(hash);
         }
         _requireChallengeable(jobId, job);
         if (segment > job.numSegments) revert DisputeGameBadIndex(jobId, segment);
-        delete _commits[hash];
+        delete _commits[msg.sender][hash];
+        bytes32 key = _segmentKey(jobId, job.attempt, segment);
+        if (_segmentChallenged[key] == 0) _segmentChallenged[key] = block.number;
+        uint256[] storage list = _segmentDisputes[key];
+        if (list.length == _MAX_PER_SEGMENT) revert DisputeGameTooManyDisputes(jobId, segment);
         Kind kind = segment == 0 ? Kind.InitialState : Kind.Segment;
         disputeId = _open(jobId, job, kind, Target.None, segment, msg.sender, job.solver, commit.seq);
-        if (kind == Kind.Segment) {
-            uint256[] storage list = _segmentDisputes[_segmentKey(jobId, job.attempt, segment)];
-            if (list.length == _MAX_PER_SEGMENT) revert DisputeGameTooManyDisputes(jobId, segment);
-            list.push(disputeId);
-        }
+        list.push(disputeId);
     }
 
     /// @inheritdoc IDisputeGame
@@ -297,6 +302,16 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
         return _params;
     }
 
+    /// @inheritdoc IDisputeGame
+    function segmentChallengedAt(uint256 jobId, uint256 attempt, uint256 segment) external view returns (uint256) {
+        return _segmentChallenged[_segmentKey(jobId, attempt, segment)];
+    }
+
+    /// @inheritdoc IDisputeGame
+    function challengeFeeOf(uint256 jobId) external view returns (uint256) {
+        return _bondFor(_market.getJob(jobId).reward) * _params.challengeFeeBps / _BPS;
+    }
+
     // --- internals: opening and moving ---
 
     function _open(
@@ -320,7 +335,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
         (d.solver, d.commitSeq, d.openedAt, d.lastMoveAt) =
             (solver, commitSeq, uint64(block.timestamp), uint64(block.timestamp));
         emit DisputeOpened(disputeId, jobId, job.attempt, kind, target, index, challenger, solver, bond, commitSeq);
-        _registry.lock(challenger, bond);
+        _registry.lock(challenger, bond + (kind == Kind.Availability ? 0 : bond * _params.challengeFeeBps / _BPS));
         _market.freezeJob(jobId);
     }
 
@@ -417,7 +432,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
                 mstore(amounts, 0)
             }
         }
-        if (d.kind == Kind.Segment) _removeFromSegment(d, disputeId);
+        if (d.kind != Kind.Availability) _removeFromSegment(d, disputeId);
         if (!solverWrong) return _challengerLost(disputeId, d, payees, amounts, fees);
         if (d.target == Target.Dataset) {
             emit DisputeResolved(disputeId, Outcome.SolverWrong, d.challenger, 0, fees, 0);
@@ -425,23 +440,78 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
             _market.abortJob(d.jobId, payees, amounts);
             return;
         }
-        uint256 pool = _market.solverLockOf(d.jobId);
-        if (fees > pool) fees = pool; // fees are capped by _settleJurors; kept for clarity
-        uint256 rest = pool - fees;
-        address winner = _jackpotWinner(d);
-        uint256 jackpot = rest * _params.jackpotBps / _BPS;
+        _solverLost(disputeId, d, payees, amounts, fees, job.submitter);
+    }
+
+    /// @dev The solver's whole lock: jury fees, `submitterBps` of the rest to the submitter, and for a
+    /// challenge `jackpotBps` split equally among every open challenge of the convicted segment (the
+    /// convicting one gets the dust). An availability claim pays no jackpot (burned): the contract
+    /// cannot tell a claimant from the cheater's own sybil. See DISPUTES.md, "Jackpot".
+    function _solverLost(
+        uint256 disputeId,
+        Dispute storage d,
+        address[] memory feePayees,
+        uint256[] memory feeAmounts,
+        uint256 fees,
+        address submitter
+    ) private {
+        uint256 rest = _market.solverLockOf(d.jobId) - fees; // fees are capped by _settleJurors
+        bool challenge = d.kind != Kind.Availability;
+        uint256 jackpot = challenge ? rest * _params.jackpotBps / _BPS : 0;
         uint256 toSubmitter = rest * _params.submitterBps / _BPS;
-        uint256 m = payees.length;
-        assembly ("memory-safe") {
-            mstore(payees, add(m, 2))
-            mstore(amounts, add(m, 2))
+        bytes32 key = _segmentKey(d.jobId, d.attempt, d.segment);
+        uint256[] memory others = challenge ? _segmentDisputes[key] : new uint256[](0);
+        uint256 share = jackpot / (others.length + 1);
+        uint256 m = feePayees.length;
+        uint256 count = m + 1 + (challenge ? 1 + others.length : 0);
+        address[] memory payees = new address[](count);
+        uint256[] memory amounts = new uint256[](count);
+        for (uint256 k; k < m; ++k) {
+            (payees[k], amounts[k]) = (feePayees[k], feeAmounts[k]);
         }
-        (payees[m], amounts[m], payees[m + 1], amounts[m + 1]) = (winner, jackpot, job.submitter, toSubmitter);
-        emit DisputeResolved(disputeId, Outcome.SolverWrong, winner, jackpot, fees, rest - jackpot - toSubmitter);
-        _registry.unlock(d.challenger, d.bond);
+        (payees[m], amounts[m]) = (submitter, toSubmitter);
+        uint256 winnerPaid = jackpot - share * others.length;
+        if (challenge) (payees[m + 1], amounts[m + 1]) = (d.challenger, winnerPaid);
+        for (uint256 k; k < others.length; ++k) {
+            (payees[m + 2 + k], amounts[m + 2 + k]) = (_disputes[others[k]].challenger, share);
+        }
+        for (uint256 k; k < others.length; ++k) {
+            _shareConviction(others[k], disputeId, share);
+        }
+        if (others.length != 0) delete _segmentDisputes[key];
+        // last, so indexers read the credits of `reopenJob` in the context of the convicting dispute
+        emit DisputeResolved(
+            disputeId, Outcome.SolverWrong, challenge ? d.challenger : address(0), winnerPaid, fees, rest - jackpot - toSubmitter
+        );
+        _releaseBond(d, true);
         uint256 segment = d.segment;
         _market.reopenJob(d.jobId, payees, amounts);
         if (d.kind == Kind.Segment) _slashAttesters(disputeId, d.jobId, d.attempt, segment);
+    }
+
+    /// @dev An open challenge of the convicted segment: it ends with the conviction (Void: it proved
+    /// nothing itself), its bond is released, its fee burned, its share paid by `_solverLost`.
+    function _shareConviction(uint256 disputeId, uint256 convictedBy, uint256 share) private {
+        Dispute storage d = _disputes[disputeId];
+        bool hadJury = d.phase == Phase.Jury;
+        (d.phase, d.outcome) = (Phase.Resolved, Outcome.Void);
+        emit JackpotShared(disputeId, convictedBy, d.challenger, share);
+        emit DisputeResolved(disputeId, Outcome.Void, d.challenger, share, 0, 0);
+        _releaseBond(d, true);
+        if (hadJury) _jury.release(disputeId);
+    }
+
+    /// @dev Unlock the bond; the challenge fee (none for claims) is burned or, when `burnFee` is
+    /// false (the attempt ended otherwise), released too.
+    function _releaseBond(Dispute storage d, bool burnFee) private {
+        uint256 fee = _feeOf(d);
+        if (!burnFee) return _registry.unlock(d.challenger, uint256(d.bond) + fee);
+        _registry.unlock(d.challenger, d.bond);
+        _registry.burn(d.challenger, fee);
+    }
+
+    function _feeOf(Dispute storage d) private view returns (uint256) {
+        return d.kind == Kind.Availability ? 0 : uint256(d.bond) * _params.challengeFeeBps / _BPS;
     }
 
     function _challengerLost(
@@ -461,7 +531,8 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
         (payees[m], amounts[m]) = (d.solver, toSolver);
         emit DisputeResolved(disputeId, Outcome.ChallengerWrong, d.solver, toSolver, fees, bond - fees - toSolver);
         _market.settleStake(d.challenger, bond, payees, amounts);
-        _market.unfreezeJob(d.jobId, uint64(block.timestamp - d.openedAt));
+        _registry.burn(d.challenger, _feeOf(d));
+        _market.unfreezeJob(d.jobId);
     }
 
     /// @dev Unlock / slash the jurors through the panel; return the fee payees (with room for 2 more
@@ -490,18 +561,6 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
         for (uint256 k; k < slashed.length; ++k) {
             emit JurorSlashed(disputeId, slashed[k], slashes[k]);
             _market.settleStake(slashed[k], slashes[k], new address[](0), new uint256[](0));
-        }
-    }
-
-    /// @dev The open (or this) dispute on the same segment with the earliest challenge commit.
-    function _jackpotWinner(Dispute storage d) private view returns (address winner) {
-        winner = d.challenger;
-        if (d.kind != Kind.Segment) return winner;
-        uint256 best = d.commitSeq;
-        uint256[] storage list = _segmentDisputes[_segmentKey(d.jobId, d.attempt, d.segment)];
-        for (uint256 k; k < list.length; ++k) {
-            Dispute storage other = _disputes[list[k]];
-            if (other.commitSeq < best) (best, winner) = (other.commitSeq, other.challenger);
         }
     }
 
@@ -534,9 +593,9 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
     function _void(uint256 disputeId, Dispute storage d) private {
         bool hadJury = d.phase == Phase.Jury;
         (d.phase, d.outcome) = (Phase.Resolved, Outcome.Void);
-        if (d.kind == Kind.Segment) _removeFromSegment(d, disputeId);
+        if (d.kind != Kind.Availability) _removeFromSegment(d, disputeId);
         emit DisputeResolved(disputeId, Outcome.Void, address(0), 0, 0, 0);
-        _registry.unlock(d.challenger, d.bond);
+        _releaseBond(d, false);
         if (hadJury) _jury.release(disputeId);
     }
 }

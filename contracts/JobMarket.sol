@@ -33,6 +33,14 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     /// @notice A constructor argument is out of range (zero address, inverted bounds, rate > 100%).
     error JobMarketInvalidConfiguration();
 
+    /// @dev Frozen-time bookkeeping of a job: `since` the first of the overlapping open disputes, the
+    /// seconds already `extended` in `attempt`.
+    struct Freeze {
+        uint64 since;
+        uint64 extended;
+        uint32 attempt;
+    }
+
     IERC20 private immutable _token;
     IStakeRegistry private immutable _stakeRegistry;
     address private immutable _disputeGame;
@@ -43,8 +51,10 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     uint16 private immutable _minSampleRateBps;
     uint32 private immutable _minSolveTimeout;
     uint32 private immutable _maxSolveTimeout;
+    uint64 private immutable _maxWindowExtension;
 
     mapping(uint256 jobId => Job) private _jobs;
+    mapping(uint256 jobId => Freeze) private _freezes;
     /// @dev 0: never credited; otherwise credit + 1.
     mapping(address account => uint256 creditPlusOne) private _credits;
     uint64 private _jobCount;
@@ -60,6 +70,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     /// @param minSampleRateBps_ protocol minimum of a job's sample rate.
     /// @param minSolveTimeout_ least solve timeout a job may ask for, in seconds.
     /// @param maxSolveTimeout_ largest solve timeout a job may ask for, in seconds.
+    /// @param maxWindowExtension_ most seconds all disputes of one attempt may extend its deadline by.
     constructor(
         address token_,
         address stakeRegistry_,
@@ -70,7 +81,8 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         uint64 challengeWindow_,
         uint16 minSampleRateBps_,
         uint32 minSolveTimeout_,
-        uint32 maxSolveTimeout_
+        uint32 maxSolveTimeout_,
+        uint64 maxWindowExtension_
     ) {
         if (
             token_ == address(0) || stakeRegistry_ == address(0) || disputeGame_ == address(0)
@@ -87,6 +99,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         _minSampleRateBps = minSampleRateBps_;
         _minSolveTimeout = minSolveTimeout_;
         _maxSolveTimeout = maxSolveTimeout_;
+        _maxWindowExtension = maxWindowExtension_;
     }
 
     modifier onlyDisputeGame() {
@@ -168,7 +181,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         uint64 solveDeadline = uint64(block.timestamp) + job.solveTimeout;
         job.solver = msg.sender;
         job.status = JobStatus.Claimed;
-        job.deadline = solveDeadline;
+        job.deadline = uint40(solveDeadline);
         emit JobClaimed(jobId, msg.sender, job.attempt, lockedStake, solveDeadline);
         _stakeRegistry.lock(msg.sender, lockedStake);
     }
@@ -203,8 +216,8 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         uint64 challengeDeadline = uint64(block.timestamp) + _challengeWindow;
         job.commitment = keccak256(abi.encode(stateRoot, segRootsRoot, finalStateHash, manifestHash));
         job.status = JobStatus.Committed;
-        job.deadline = challengeDeadline;
-        job.commitBlock = uint32(block.number);
+        job.deadline = uint40(challengeDeadline);
+        job.commitBlock = uint40(block.number);
         emit JobCommitted(
             jobId, msg.sender, attempt, stateRoot, segRootsRoot, finalStateHash, manifestHash, challengeDeadline
         );
@@ -285,24 +298,38 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     function freezeJob(uint256 jobId) external onlyDisputeGame {
         Job storage job = _jobs[jobId];
         _requireLive(jobId, job.status);
-        uint8 openDisputes = job.openDisputes + 1;
+        uint24 openDisputes = job.openDisputes + 1;
         job.openDisputes = openDisputes;
+        if (openDisputes == 1) {
+            Freeze storage freeze = _freezes[jobId];
+            if (freeze.attempt != job.attempt) (freeze.extended, freeze.attempt) = (0, job.attempt);
+            freeze.since = uint64(block.timestamp);
+        }
         emit JobFrozen(jobId, openDisputes);
     }
 
     /// @inheritdoc IJobMarket
-    function unfreezeJob(uint256 jobId, uint64 extension) external onlyDisputeGame {
+    /// @dev Overlapping disputes extend the deadline once, by the union of their frozen time: the
+    /// clock starts when the first opens and stops when the last closes.
+    function unfreezeJob(uint256 jobId) external onlyDisputeGame {
         Job storage job = _jobs[jobId];
         _requireLive(jobId, job.status);
-        uint8 openDisputes = job.openDisputes;
+        uint24 openDisputes = job.openDisputes;
         if (openDisputes == 0) revert JobMarketNotFrozen(jobId);
         unchecked {
             --openDisputes;
         }
-        uint64 challengeDeadline = job.deadline + extension;
         job.openDisputes = openDisputes;
-        job.deadline = challengeDeadline;
-        emit JobUnfrozen(jobId, openDisputes, extension, challengeDeadline);
+        uint64 extension;
+        if (openDisputes == 0) {
+            Freeze storage freeze = _freezes[jobId];
+            uint64 extended = freeze.extended;
+            extension = uint64(block.timestamp) - freeze.since;
+            if (extension > _maxWindowExtension - extended) extension = _maxWindowExtension - extended;
+            freeze.extended = extended + extension;
+            job.deadline += uint40(extension);
+        }
+        emit JobUnfrozen(jobId, openDisputes, extension, job.deadline);
     }
 
     /// @inheritdoc IJobMarket
@@ -444,6 +471,11 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     /// @inheritdoc IJobMarket
     function minSampleRateBps() external view returns (uint256) {
         return _minSampleRateBps;
+    }
+
+    /// @inheritdoc IJobMarket
+    function maxWindowExtension() external view returns (uint256) {
+        return _maxWindowExtension;
     }
 
     /// @notice Least solve timeout a job may ask for, in seconds.

@@ -33,7 +33,8 @@ class ChainIndex:
     resolved: set[int] = field(default_factory=set)
     proposals: dict[int, tuple[bytes, ...]] = field(default_factory=dict)
     """the latest split proposal per dispute (the contract keeps only its hash)."""
-    challenge_hashes: set[bytes] = field(default_factory=set)
+    challenge_commits: set[tuple[bytes, str]] = field(default_factory=set)
+    """(hash, committer, lowercase): commits are the committer's own (a copied hash is another)."""
     jurors: dict[tuple[int, int], tuple[str, ...]] = field(
         default_factory=lambda: defaultdict(tuple)
     )
@@ -48,7 +49,7 @@ class ChainIndex:
         elif isinstance(event, SplitProposed):
             self.proposals[event.dispute_id] = tuple(event.hashes)
         elif isinstance(event, ChallengeCommitted):
-            self.challenge_hashes.add(bytes(event.hash))
+            self.challenge_commits.add((bytes(event.hash), event.challenger.lower()))
         elif isinstance(event, JuryDrawn):
             self.jurors[(event.dispute_id, event.round)] = tuple(event.jurors)
 

@@ -118,7 +118,7 @@ class Players:
             move = self.journal.move(challenge_key(job.job_id, job.attempt, seg))
             if move is not None:
                 h = challenge_hash(job.job_id, job.attempt, seg, self.me, move[1])
-                if h in index.challenge_hashes:
+                if (h, self.me.lower()) in index.challenge_commits:
                     committed.add(seg)
         for d in index.disputes.values():
             if d.job_id != job.job_id or d.attempt != job.attempt:

@@ -29,6 +29,7 @@ interface IAttestations {
     /// @notice One drawn attester of a job attempt.
     struct Attester {
         address account;
+        uint48 commitBlock; // block of the commit: a segment challenged at or before it does not count
         bytes32 digest; // commitment, 0 until committed
         uint32 validSegments; // set at reveal
         bool revealed;

@@ -61,7 +61,7 @@ interface IDisputeGame {
         address challenger;
         uint96 bond; // locked stake of the challenger
         address solver;
-        uint64 commitSeq; // order of the challenge commit (jackpot: earliest wins)
+        uint64 commitSeq; // order of the challenge commit (informational: the jackpot is split)
         uint32 lo; // bisection range within the segment: agreed step lo, disputed step hi
         uint32 hi;
         uint32 checkpointEvery; // K of the job
@@ -85,6 +85,7 @@ interface IDisputeGame {
         uint16 jackpotBps; // of the slashed lock after jury fees
         uint16 submitterBps; // of the slashed lock after jury fees
         uint16 bondToSolverBps; // of the lost bond after jury fees
+        uint16 challengeFeeBps; // of the bond: burned for every revealed challenge (not for claims)
     }
 
     error DisputeGameUnknownDispute(uint256 disputeId);
@@ -159,6 +160,10 @@ interface IDisputeGame {
     event DisputeResolved(
         uint256 indexed disputeId, Outcome outcome, address winner, uint256 winnerPaid, uint256 juryFees, uint256 burned
     );
+    /// @notice The solver was convicted on the segment of dispute `convictedBy`: this open dispute on
+    /// the same segment ends (outcome Void), its bond is released, its challenge fee burned, and its
+    /// challenger gets an equal `share` of the jackpot.
+    event JackpotShared(uint256 indexed disputeId, uint256 indexed convictedBy, address challenger, uint256 share);
     /// @notice `juror` was slashed `amount` (did not reveal, or voted with the minority).
     event JurorSlashed(uint256 indexed disputeId, address indexed juror, uint256 amount);
     /// @notice Attesters that revealed a valid root of the fraudulent segment were slashed.
@@ -170,10 +175,13 @@ interface IDisputeGame {
     // --- challenger ---
 
     /// @notice Commit to a challenge: `hash = keccak256(abi.encode(jobId, attempt, segment, challenger, salt))`.
-    /// `segment` 1..N for a segment, 0 for the initial state. Records the global commit order.
+    /// `segment` 1..N for a segment, 0 for the initial state. Stored under the caller: a copy of a
+    /// pending hash by someone else neither blocks nor steals it. Records the global commit order.
     function commitChallenge(bytes32 hash) external;
-    /// @notice Reveal a committed challenge; locks the bond max(minChallengeBond, reward / 10) of the
-    /// caller's free stake and freezes the job. Returns the dispute id.
+    /// @notice Reveal a committed challenge; locks the bond max(minChallengeBond, reward / 10) plus the
+    /// challenge fee (`challengeFeeBps` of the bond) of the caller's free stake and freezes the job. The
+    /// fee is burned when the dispute ends on its merits or shares a conviction, and released with
+    /// the bond when the attempt ends otherwise (Void). Returns the dispute id.
     function revealChallenge(uint256 jobId, uint256 segment, bytes32 salt) external returns (uint256 disputeId);
     /// @notice Open an availability claim (no commit-reveal: nothing to front-run). Checkpoint /
     /// Manifest / FinalModel: any verifier or the submitter while challenges are allowed;
@@ -230,4 +238,10 @@ interface IDisputeGame {
     /// @notice max(minChallengeBond, reward / 10) for job `jobId`.
     function challengeBondOf(uint256 jobId) external view returns (uint256);
     function params() external view returns (Params memory);
+    /// @notice Block of the first revealed challenge of (job, attempt, segment), 0 if none. Its
+    /// `openSegment` (the root on chain) can only follow, so an attestation committed in or after that
+    /// block may be a copy and does not count for the segment.
+    function segmentChallengedAt(uint256 jobId, uint256 attempt, uint256 segment) external view returns (uint256);
+    /// @notice The challenge fee burned per revealed challenge of job `jobId`.
+    function challengeFeeOf(uint256 jobId) external view returns (uint256);
 }

@@ -32,10 +32,10 @@ interface IJobMarket {
         uint32 attempt; // starts at 0, +1 each time the job reopens
         uint32 solveTimeout; // seconds from claim to the solve deadline
         uint16 sampleRateBps; // share of segments verifiers sample, in basis points
-        uint8 openDisputes; // while > 0 the job is frozen: no finalize
+        uint24 openDisputes; // while > 0 the job is frozen: no finalize
         JobStatus status;
-        uint64 deadline; // solve deadline while Claimed, end of the challenge window while Committed
-        uint32 commitBlock; // block of the commit: attester seed target = commitBlock + seedDelay
+        uint40 deadline; // solve deadline while Claimed, end of the challenge window while Committed
+        uint40 commitBlock; // block of the commit: attester seed target = commitBlock + seedDelay
         bytes32 commitment;
     }
 
@@ -184,9 +184,11 @@ interface IJobMarket {
     /// @notice Freeze a committed (or, for a dataset claim, claimed) job while a dispute is open: no
     /// finalize, commit or timeout reclaim.
     function freezeJob(uint256 jobId) external;
-    /// @notice Close one dispute on the job, extending its deadline (challenge window, or solve deadline
-    /// while Claimed) by `extension` seconds.
-    function unfreezeJob(uint256 jobId, uint64 extension) external;
+    /// @notice Close one dispute on the job. When the last open dispute closes, the deadline (challenge
+    /// window, or solve deadline while Claimed) moves by the time the job was frozen, measured from the
+    /// first of the overlapping disputes (the union of frozen time, not a sum per dispute), capped so
+    /// that the extensions of one attempt add up to at most `maxWindowExtension`.
+    function unfreezeJob(uint256 jobId) external;
     /// @notice Fraud proven: slash the solver's whole lock — `amounts[k]` credited to `payees[k]`, the rest
     /// burned — and reopen the job with attempt + 1, escrow intact.
     function reopenJob(uint256 jobId, address[] calldata payees, uint256[] calldata amounts) external;
@@ -215,5 +217,8 @@ interface IJobMarket {
     function revealPhase() external view returns (uint256);
     function minSolverStake() external view returns (uint256);
     function challengeWindow() external view returns (uint256);
+    /// @notice Most seconds the deadline of one attempt can be extended by, all disputes together: it
+    /// bounds the slash horizon the unbonding period must outlast.
+    function maxWindowExtension() external view returns (uint256);
     function minSampleRateBps() external view returns (uint256);
 }

@@ -62,7 +62,7 @@ class AttestationsAdapter(ContractAdapter):
         """(account, digest, validSegments, revealed) per attester, in draw order."""
         return [
             (str(a), bytes(d), int(v), bool(r))
-            for a, d, v, r, _mask in self._call("attestersOf", job_id, attempt)
+            for a, _commit_block, d, v, r, _mask in self._call("attestersOf", job_id, attempt)
         ]
 
     def segments_at(self, seed: bytes, num_segments: int, first: int, count: int) -> list[int]:

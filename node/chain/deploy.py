@@ -26,6 +26,7 @@ from node.chain.units import CROWD
 from node.config import Settings
 from node.errors import ChainError, DeploymentError
 
+DEVNET_CHAIN_ID = 31_337
 CONTRACTS = ("CrowdToken", "StakeRegistry", "Attestations", "Jury", "DisputeGame", "JobMarket")
 
 
@@ -60,20 +61,29 @@ class DeploymentParams:
     jackpot_bps: int = 5_000
     submitter_bps: int = 2_500
     bond_to_solver_bps: int = 5_000
+    # issue 11: a fee per revealed challenge bounds how far a sybil can dilute the jackpot split,
+    # and a cap on the window extensions bounds the slash horizon (contracts/DISPUTES.md)
+    challenge_fee_bps: int = 5_000
+    max_window_extension: int = 1_440
+    initial_supply: int = 0
+    """Token wei minted to the deployer: the whole supply off the devnet (no mint there)."""
 
     def __post_init__(self) -> None:
         if self.unbonding_period <= self.slash_horizon():
             raise DeploymentError(
                 f"unbonding period {self.unbonding_period} s must exceed {self.slash_horizon()} s "
-                "(challenge window + reveal phase + the longest single dispute), or an attester "
-                "could unstake and withdraw before its fraud is proven"
+                "(challenge window + all window extensions + reveal phase + the longest single "
+                "dispute), or an attester could unstake and withdraw before its fraud is proven"
             )
 
     def slash_horizon(self) -> int:
-        """Seconds from a commit to the latest verdict of one dispute: the windows, both chess
-        clocks, and two jury rounds (a tie re-draws once)."""
+        """Seconds from a commit to the latest verdict that can slash an attester: the window,
+        every extension lost disputes add to it (capped by ``max_window_extension``), the reveal
+        phase, then one more dispute opened at its last second: both chess clocks and two jury
+        rounds (a tie re-draws once)."""
         jury_round = self.jury_commit_phase + self.jury_reveal_phase
-        return self.challenge_window + self.reveal_phase + 2 * self.move_clock + 2 * jury_round
+        windows = self.challenge_window + self.max_window_extension + self.reveal_phase
+        return windows + 2 * self.move_clock + 2 * jury_round
 
     def dispute_params(self) -> tuple[int, ...]:
         """``IDisputeGame.Params`` in field order."""
@@ -85,6 +95,7 @@ class DeploymentParams:
             self.jackpot_bps,
             self.submitter_bps,
             self.bond_to_solver_bps,
+            self.challenge_fee_bps,
         )
 
 
@@ -139,12 +150,20 @@ def deployment_path(deployments_dir: Path, chain_id: int) -> Path:
 
 
 def deploy_protocol(sender: TxSender, params: DeploymentParams | None = None) -> Deployment:
-    """Deploy and wire the contracts from ``sender``'s account (it becomes their owner)."""
+    """Deploy and wire the contracts from ``sender``'s account, then give up every owner power:
+    the registry is wired once and renounced; the token keeps its owner only on the devnet chain
+    id, where ``mint`` is the faucet (elsewhere the supply is ``initial_supply``, fixed)."""
     params = params or DeploymentParams()
     w3 = sender.w3
     owner = sender.address
+    chain_id = int(w3.eth.chain_id)
+    if chain_id != DEVNET_CHAIN_ID and params.initial_supply == 0:
+        raise DeploymentError(
+            f"chain {chain_id} is not the devnet ({DEVNET_CHAIN_ID}): CrowdToken cannot mint "
+            "there, so give it an initial supply (--initial-supply)"
+        )
 
-    token, first_block = _deploy(sender, "CrowdToken", owner)
+    token, first_block = _deploy(sender, "CrowdToken", owner, params.initial_supply)
     registry, _ = _deploy(
         sender, "StakeRegistry", token, params.unbonding_period, params.min_verifier_stake, owner
     )
@@ -184,6 +203,7 @@ def deploy_protocol(sender: TxSender, params: DeploymentParams | None = None) ->
         params.min_sample_rate_bps,
         params.min_solve_timeout,
         params.max_solve_timeout,
+        params.max_window_extension,
     )
     _call(sender, "Attestations", attestations, "initialize", market)
     _call(sender, "Jury", jury, "initialize", dispute_game)
@@ -201,8 +221,11 @@ def deploy_protocol(sender: TxSender, params: DeploymentParams | None = None) ->
         _call(sender, "DisputeGame", game, "initialize", market, attestations, jury)
         adapter.set_protocol_contract(game, True)
         addresses["DisputeGame"] = game
+    _call(sender, "StakeRegistry", registry, "renounceOwnership")
+    if chain_id != DEVNET_CHAIN_ID:
+        _call(sender, "CrowdToken", token, "renounceOwnership")
     return Deployment(
-        chain_id=int(w3.eth.chain_id),
+        chain_id=chain_id,
         deployment_block=first_block,
         deployer=owner,
         contracts={
@@ -230,6 +253,31 @@ def _call(sender: TxSender, name: str, address: ChecksumAddress, fn: str, *args:
     contract = sender.w3.eth.contract(address=address, abi=load_artifact(name).abi)
     data = contract.get_function_by_name(fn)(*args)._encode_transaction_data()
     sender.send(address, data, label=f"{name}.{fn}")
+
+
+def remaining_powers(w3: Web3, deployment: Deployment) -> list[str]:
+    """Who can still change the protocol's rules or money after the deployment, one line each;
+    the goal is none. Read from the chain, not from the deployment file."""
+    powers: list[str] = []
+    for name in ("StakeRegistry", "CrowdToken"):
+        contract = w3.eth.contract(address=deployment.address(name), abi=load_artifact(name).abi)
+        holder = Web3.to_checksum_address(contract.functions.owner().call())
+        if int(holder, 16) == 0:
+            continue
+        if name == "CrowdToken" and deployment.chain_id == DEVNET_CHAIN_ID:
+            powers.append(f"CrowdToken.mint by {holder}: the devnet faucet (chain id 31337 only)")
+        elif name == "CrowdToken":
+            powers.append(f"CrowdToken owner {holder} (mint is disabled off the devnet)")
+        else:
+            powers.append(
+                f"StakeRegistry.setProtocolContract by {holder}: can lock and slash stakes"
+            )
+    if "DisputeGame" not in deployment.contracts and deployment.params.dispute_game:
+        powers.append(
+            f"JobMarket dispute game is {deployment.params.dispute_game}: it can freeze, reopen "
+            "and slash every job"
+        )
+    return powers
 
 
 def write_deployment(deployment: Deployment, deployments_dir: Path) -> Path:

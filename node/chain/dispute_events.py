@@ -131,6 +131,16 @@ class DisputeResolved(ChainEvent):
 
 
 @dataclass(frozen=True)
+class JackpotShared(ChainEvent):
+    """An open challenge of a convicted segment ended with the conviction and got a share."""
+
+    dispute_id: int
+    convicted_by: int
+    challenger: ChecksumAddress
+    share: Wei
+
+
+@dataclass(frozen=True)
 class JurorSlashed(ChainEvent):
     dispute_id: int
     juror: ChecksumAddress
@@ -154,6 +164,7 @@ DISPUTE_GAME_EVENTS: dict[str, type[ChainEvent]] = {
     "StepPinned": StepPinned,
     "DisputeTimedOut": DisputeTimedOut,
     "DisputeResolved": DisputeResolved,
+    "JackpotShared": JackpotShared,
     "JurorSlashed": JurorSlashed,
     "AttestersSlashed": AttestersSlashed,
 }

@@ -108,5 +108,9 @@ class DisputeGameAdapter(ContractAdapter):
     def challenge_bond_of(self, job_id: int) -> Wei:
         return Wei(int(self._call("challengeBondOf", job_id)))
 
+    def challenge_fee_of(self, job_id: int) -> Wei:
+        """Burned per revealed challenge (locked beside the bond; DISPUTES.md, "Jackpot")."""
+        return Wei(int(self._call("challengeFeeOf", job_id)))
+
     def bisection_degree(self) -> int:
         return int(self._call("params")[2])

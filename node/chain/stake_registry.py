@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from eth_typing import ChecksumAddress
+
 from node.chain.adapter import ContractAdapter
 from node.chain.events import STAKE_REGISTRY_EVENTS
 from node.chain.tx import SentTx
@@ -26,6 +28,10 @@ class StakeRegistryAdapter(ContractAdapter):
     def register_verifier(self) -> SentTx:
         """Join the verifier set (needs ``minVerifierStake`` staked)."""
         return self._transact("registerVerifier")
+
+    def owner(self) -> ChecksumAddress:
+        """The zero address once the deployment renounced it (nobody can wire contracts)."""
+        return self.w3.to_checksum_address(self._call("owner"))
 
     def set_protocol_contract(self, protocol_contract: str, allowed: bool) -> SentTx:
         return self._transact(

@@ -78,6 +78,9 @@ def deploy(
     challenge_window: int = typer.Option(120, help="Challenge window, seconds."),
     unbonding_period: int = typer.Option(3600, help="Unbonding period, seconds."),
     min_solver_stake: str = typer.Option("100", help="Minimum solver lock, CROWD."),
+    initial_supply: str | None = typer.Option(
+        None, help="CROWD minted to the deployer: the fixed supply (required off the devnet)."
+    ),
     force: bool = typer.Option(False, help="Deploy even if a valid deployment exists."),
 ) -> None:
     """Deploy CrowdToken, StakeRegistry and JobMarket to any EVM chain; write deployments/<chainId>.json."""
@@ -86,6 +89,7 @@ def deploy(
         DeploymentParams,
         deploy_protocol,
         load_deployment,
+        remaining_powers,
         write_deployment,
     )
     from node.chain.protocol import account_from_key
@@ -109,12 +113,14 @@ def deploy(
             )
             for name, record in existing.contracts.items():
                 typer.echo(f"  {name:<14} {record.address}")
+            _echo_powers(remaining_powers(w3, existing))
             return
     params = DeploymentParams(
         challenge_window=challenge_window,
         unbonding_period=unbonding_period,
         min_solver_stake=parse_crowd(min_solver_stake),
         dispute_game=dispute_game,
+        initial_supply=parse_crowd(initial_supply) if initial_supply is not None else 0,
     )
     deployment = deploy_protocol(TxSender(w3, account, project_decoder()), params)
     path = write_deployment(deployment, settings.deployments_dir)
@@ -122,6 +128,12 @@ def deploy(
     for name, record in deployment.contracts.items():
         typer.echo(f"  {name:<14} {record.address}")
     typer.echo(f"wrote {path}")
+    _echo_powers(remaining_powers(w3, deployment))
+
+
+def _echo_powers(powers: list[str]) -> None:
+    """What the deployer (or anyone) can still change after the deployment; the goal is none."""
+    typer.echo("owner powers left: " + ("none" if not powers else "; ".join(powers)))
 
 
 def stake(

@@ -150,6 +150,12 @@ def test_deploy_refuses_to_redeploy_without_force(devnet: dict[str, str], tmp_pa
     assert fresh.returncode == 0, fresh.stderr
     assert (tmp_path / "31337.json").exists()
     assert key.removeprefix("0x") not in fresh.stdout + fresh.stderr
+    # issue 11: the registry is renounced; only the devnet faucet (chain id 31337) is left
+    powers = next(line for line in fresh.stdout.splitlines() if line.startswith("owner powers"))
+    assert powers == (
+        f"owner powers left: CrowdToken.mint by {dev_account(0).address}: "
+        "the devnet faucet (chain id 31337 only)"
+    )
 
 
 @pytest.mark.parametrize("command", [["deploy", "--force"], ["stake", "1"], ["balances"]])

@@ -8,11 +8,17 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
+from node.chain.anvil import start_anvil
 from node.chain.compile import load_artifact
 from node.chain.deploy import Deployment, load_deployment, read_deployment
+from node.chain.devnet import dev_account
 from node.chain.protocol import Protocol
+from node.chain.reverts import RevertDecoder
+from node.chain.token import CrowdTokenAdapter
+from node.chain.tx import TxSender
+from node.chain.units import CROWD
 from node.config import Settings
-from node.errors import DeploymentError
+from node.errors import ChainError, DeploymentError
 
 pytestmark = pytest.mark.chain
 
@@ -84,7 +90,71 @@ def test_unbonding_must_outlast_the_slash_horizon() -> None:
     from node.errors import DeploymentError
 
     horizon = DeploymentParams().slash_horizon()
-    assert horizon == 120 + 60 + 2 * 120 + 2 * (60 + 60)
-    with pytest.raises(DeploymentError, match="unbonding period 660 s must exceed 660 s"):
+    assert horizon == 120 + 1_440 + 60 + 2 * 120 + 2 * (60 + 60)  # window extensions included
+    with pytest.raises(DeploymentError, match="unbonding period 2100 s must exceed 2100 s"):
         DeploymentParams(unbonding_period=horizon)
     assert DeploymentParams(unbonding_period=horizon + 1).unbonding_period == horizon + 1
+
+
+def test_the_deployer_keeps_no_power_but_the_devnet_faucet(
+    w3: Web3, owner: Protocol, deployment: Deployment
+) -> None:
+    """Issue 11: the registry is wired once and renounced (nobody can wire in a contract that would
+    lock, slash or freeze stakes); the token's mint exists on the devnet chain id only."""
+    from node.chain.deploy import remaining_powers
+
+    registry = owner.registry
+    assert registry.owner() == "0x0000000000000000000000000000000000000000"
+    with pytest.raises(ChainError, match="OwnableUnauthorizedAccount"):
+        registry.set_protocol_contract(owner.deployment.deployer, True)
+    assert not registry.is_protocol_contract(owner.deployment.deployer)
+    assert remaining_powers(w3, deployment) == [
+        f"CrowdToken.mint by {deployment.deployer}: the devnet faucet (chain id 31337 only)"
+    ]
+
+
+def test_off_devnet_the_supply_is_fixed_and_no_power_remains(decoder: RevertDecoder) -> None:
+    from node.chain.deploy import DeploymentParams, deploy_protocol, remaining_powers
+
+    node = start_anvil(chain_id=1_337)
+    try:
+        w3 = Web3(Web3.HTTPProvider(node.rpc_url))
+        deployer = dev_account(0)
+        supply = 1_000_000 * CROWD
+        deployed = deploy_protocol(
+            TxSender(w3, deployer, decoder), DeploymentParams(initial_supply=supply)
+        )
+        assert remaining_powers(w3, deployed) == []
+        token = Protocol.from_deployment(w3, deployed, deployer, decoder=decoder).token
+        assert token.total_supply() == supply
+        assert token.balance_of(deployer.address) == supply
+        assert token.owner() == "0x0000000000000000000000000000000000000000"
+        with pytest.raises(ChainError, match="OwnableUnauthorizedAccount"):
+            token.mint(deployer.address, 1)
+        assert token.total_supply() == supply
+        # even a token whose owner is kept cannot mint off the devnet
+        sender = TxSender(w3, deployer, decoder)
+        artifact = load_artifact("CrowdToken")
+        factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        sent = sender.send(None, factory.constructor(deployer.address, 0).data_in_transaction)
+        kept = CrowdTokenAdapter(
+            w3, str(sent.receipt["contractAddress"]), sender=sender, decoder=decoder
+        )
+        assert kept.owner() == deployer.address
+        with pytest.raises(ChainError, match="CrowdTokenMintDisabled"):
+            kept.mint(deployer.address, 1)
+        assert kept.total_supply() == 0
+    finally:
+        node.stop()
+
+
+def test_the_unbonding_period_must_outlast_every_window_extension() -> None:
+    """1,200 s outlasts the window, the reveal phase and one dispute (660 s) but not the extensions
+    a chain of lost disputes adds to the window (up to `max_window_extension`): an attester could
+    unstake after its reveal and withdraw before a late conviction."""
+    from node.chain.deploy import DeploymentParams
+
+    with pytest.raises(DeploymentError, match="window extensions"):
+        DeploymentParams(unbonding_period=1_200)
+    params = DeploymentParams()
+    assert params.unbonding_period > params.slash_horizon() >= 660 + params.max_window_extension

@@ -22,6 +22,7 @@ from node.trace.merkle import MerkleTree, segment_leaf, step_leaf
 REWARD = 10 * ETHER
 LOCK = 100 * ETHER  # max(minSolverStake, 2 x reward)
 BOND = 10 * ETHER  # max(minChallengeBond, reward / 10)
+CHALLENGE_FEE = BOND // 2  # challengeFeeBps = 5000 of the bond, burned per revealed challenge
 FEE = REWARD // 100  # per juror (jurorFeeBps = 100)
 VERIFIER_STAKE = 200 * ETHER
 VOTE_SALT = b"\x05" * 32
@@ -196,30 +197,43 @@ def solver_lost(
     changes: Changes,
     *,
     solver: str,
-    winner: str,
+    winner: str | None,
     submitter: str,
     fees: int = 0,
     lock: int = LOCK,
+    fee: int = CHALLENGE_FEE,
 ) -> None:
     """§9 fraud slash of the whole lock: ``fees`` to jurors (credited by the caller), then 50% of
-    the rest to ``winner``, 25% to the submitter, the rest burned."""
+    the rest to ``winner`` (the only open challenger of the segment; it paid the challenge
+    ``fee``, burned), 25% to the submitter, the rest burned. ``winner=None``: an availability
+    claim, which pays no jackpot (burned too)."""
     rest = lock - fees
     changes.slash(solver, lock)
     changes.locked[solver] -= lock
-    changes.credit[winner] += rest // 2
+    jackpot = 0 if winner is None else rest // 2
+    if winner is not None:
+        changes.credit[winner] += jackpot
+        changes.slash(winner, fee)
+        changes.burned += fee
     changes.credit[submitter] += rest // 4
-    changes.burned += rest - rest // 2 - rest // 4
+    changes.burned += rest - jackpot - rest // 4
 
 
 def challenger_lost(
-    changes: Changes, *, challenger: str, solver: str, fees: int = 0, bond: int = BOND
+    changes: Changes,
+    *,
+    challenger: str,
+    solver: str,
+    fees: int = 0,
+    bond: int = BOND,
+    fee: int = CHALLENGE_FEE,
 ) -> None:
     """§9 lost bond: ``fees`` to jurors (credited by the caller), then 50% to the solver
-    (respondent), the rest burned."""
+    (respondent), the rest burned; the challenge ``fee`` (0 for availability claims) burned too."""
     rest = bond - fees
-    changes.slash(challenger, bond)
+    changes.slash(challenger, bond + fee)
     changes.credit[solver] += rest // 2
-    changes.burned += rest - rest // 2
+    changes.burned += rest - rest // 2 + fee
 
 
 def jurors_settled(

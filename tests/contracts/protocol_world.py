@@ -19,6 +19,7 @@ from protocol_kit import (
     JURY_SIZE,
     LIVE_STATUSES,
     MAX_SOLVE_TIMEOUT,
+    MAX_WINDOW_EXTENSION,
     MIN_SAMPLE_RATE_BPS,
     MIN_SOLVE_TIMEOUT,
     MIN_SOLVER_STAKE,
@@ -61,7 +62,7 @@ class World:
         """Deploy the protocol from account 0. ``full``: the real DisputeGame and Jury; otherwise
         account 9 plays the dispute game by hand (the JobMarket entry-point tests)."""
         owner = accounts[0]
-        token = deploy(w3, "CrowdToken", owner, owner)
+        token = deploy(w3, "CrowdToken", owner, owner, 0)
         registry = deploy(
             w3, "StakeRegistry", owner, token.address, UNBONDING_PERIOD, MIN_VERIFIER_STAKE, owner
         )
@@ -102,6 +103,7 @@ class World:
             MIN_SAMPLE_RATE_BPS,
             MIN_SOLVE_TIMEOUT,
             MAX_SOLVE_TIMEOUT,
+            MAX_WINDOW_EXTENSION,
         )
         abis = [token.abi, registry.abi, market.abi, attestations.abi, jury.abi]
         if game is not None:

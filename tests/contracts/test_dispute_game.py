@@ -26,6 +26,7 @@ MAX_BISECTION_MOVE_BAR = 150_000
 REWARD = 10 * ETHER
 LOCK = 100 * ETHER  # max(minSolverStake, 2 x reward)
 BOND = 10 * ETHER  # max(minChallengeBond, reward / 10)
+CHALLENGE_FEE = BOND // 2  # burned per revealed challenge
 FEE = REWARD // 100  # per juror
 VERIFIER_STAKE = 200 * ETHER
 TRUTH = "truth"
@@ -55,7 +56,7 @@ def test_fraud_is_caught_and_slashed(game_world: World) -> None:
     challenger = verifiers[0]
     dispute_id, gas = challenge(world, challenger, job_id, 2)
     assert world.job(job_id).open_disputes == 1
-    assert world.stake_info(challenger)[1] == BOND
+    assert world.stake_info(challenger)[1] == BOND + CHALLENGE_FEE
     gas["openSegment"] = world.send(
         world.game.functions.openSegment(*trace.open_args(dispute_id, 2)), solver
     )["gasUsed"]
@@ -79,9 +80,9 @@ def test_fraud_is_caught_and_slashed(game_world: World) -> None:
     for juror in jurors:
         assert world.credit(juror) == FEE
         assert world.stake_info(juror) == (VERIFIER_STAKE, 0, 0, 0)
-    assert world.balance(DEAD) == rest - rest // 2 - rest // 4
+    assert world.balance(DEAD) == rest - rest // 2 - rest // 4 + CHALLENGE_FEE
     assert world.stake_info(solver) == (0, 0, 0, 0)
-    assert world.stake_info(challenger) == (VERIFIER_STAKE, 0, 0, 0)
+    assert world.stake_info(challenger) == (VERIFIER_STAKE - CHALLENGE_FEE, 0, 0, 0)
     job = world.job(job_id)
     assert (job.status, job.attempt, job.open_disputes) == (JobStatus.OPEN, 1, 0)
     assert world.balance(world.market.address) == REWARD + 2 * ETHER + LOCK - (
@@ -115,8 +116,8 @@ def test_false_challenge_loses_the_bond(game_world: World) -> None:
     assert world.credit(solver) == rest // 2
     assert world.credit(jurors[0]) == FEE and world.credit(jurors[1]) == FEE
     assert world.stake_info(jurors[2]) == (VERIFIER_STAKE - 5 * ETHER, 0, 0, 0)
-    assert world.balance(DEAD) == rest - rest // 2 + 5 * ETHER
-    assert world.stake_info(challenger) == (VERIFIER_STAKE - BOND, 0, 0, 0)
+    assert world.balance(DEAD) == rest - rest // 2 + 5 * ETHER + CHALLENGE_FEE
+    assert world.stake_info(challenger) == (VERIFIER_STAKE - BOND - CHALLENGE_FEE, 0, 0, 0)
     job = world.job(job_id)
     assert (job.status, job.open_disputes) == (JobStatus.COMMITTED, 0)
     assert submitter != solver

@@ -21,6 +21,7 @@ from chain_dispute_kit import (
 )
 from dispute_paths_kit import (
     BOND,
+    CHALLENGE_FEE,
     INITIAL_STATE,
     KIND,
     LAST_MOVE_AT,
@@ -126,7 +127,7 @@ def test_every_bad_opening_reverts_and_changes_nothing(game_world: World) -> Non
     assert dispute[PHASE] == PROPOSE
     fails(game.openSegment(*good), solver, "DisputeGameWrongPhase", dispute_id, PROPOSE)
     expected = Changes()
-    expected.locked[challenger] += BOND  # the bond, until the dispute ends
+    expected.locked[challenger] += BOND + CHALLENGE_FEE  # bond and fee, until the dispute ends
     ledger.assert_changes(expected)
 
 

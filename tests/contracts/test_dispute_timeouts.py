@@ -1,4 +1,4 @@
-"""DisputeGame: timeouts (silent solver, stalling sybil), earliest-commit jackpot, small juries, lazy jurors."""
+"""DisputeGame: timeouts (silent solver, stalling sybil), the shared jackpot, small juries, lazy jurors."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def _job(
     return job_id, trace, accounts
 
 
-def test_silent_solver_loses_and_the_earliest_commit_takes_the_jackpot(game_world: World) -> None:
+def test_silent_solver_loses_and_the_open_challengers_share_the_jackpot(game_world: World) -> None:
+    """Issue 11: an earlier commit no longer takes the whole jackpot (a cheater's sybil would
+    commit first); every open challenge of the convicted segment gets an equal share."""
     world = game_world
     assert world.game is not None
     submitter, solver = world.accounts[1], world.accounts[2]
@@ -66,21 +68,21 @@ def test_silent_solver_loses_and_the_earliest_commit_takes_the_jackpot(game_worl
     world.advance(MOVE_CLOCK + 1)
     world.send(world.game.functions.timeout(late_id), late)
     rest = LOCK
-    assert world.credit(early) == rest // 2  # earliest commit, though `late` finished first
-    assert world.credit(late) == 0
+    assert world.credit(early) == rest // 2 // 2
+    assert world.credit(late) == rest // 2 - rest // 2 // 2
     assert world.credit(submitter) == rest // 4
     job = world.job(job_id)
     assert (job.status, job.attempt) == (JobStatus.OPEN, 1)
     early_id = late_id + 1
-    world.send(world.game.functions.voidStale(early_id), late)
+    # the conviction ended the co-challenge at once: nothing left to void
     assert world.game.functions.getDispute(early_id).call()[OUTCOME] == 3  # Void
-    assert world.stake_info(early) == (STAKE, 0, 0, 0) and world.stake_info(late) == (
-        STAKE,
-        0,
-        0,
-        0,
+    world.expect_revert(
+        world.game.functions.voidStale(early_id), late, "DisputeGameNotStale", early_id
     )
-    assert world.balance(DEAD) == rest - rest // 2 - rest // 4
+    fee = BOND // 2  # each revealed challenge burned its fee
+    assert world.stake_info(early) == (STAKE - fee, 0, 0, 0)
+    assert world.stake_info(late) == (STAKE - fee, 0, 0, 0)
+    assert world.balance(DEAD) == rest - rest // 2 - rest // 4 + 2 * fee
     assert world.stake_info(solver)[0] == 0
 
 
@@ -98,7 +100,7 @@ def test_stalling_sybil_loses_its_bond_and_extends_the_window(game_world: World)
     opened = world.game.functions.getDispute(dispute_id).call()[17]
     extension = world.w3.eth.get_block(receipt["blockNumber"])["timestamp"] - opened
     assert world.credit(solver) == BOND // 2
-    assert world.stake_info(sybil) == (STAKE - BOND, 0, 0, 0)
+    assert world.stake_info(sybil) == (STAKE - BOND - BOND // 2, 0, 0, 0)  # bond and fee
     job = world.job(job_id)
     assert (job.status, job.open_disputes, job.deadline) == (
         JobStatus.COMMITTED,

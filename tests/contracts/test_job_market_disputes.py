@@ -18,7 +18,7 @@ def test_only_the_dispute_game_may_call(
     market = world.market.functions
     for fn in (
         market.freezeJob(job_id),
-        market.unfreezeJob(job_id, 1),
+        market.unfreezeJob(job_id),
         market.reopenJob(job_id, [], []),
     ):
         world.expect_revert(fn, stranger, "JobMarketNotDisputeGame", stranger)
@@ -32,7 +32,7 @@ def test_entry_points_need_a_committed_job(
     job_id, _ = world.post(submitter)  # freeze needs Claimed (dataset claims) or Committed
     for fn in (
         market.freezeJob,
-        lambda j: market.unfreezeJob(j, 1),
+        market.unfreezeJob,
         lambda j: market.reopenJob(j, [], []),
     ):
         world.expect_revert(fn(99), dispute_game, "JobMarketUnknownJob", 99)
@@ -50,30 +50,33 @@ def test_entry_points_need_a_committed_job(
 
 
 def test_freeze_and_unfreeze(world: World, submitter: str, solver: str, dispute_game: str) -> None:
+    """Two overlapping disputes: the deadline moves once, when the last closes, by the time the
+    job was frozen (75 s from the first freeze), not by the sum of both disputes' durations."""
     market = world.market.functions
     job_id, _ = committed_job(world, submitter, solver)
     deadline = world.job(job_id).deadline
-    world.expect_revert(market.unfreezeJob(job_id, 5), dispute_game, "JobMarketNotFrozen", job_id)
+    world.expect_revert(market.unfreezeJob(job_id), dispute_game, "JobMarketNotFrozen", job_id)
 
+    start = world.now() + 10
+    world.set_next_timestamp(start)
     receipt = world.send(market.freezeJob(job_id), dispute_game)
     assert world.logs(receipt) == [("JobFrozen", {"jobId": job_id, "openDisputes": 1})]
+    world.set_next_timestamp(start + 20)
     receipt = world.send(market.freezeJob(job_id), dispute_game)
     assert world.logs(receipt) == [("JobFrozen", {"jobId": job_id, "openDisputes": 2})]
     assert world.job(job_id).open_disputes == 2
 
-    receipt = world.send(market.unfreezeJob(job_id, 30), dispute_game)
+    world.set_next_timestamp(start + 30)
+    receipt = world.send(market.unfreezeJob(job_id), dispute_game)
     assert world.logs(receipt) == [
         (
             "JobUnfrozen",
-            {
-                "jobId": job_id,
-                "openDisputes": 1,
-                "extension": 30,
-                "challengeDeadline": deadline + 30,
-            },
+            {"jobId": job_id, "openDisputes": 1, "extension": 0, "challengeDeadline": deadline},
         )
     ]
-    receipt = world.send(market.unfreezeJob(job_id, 45), dispute_game)
+    world.set_next_timestamp(start + 75)
+    receipt = world.send(market.unfreezeJob(job_id), dispute_game)
+    assert world.logs(receipt)[0][1]["extension"] == 75
     assert world.logs(receipt)[0][1]["challengeDeadline"] == deadline + 75
     job = world.job(job_id)
     assert (job.open_disputes, job.deadline, job.status) == (0, deadline + 75, JobStatus.COMMITTED)

@@ -98,7 +98,9 @@ def test_finalize_rejects(world: World, submitter: str, solver: str, dispute_gam
     world.send(world.market.functions.freezeJob(job_id), dispute_game)
     world.mine_at(world.job(job_id).deadline + REVEAL_PHASE + 1)
     world.expect_revert(finalize(job_id), solver, "JobMarketFrozen", job_id, 1)
-    world.send(world.market.functions.unfreezeJob(job_id, 0), dispute_game)
+    world.send(world.market.functions.unfreezeJob(job_id), dispute_game)
+    # the window moved by the frozen time
+    world.mine_at(world.job(job_id).deadline + REVEAL_PHASE + 1)
     world.send(finalize(job_id), solver)
     world.expect_revert(
         finalize(job_id), solver, "JobMarketWrongStatus", job_id, JobStatus.FINALIZED

@@ -9,6 +9,7 @@ from protocol_kit import (
     CHALLENGE_WINDOW,
     ETHER,
     MAX_SOLVE_TIMEOUT,
+    MAX_WINDOW_EXTENSION,
     MIN_SAMPLE_RATE_BPS,
     MIN_SOLVE_TIMEOUT,
     MIN_SOLVER_STAKE,
@@ -35,6 +36,7 @@ def test_views(world: World, dispute_game: str) -> None:
     assert market.minSampleRateBps().call() == MIN_SAMPLE_RATE_BPS
     assert market.minSolveTimeout().call() == MIN_SOLVE_TIMEOUT
     assert market.maxSolveTimeout().call() == MAX_SOLVE_TIMEOUT
+    assert market.maxWindowExtension().call() == MAX_WINDOW_EXTENSION
     assert market.jobCount().call() == 0
     assert market.totalLiabilities().call() == 0
     world.expect_revert(market.getJob(1), world.owner, "JobMarketUnknownJob", 1)
@@ -62,6 +64,7 @@ def test_constructor_rejects_bad_configuration(world: World, change: dict[str, A
         "minSampleRateBps_": 1,
         "minSolveTimeout_": 1,
         "maxSolveTimeout_": 2,
+        "maxWindowExtension_": 1,
     } | change
     artifact = load_artifact("JobMarket")
     factory = world.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)

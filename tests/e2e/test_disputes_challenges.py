@@ -93,7 +93,8 @@ def _check_challenger_lost(world: World, job_id: int, before: dict[str, int], ju
     rest = BOND - JUROR_FEE * len(jurors)
     assert lost.jury_fees == JUROR_FEE * jury and lost.winner == solver
     assert lost.winner_paid == rest * 5_000 // 10_000
-    expected = {liar: -BOND, solver: REWARD + rest * 5_000 // 10_000}
+    fee = world.p.dispute_game.challenge_fee_of(job_id)  # burned per revealed challenge
+    expected = {liar: -BOND - fee, solver: REWARD + rest * 5_000 // 10_000}
     for juror in jurors:
         expected[juror] = expected.get(juror, 0) + JUROR_FEE
     fees = _fees(world, job_id)
@@ -139,7 +140,7 @@ def test_unresponsive_solver_loses(
     solver = world.solvers[0].account.address
     expected = {
         solver: -LOCK,
-        liar: rest // 2,
+        liar: rest // 2 - p.dispute_game.challenge_fee_of(job_id),  # jackpot less its fee
         world.market.submitter.address: rest * 2_500 // 10_000 - REWARD - FEE,
     }
     for juror in jurors:
@@ -198,7 +199,8 @@ def test_dishonest_and_lazy_jurors_are_outvoted_and_slashed(
     assert len(jurors) == 5 and len(good) == 3
     liar, solver = world.accounts["v1"].address, world.solvers[0].account.address
     rest = BOND - JUROR_FEE * len(good)
-    expected = {liar: -BOND, solver: REWARD + rest * 5_000 // 10_000}
+    fee = p.dispute_game.challenge_fee_of(job_id)  # burned per revealed challenge
+    expected = {liar: -BOND - fee, solver: REWARD + rest * 5_000 // 10_000}
     for juror in good:
         expected[juror] = JUROR_FEE
     for juror in bad:

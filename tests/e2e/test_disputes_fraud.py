@@ -9,7 +9,7 @@ from e2e_dispute_kit import FEE, REWARD, World, tiny_spec
 from eth_account.signers.local import LocalAccount
 from market_kit import Market
 
-from node.chain.dispute_types import DisputeOutcome
+from node.chain.dispute_types import DisputeKind, DisputeOutcome
 from node.chain.types import JobStatus
 from node.storage import LocalBlobStore
 
@@ -81,12 +81,20 @@ def test_fraud_is_caught_slashed_and_resolved_honestly(
     jurors = p.jury.jurors_of(d.dispute_id, 0) if jury_fees else []
     assert jury_fees == JUROR_FEE * len(jurors)
     after_fees = LOCK - jury_fees
-    jackpot = after_fees * 5_000 // 10_000
-    assert won[0].winner_paid == jackpot  # type: ignore[attr-defined]
+    # a challenge: the jackpot is split equally among the open challenges of the segment, each
+    # paid its challenge fee; an availability claim (a withheld blob) pays no jackpot (issue 11)
+    claim = d.kind is DisputeKind.AVAILABILITY
+    jackpot = 0 if claim else after_fees * 5_000 // 10_000
+    shared = p.dispute_game.get_events("JackpotShared")
+    assert won[0].winner_paid + sum(e.share for e in shared) == jackpot  # type: ignore[attr-defined]
+    fee = p.dispute_game.challenge_fee_of(job_id)
     expected = dict.fromkeys(parties, 0)
     expected[cheater.address] = -LOCK
     expected[honest.address] = REWARD + LOCK  # minted and staked during the test, then paid
-    expected[won[0].winner] += jackpot  # type: ignore[attr-defined]
+    if not claim:
+        expected[won[0].winner] += won[0].winner_paid - fee  # type: ignore[attr-defined]
+    for e in shared:
+        expected[e.challenger] += e.share - fee  # type: ignore[attr-defined]
     expected[market.submitter.address] += -REWARD - FEE + after_fees * 2_500 // 10_000
     for juror in jurors:
         expected[juror] += JUROR_FEE

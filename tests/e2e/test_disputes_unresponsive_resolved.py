@@ -70,7 +70,7 @@ def test_unresponsive_solver_slashed_then_job_solved_honestly(
     expected = {
         cheater.account.address: -LOCK,
         honest.account.address: REWARD,
-        liar: rest * 5_000 // 10_000,
+        liar: rest * 5_000 // 10_000 - p.dispute_game.challenge_fee_of(job_id),  # fee burned
         # escrow: the reward went to the honest solver, the unpaid verifier fee came back
         market.submitter.address: rest * 2_500 // 10_000 - REWARD - sum(fees.values()),
     }

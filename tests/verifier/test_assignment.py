@@ -49,6 +49,18 @@ def test_bench_verify_json() -> None:
     assert result["max_cheat_profit"] < 0
     assert result["verifier_cost_fraction"] == 0.1  # 50 of 500 segments replayed
     assert result["segments_sampled"] == 50
+    # issue 11: under the blanket-sybil strategy (the sybil's best number of challenges beside the
+    # honest one) the honest challenger still profits, and cheating stays unprofitable
+    sybils = result["sybil_challenges_best"]
+    assert 1 <= sybils < 31
+    assert result["honest_challenger_profit_vs_sybil"] > 0
+    assert 0 < result["cheater_recovery_vs_sybil"] < result["assumptions"]["jackpot_over_reward"]
+    assert result["max_cheat_profit_whole_jackpot"] < 0
+    by_k = result["blanket_sybil_vs_k"]
+    assert by_k["k=0"]["honest_challenger_profit"] > by_k["k=1"]["honest_challenger_profit"] > 0
+    assert all(
+        row["cheater_recovery"] <= result["cheater_recovery_vs_sybil"] for row in by_k.values()
+    )
 
 
 def test_permutation_is_a_bijection() -> None:
