@@ -52,6 +52,7 @@ class DeploymentParams:
     move_clock: int = 120
     bisection_degree: int = 16
     jury_size: int = 3
+    jury_min_jurors: int = 3
     jury_commit_phase: int = 60
     jury_reveal_phase: int = 60
     juror_stake: int = 10 * CROWD
@@ -71,9 +72,10 @@ class DeploymentParams:
 
     def slash_horizon(self) -> int:
         """Seconds from a commit to the latest verdict of one dispute: the windows, both chess
-        clocks, and two jury rounds (a tie re-draws once)."""
+        clocks, and two jury rounds (a tie re-draws once), each of which may first wait one jury
+        round's length for enough jurors to sit."""
         jury_round = self.jury_commit_phase + self.jury_reveal_phase
-        return self.challenge_window + self.reveal_phase + 2 * self.move_clock + 2 * jury_round
+        return self.challenge_window + self.reveal_phase + 2 * self.move_clock + 4 * jury_round
 
     def dispute_params(self) -> tuple[int, ...]:
         """``IDisputeGame.Params`` in field order."""
@@ -161,6 +163,7 @@ def deploy_protocol(sender: TxSender, params: DeploymentParams | None = None) ->
         "Jury",
         registry,
         params.jury_size,
+        params.jury_min_jurors,
         params.seed_delay,
         params.jury_commit_phase,
         params.jury_reveal_phase,

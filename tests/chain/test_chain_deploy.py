@@ -84,7 +84,8 @@ def test_unbonding_must_outlast_the_slash_horizon() -> None:
     from node.errors import DeploymentError
 
     horizon = DeploymentParams().slash_horizon()
-    assert horizon == 120 + 60 + 2 * 120 + 2 * (60 + 60)
-    with pytest.raises(DeploymentError, match="unbonding period 660 s must exceed 660 s"):
+    # two jury rounds, each of which may first wait one round's length for enough jurors
+    assert horizon == 120 + 60 + 2 * 120 + 4 * (60 + 60)
+    with pytest.raises(DeploymentError, match="unbonding period 900 s must exceed 900 s"):
         DeploymentParams(unbonding_period=horizon)
     assert DeploymentParams(unbonding_period=horizon + 1).unbonding_period == horizon + 1
