@@ -255,7 +255,7 @@ contract Jury is IJury {
         return _votes[disputeId][round][voter];
     }
 
-    /// @dev Up to `requested` distinct jurors for the pending round, in draw order: drawn by free stake
+    /// @dev Up to `requested` distinct jurors for the pending round, in draw order: drawn by stake
     /// at the snapshot (the job's submitter, solver and challenger excluded), keeping only those whose
     /// free stake *now* covers the whole juror stake. When some are skipped, the same draw is extended
     /// (its prefix does not change) up to four times the request.

@@ -8,7 +8,7 @@ pragma solidity ^0.8.24;
 ///
 /// Timeline of dispute `id`: `start` (by the game) sets seed 1's target `block.number + seedDelay`, the
 /// stake snapshot = that block, and the draw deadline `now + commitPhase + revealPhase`. `recordSeed(id)`
-/// (anyone, once mined) draws M jurors by free stake, excluding the job's submitter, solver and
+/// (anyone, once mined) draws M jurors (stake-weighted), excluding the job's submitter, solver and
 /// challenger, seats those that can lock the whole `jurorStake` and locks it; it sets seed 2's target.
 /// Fewer than `minJurors` seatable: the panel waits (new seed target and snapshot, `JuryWaiting`), and
 /// past the draw deadline the dispute is void (`JuryNotSeated`, `IDisputeGame.onNoJury`). The next
