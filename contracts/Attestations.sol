@@ -32,6 +32,10 @@ contract Attestations is IAttestations {
     mapping(uint256 jobId => mapping(uint256 attempt => Round)) private _rounds;
     mapping(uint256 jobId => mapping(uint256 attempt => mapping(address account => uint256 indexPlusOne))) private
         _index;
+    /// @dev Validity bits of assigned positions 256.. (word w >= 1 holds positions 256·w ..); positions
+    /// 0..255 live in `Attester.validMask`, so the usual share (< 256 segments) costs no extra slot.
+    mapping(uint256 jobId => mapping(uint256 attempt => mapping(address account => mapping(uint256 word => uint256))))
+        private _validWords;
 
     /// @param registry_ the StakeRegistry (verifier draws).
     /// @param attestersPerJob_ V.
@@ -125,7 +129,7 @@ contract Attestations is IAttestations {
         uint256[] memory segments = _segments(round.seed, job.numSegments, first, c);
         bytes32[] memory hashes = new bytes32[](c);
         uint256 valid;
-        uint256 mask;
+        uint256[] memory words = new uint256[]((c + 255) >> 8);
         uint256 depth = TraceMerkle.depth(job.numSegments);
         IDisputeGame game = _gameOf();
         for (uint256 t; t < c; ++t) {
@@ -142,13 +146,16 @@ contract Attestations is IAttestations {
                     )
             ) {
                 ++valid;
-                if (t < 256) mask |= 1 << t;
+                words[t >> 8] |= 1 << (t & 255);
             }
         }
         if (keccak256(abi.encode(hashes)) != attester.digest) revert AttestationsDigestMismatch(jobId, msg.sender);
         attester.revealed = true;
         attester.validSegments = uint32(valid);
-        attester.validMask = mask;
+        if (c != 0) attester.validMask = words[0];
+        for (uint256 w = 1; w < words.length; ++w) {
+            if (words[w] != 0) _validWords[jobId][job.attempt][msg.sender][w] = words[w];
+        }
         round.revealStarted = true;
         emit AttestationRevealed(jobId, job.attempt, msg.sender, segRoots, valid);
     }
@@ -213,10 +220,10 @@ contract Attestations is IAttestations {
                 (uint256 first, uint256 c) = _share(round.sampled, n, k);
                 uint256[] memory segments = _segments(round.seed, numSegments, first, c);
                 for (uint256 t; t < c; ++t) {
-                    if (segments[t] == segment && (t >= 256 || attester.validMask & (1 << t) != 0)) {
-                        found[count++] = attester.account;
-                        break;
-                    }
+                    if (segments[t] != segment) continue;
+                    uint256 word = t < 256 ? attester.validMask : _validWords[jobId][attempt][attester.account][t >> 8];
+                    if (word & (1 << (t & 255)) != 0) found[count++] = attester.account;
+                    break; // a segment appears once in an attester's list
                 }
             }
         }

@@ -263,6 +263,17 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IDisputeGame
+    function onNoJury(uint256 disputeId) external nonReentrant {
+        if (msg.sender != address(_jury)) revert DisputeGameUnauthorized(msg.sender);
+        Dispute storage d = _dispute(disputeId);
+        if (d.phase != Phase.Jury) revert DisputeGameWrongPhase(disputeId, d.phase);
+        bool stale = _isStale(d);
+        _void(disputeId, d);
+        if (stale) return;
+        _market.unfreezeJob(d.jobId); // extends by the frozen time, within the attempt's cap
+    }
+
+    /// @inheritdoc IDisputeGame
     function voidStale(uint256 disputeId) external nonReentrant {
         Dispute storage d = _dispute(disputeId);
         if (d.phase == Phase.Resolved || !_isStale(d)) revert DisputeGameNotStale(disputeId);
@@ -357,7 +368,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
     function _toJury(uint256 disputeId, Dispute storage d, uint256 step, bytes32 hashBefore, bytes32 hashAfter) private {
         d.phase = Phase.Jury;
         emit StepPinned(disputeId, step, hashBefore, hashAfter);
-        _jury.start(disputeId, d.solver, d.challenger);
+        _jury.start(disputeId, d.solver, d.challenger, _market.submitterOf(d.jobId));
     }
 
     function _dispute(uint256 disputeId) private view returns (Dispute storage d) {

@@ -405,6 +405,11 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     // --- views ---
 
     /// @inheritdoc IJobMarket
+    function submitterOf(uint256 jobId) external view returns (address) {
+        return _jobs[jobId].submitter;
+    }
+
+    /// @inheritdoc IJobMarket
     function getJob(uint256 jobId) external view returns (Job memory job) {
         job = _jobs[jobId];
         if (job.status == JobStatus.None) revert JobMarketUnknownJob(jobId);

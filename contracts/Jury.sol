@@ -15,6 +15,7 @@ contract Jury is IJury {
     address private immutable _deployer;
     IStakeRegistry private immutable _registry;
     uint256 private immutable _jurySize;
+    uint256 private immutable _minJurors;
     uint256 private immutable _seedDelay;
     uint256 private immutable _commitPhase;
     uint256 private immutable _revealPhase;
@@ -27,24 +28,29 @@ contract Jury is IJury {
     mapping(uint256 disputeId => mapping(uint256 round => mapping(address voter => Vote))) private _votes;
 
     /// @param registry the StakeRegistry (draws, juror locks); it must allow this contract.
-    /// @param jurySize M (odd). @param seedDelay blocks to each seed target (>= 1).
+    /// @param jurySize M (odd). @param minJurors least number of distinct jurors a panel may sit with
+    /// (1..M); fewer seatable ⇒ the panel waits for a later draw. @param seedDelay blocks to each seed
+    /// target (>= 1).
     /// @param commitPhase seconds of vote commits. @param revealPhase seconds of vote reveals.
     /// @param jurorStake locked per juror. @param jurorSlash lost by a non-revealing / minority juror.
     constructor(
         address registry,
         uint256 jurySize,
+        uint256 minJurors,
         uint256 seedDelay,
         uint256 commitPhase,
         uint256 revealPhase,
         uint256 jurorStake,
         uint256 jurorSlash
     ) {
-        if (registry == address(0) || jurySize % 2 == 0 || jurySize > 63 || seedDelay == 0 || jurorSlash > jurorStake) {
-            revert JuryInvalidConfiguration();
-        }
+        if (
+            registry == address(0) || jurySize % 2 == 0 || jurySize > 63 || minJurors == 0 || minJurors > jurySize
+                || seedDelay == 0 || jurorSlash > jurorStake || jurorStake == 0
+        ) revert JuryInvalidConfiguration();
         _deployer = msg.sender;
         _registry = IStakeRegistry(registry);
-        (_jurySize, _seedDelay, _commitPhase, _revealPhase) = (jurySize, seedDelay, commitPhase, revealPhase);
+        (_jurySize, _minJurors, _seedDelay) = (jurySize, minJurors, seedDelay);
+        (_commitPhase, _revealPhase) = (commitPhase, revealPhase);
         (_jurorStake, _jurorSlash) = (jurorStake, jurorSlash);
     }
 
@@ -62,10 +68,11 @@ contract Jury is IJury {
     }
 
     /// @inheritdoc IJury
-    function start(uint256 disputeId, address solver, address challenger) external onlyGame {
+    function start(uint256 disputeId, address solver, address challenger, address submitter) external onlyGame {
         Panel storage p = _panels[disputeId];
-        (p.phase, p.solver, p.challenger) = (Phase.Seed, solver, challenger);
-        (p.seedBlock, p.snapshotBlock) = (uint64(block.number + _seedDelay), uint64(block.number));
+        (p.phase, p.solver, p.drawDeadline) = (Phase.Seed, solver, uint64(block.timestamp + _commitPhase + _revealPhase));
+        (p.challenger, p.seedBlock) = (challenger, uint64(block.number + _seedDelay));
+        (p.snapshotBlock, p.submitter) = (uint64(block.number), submitter);
     }
 
     /// @inheritdoc IJury
@@ -90,33 +97,23 @@ contract Jury is IJury {
             return;
         }
         uint256 requested = round == 0 ? _jurySize : 2 * _jurySize + 1;
-        address[] memory exclude = new address[](2);
-        (exclude[0], exclude[1]) = (p.solver, p.challenger);
-        (address[] memory drawn,) = IVerifierDraws(address(_registry)).drawVerifiers(
-            keccak256(abi.encode(seed, "jurors", disputeId, round)), requested, exclude, p.snapshotBlock
-        );
+        address[] memory drawn = _seatable(disputeId, p, seed, requested);
         uint256 size = drawn.length;
         if (size % 2 == 0 && size != 0) --size; // the largest odd number available
+        if (size < _minJurors) return _wait(disputeId, p, round, size);
         assembly ("memory-safe") {
             mstore(drawn, size)
         }
         uint64 saltBlock = uint64(block.number + _seedDelay);
-        (p.size, p.seedBlock, p.phase) = (uint8(size), saltBlock, size == 0 ? Phase.Done : Phase.Salt);
+        (p.size, p.seedBlock, p.phase) = (uint8(size), saltBlock, Phase.Salt);
         emit JuryDrawn(disputeId, round, drawn, requested, size, saltBlock);
         mapping(address => Vote) storage votes = _votes[disputeId][round];
         address[] storage jurors = _jurors[disputeId][round];
         for (uint256 k; k < size; ++k) {
             address juror = drawn[k];
-            uint256 free = _registry.freeStakeOf(juror);
-            uint256 locked = free < _jurorStake ? free : _jurorStake;
             jurors.push(juror);
-            (votes[juror].juror, votes[juror].locked) = (true, uint96(locked));
-            _registry.lock(juror, locked);
-        }
-        if (size == 0) {
-            // nobody can judge: the burden of proof is on the solver
-            emit JuryDecided(disputeId, true);
-            _game.onVerdict(disputeId, true);
+            (votes[juror].juror, votes[juror].locked) = (true, uint96(_jurorStake));
+            _registry.lock(juror, _jurorStake);
         }
     }
 
@@ -171,6 +168,7 @@ contract Jury is IJury {
         if (!decided) {
             uint64 seedBlock = uint64(block.number + _seedDelay);
             (p.round, p.seedBlock, p.snapshotBlock, p.phase, p.salt) = (1, seedBlock, uint64(block.number), Phase.Seed, 0);
+            p.drawDeadline = uint64(block.timestamp + _commitPhase + _revealPhase);
             emit JuryTied(disputeId, round, 2 * _jurySize + 1, seedBlock);
             return;
         }
@@ -180,7 +178,7 @@ contract Jury is IJury {
     }
 
     /// @inheritdoc IJury
-    function settle(uint256 disputeId, bool solverWrong, uint256 fee, uint256 budget)
+    function settle(uint256 disputeId, bool, uint256 fee, uint256 budget)
         external
         onlyGame
         returns (address[] memory payees, uint256[] memory fees, address[] memory slashed, uint256[] memory slashes)
@@ -190,19 +188,24 @@ contract Jury is IJury {
         uint256 total = _jurors[disputeId][0].length + _jurors[disputeId][1].length;
         (payees, fees, slashed, slashes) = (new address[](total), new uint256[](total), new address[](total), new uint256[](total));
         (uint256 paidCount, uint256 slashCount, uint256 spent) = (0, 0, 0);
-        // A verdict forced by a second tie has no minority: no revealing juror is slashed for it.
-        bool tied = _tied(disputeId, p, lastRound);
         for (uint256 round; round <= lastRound; ++round) {
             mapping(address => Vote) storage votes = _votes[disputeId][round];
-            Vote storage solverVote = votes[p.solver];
+            // Jurors are judged by the round's own revealed majority, for or against the solver's
+            // digest, never by the verdict: a party that stays silent loses the dispute, but costs no
+            // juror anything. A solver digest of 0 ("unavailable") or none: no juror sides with it, so
+            // every revealing juror is with the majority. A tie (the round before a re-draw, or a
+            // second tie) has no minority.
+            bytes32 solverDigest = votes[p.solver].revealed ? votes[p.solver].digest : bytes32(0);
+            (uint256 revealed, uint256 forSolver) = solverDigest == 0 ? (0, 0) : _count(disputeId, round, solverDigest);
+            bool tie = 2 * forSolver == revealed;
+            bool majorityForSolver = 2 * forSolver > revealed;
             address[] storage jurors = _jurors[disputeId][round];
             for (uint256 k; k < jurors.length; ++k) {
                 address juror = jurors[k];
                 Vote storage vote = votes[juror];
-                // A solver digest of 0 concedes "unavailable": no juror vote can side with it.
-                bool withSolver = solverVote.revealed && solverVote.digest != 0 && vote.digest == solverVote.digest;
+                bool withSolver = solverDigest != 0 && vote.digest == solverDigest;
                 uint256 locked = vote.locked;
-                if (vote.revealed && (round < lastRound || tied || withSolver != solverWrong)) {
+                if (vote.revealed && (tie || withSolver == majorityForSolver)) {
                     uint256 paid = fee < budget - spent ? fee : budget - spent;
                     (payees[paidCount], fees[paidCount]) = (juror, paid);
                     ++paidCount;
@@ -252,14 +255,45 @@ contract Jury is IJury {
         return _votes[disputeId][round][voter];
     }
 
-    /// @dev Whether round `round` ended with as many revealed juror votes for the solver's digest as
-    /// against it (at least one revealed), both parties having revealed (the rule `resolve` applies).
-    function _tied(uint256 disputeId, Panel storage p, uint256 round) private view returns (bool) {
-        mapping(address => Vote) storage votes = _votes[disputeId][round];
-        Vote storage solverVote = votes[p.solver];
-        if (!solverVote.revealed || solverVote.digest == 0 || !votes[p.challenger].revealed) return false;
-        (uint256 revealed, uint256 forSolver) = _count(disputeId, round, solverVote.digest);
-        return revealed != 0 && 2 * forSolver == revealed;
+    /// @dev Up to `requested` distinct jurors for the pending round, in draw order: drawn by stake
+    /// at the snapshot (the job's submitter, solver and challenger excluded), keeping only those whose
+    /// free stake *now* covers the whole juror stake. When some are skipped, the same draw is extended
+    /// (its prefix does not change) up to four times the request.
+    function _seatable(uint256 disputeId, Panel storage p, bytes32 seed, uint256 requested)
+        private
+        view
+        returns (address[] memory seated)
+    {
+        address[] memory exclude = new address[](3);
+        (exclude[0], exclude[1], exclude[2]) = (p.solver, p.challenger, p.submitter);
+        bytes32 drawSeed = keccak256(abi.encode(seed, "jurors", disputeId, uint256(p.round)));
+        seated = new address[](requested);
+        (uint256 count, uint256 examined) = (0, 0);
+        for (uint256 ask = requested; ask <= 4 * requested; ask *= 2) {
+            (address[] memory drawn,) =
+                IVerifierDraws(address(_registry)).drawVerifiers(drawSeed, ask, exclude, p.snapshotBlock);
+            for (; examined < drawn.length && count < requested; ++examined) {
+                if (_registry.freeStakeOf(drawn[examined]) >= _jurorStake) seated[count++] = drawn[examined];
+            }
+            if (count == requested || drawn.length < ask) break;
+        }
+        assembly ("memory-safe") {
+            mstore(seated, count)
+        }
+    }
+
+    /// @dev Fewer than `minJurors` can sit: draw again later from a fresh seed and snapshot (stake that
+    /// joins meanwhile counts), or, past the round's draw deadline, give the dispute up as void.
+    function _wait(uint256 disputeId, Panel storage p, uint256 round, uint256 seatable) private {
+        if (block.timestamp > p.drawDeadline) {
+            p.phase = Phase.Done;
+            emit JuryNotSeated(disputeId, round, seatable);
+            _game.onNoJury(disputeId);
+            return;
+        }
+        uint64 seedBlock = uint64(block.number + _seedDelay);
+        (p.seedBlock, p.snapshotBlock) = (seedBlock, uint64(block.number));
+        emit JuryWaiting(disputeId, round, seatable, _minJurors, seedBlock);
     }
 
     /// @dev Jurors of `round` that revealed, and how many of them revealed `solverDigest`.

@@ -33,7 +33,7 @@ interface IAttestations {
         bytes32 digest; // commitment, 0 until committed
         uint32 validSegments; // set at reveal
         bool revealed;
-        uint256 validMask; // bit t: the t-th assigned segment's reveal verified (t < 256)
+        uint256 validMask; // bit t: the t-th assigned segment's reveal verified (t < 256; later ones in storage)
     }
 
     /// @notice No job `jobId` is committed (status `status`).

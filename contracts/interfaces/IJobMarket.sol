@@ -203,6 +203,8 @@ interface IJobMarket {
     // --- views ---
 
     function getJob(uint256 jobId) external view returns (Job memory);
+    /// @notice The job's submitter (0 for an unknown job): one storage read, for the jury draw.
+    function submitterOf(uint256 jobId) external view returns (address);
     function jobCount() external view returns (uint256);
     function creditOf(address account) external view returns (uint256);
     /// @notice Stake a solver locks for this job: max(minSolverStake, 2 × reward).

@@ -333,6 +333,8 @@ DISPUTE_HANDLERS: dict[str, Handler] = {
     "JurorSlashed": juror_slashed,
     "AttestersSlashed": attesters_slashed,
     "JurySeedMoved": _plain_move("anyone"),
+    "JuryWaiting": _plain_move("anyone"),
+    "JuryNotSeated": _plain_move("anyone"),
     "JuryDrawn": jury_drawn,
     "JurySaltRecorded": jury_salt_recorded,
     "VoteCommitted": vote_committed,

@@ -53,6 +53,7 @@ class DeploymentParams:
     move_clock: int = 120
     bisection_degree: int = 16
     jury_size: int = 3
+    jury_min_jurors: int = 3
     jury_commit_phase: int = 60
     jury_reveal_phase: int = 60
     juror_stake: int = 10 * CROWD
@@ -80,10 +81,11 @@ class DeploymentParams:
         """Seconds from a commit to the latest verdict that can slash an attester: the window,
         every extension lost disputes add to it (capped by ``max_window_extension``), the reveal
         phase, then one more dispute opened at its last second: both chess clocks and two jury
-        rounds (a tie re-draws once)."""
+        rounds (a tie re-draws once), each of which may first wait one jury round's length for
+        enough jurors to sit."""
         jury_round = self.jury_commit_phase + self.jury_reveal_phase
         windows = self.challenge_window + self.max_window_extension + self.reveal_phase
-        return windows + 2 * self.move_clock + 2 * jury_round
+        return windows + 2 * self.move_clock + 4 * jury_round
 
     def dispute_params(self) -> tuple[int, ...]:
         """``IDisputeGame.Params`` in field order."""
@@ -180,6 +182,7 @@ def deploy_protocol(sender: TxSender, params: DeploymentParams | None = None) ->
         "Jury",
         registry,
         params.jury_size,
+        params.jury_min_jurors,
         params.seed_delay,
         params.jury_commit_phase,
         params.jury_reveal_phase,

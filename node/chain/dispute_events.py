@@ -220,6 +220,26 @@ class JuryTied(ChainEvent):
 
 
 @dataclass(frozen=True)
+class JuryWaiting(ChainEvent):
+    """Fewer than ``min_jurors`` could sit: the round is drawn again from ``seed_block``."""
+
+    dispute_id: int
+    round: int
+    seatable: int
+    min_jurors: int
+    seed_block: int
+
+
+@dataclass(frozen=True)
+class JuryNotSeated(ChainEvent):
+    """The draw deadline passed without enough jurors: the dispute is void."""
+
+    dispute_id: int
+    round: int
+    seatable: int
+
+
+@dataclass(frozen=True)
 class JuryDecided(ChainEvent):
     dispute_id: int
     solver_wrong: bool
@@ -232,5 +252,7 @@ JURY_EVENTS: dict[str, type[ChainEvent]] = {
     "VoteCommitted": VoteCommitted,
     "VoteRevealed": VoteRevealed,
     "JuryTied": JuryTied,
+    "JuryWaiting": JuryWaiting,
+    "JuryNotSeated": JuryNotSeated,
     "JuryDecided": JuryDecided,
 }

@@ -114,9 +114,11 @@ class Panel:
     round: int
     size: int
     solver: ChecksumAddress
+    draw_deadline: int
     challenger: ChecksumAddress
     seed_block: int
     snapshot_block: int
+    submitter: ChecksumAddress
     commit_deadline: int
     reveal_deadline: int
     salt: bytes

@@ -90,8 +90,10 @@ def test_unbonding_must_outlast_the_slash_horizon() -> None:
     from node.errors import DeploymentError
 
     horizon = DeploymentParams().slash_horizon()
-    assert horizon == 120 + 1_440 + 60 + 2 * 120 + 2 * (60 + 60)  # window extensions included
-    with pytest.raises(DeploymentError, match="unbonding period 2100 s must exceed 2100 s"):
+    # window extensions included; two jury rounds, each of which may first wait one round's
+    # length for enough jurors
+    assert horizon == 120 + 1_440 + 60 + 2 * 120 + 4 * (60 + 60)
+    with pytest.raises(DeploymentError, match="unbonding period 2340 s must exceed 2340 s"):
         DeploymentParams(unbonding_period=horizon)
     assert DeploymentParams(unbonding_period=horizon + 1).unbonding_period == horizon + 1
 

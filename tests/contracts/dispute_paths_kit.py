@@ -9,7 +9,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chain_dispute_kit import FullTrace, vote_commitment
+from chain_dispute_kit import (
+    JURY,
+    PHASE,
+    FullTrace,
+    bisect,
+    challenge,
+    commit_full,
+    vote_commitment,
+)
 from eth_abi import encode as abi_encode
 from protocol_kit import DEAD, ETHER, JURY_COMMIT_PHASE, JURY_REVEAL_PHASE, SEED_DELAY
 from protocol_world import World
@@ -34,7 +42,7 @@ SEGMENT, INITIAL_STATE, AVAILABILITY = 0, 1, 2
 CHECKPOINT, MANIFEST, FINAL_MODEL, DATASET = 1, 2, 3, 4
 SOLVER_WRONG, CHALLENGER_WRONG = 1, 2
 # IJury.Panel field indexes and IJury.Phase values
-P_PHASE, P_ROUND, P_SIZE, P_SEED_BLOCK, P_SNAPSHOT = 0, 1, 2, 5, 6
+P_PHASE, P_ROUND, P_SIZE, P_SEED_BLOCK, P_SNAPSHOT = 0, 1, 2, 6, 7
 SEED_PHASE, DONE_PHASE = 1, 4
 
 
@@ -136,6 +144,35 @@ def tamper_steps(trace: FullTrace, segment: int, steps: Mapping[int, bytes]) -> 
     return trace
 
 
+# --- a dispute pinned for the jury ---
+
+
+@dataclass(frozen=True)
+class Pinned:
+    job_id: int
+    dispute_id: int
+    submitter: str
+    solver: str
+    challenger: str
+    ledger: Ledger
+
+
+def pin_segment_dispute(world: World, challenger: str, *, fraud: bool) -> Pinned:
+    """A job (N = 8, K = 4) of account 1, solved by account 2, challenged by ``challenger`` on
+    segment 2 and bisected to one step. ``fraud``: the solver's trace is wrong from step 6, else
+    the challenger believes a made-up run. The ledger is taken before the challenge."""
+    assert world.game is not None
+    submitter, solver = world.accounts[1], world.accounts[2]
+    job_id, trace = commit_full(world, submitter, solver, {"wrong_from": 6 if fraud else None})
+    truth = FullTrace.make(job_id, 0, 8, 4, wrong_from=None if fraud else 5)
+    ledger = Ledger.take(world)
+    dispute_id, _ = challenge(world, challenger, job_id, 2)
+    world.send(world.game.functions.openSegment(*trace.open_args(dispute_id, 2)), solver)
+    bisect(world, dispute_id, solver, challenger, trace, truth, 2)
+    assert world.game.functions.getDispute(dispute_id).call()[PHASE] == JURY
+    return Pinned(job_id, dispute_id, submitter, solver, challenger, ledger)
+
+
 # --- one jury round, with receipts ---
 
 
@@ -143,17 +180,19 @@ def tamper_steps(trace: FullTrace, segment: int, steps: Mapping[int, bytes]) -> 
 class Round:
     number: int
     jurors: list[str]
-    draw: TxReceipt
+    draw: TxReceipt | None
     resolve: TxReceipt | None
 
 
 def jury_round(world: World, dispute_id: int, digests: dict[str, bytes | None]) -> Round:
-    """Record the draw seed and the salt of the pending round, let every voter of ``digests``
-    commit and reveal (``None``: commits nothing; 'juror<k>' names the k-th drawn juror), then
-    resolve. No resolve when nobody was eligible (the draw itself decided)."""
+    """Record the draw seed (unless the round is drawn already) and the salt of the pending round,
+    let every voter of ``digests`` commit and reveal (``None``: commits nothing; 'juror<k>' names
+    the k-th drawn juror), then resolve. No resolve when no panel sat (the dispute is over)."""
     jury = world.jury.functions
-    world.mine(SEED_DELAY)
-    draw = world.send(jury.recordSeed(dispute_id), world.owner)
+    draw = None
+    if jury.panelOf(dispute_id).call()[P_PHASE] == SEED_PHASE:
+        world.mine(SEED_DELAY)
+        draw = world.send(jury.recordSeed(dispute_id), world.owner)
     panel = jury.panelOf(dispute_id).call()
     number = int(panel[P_ROUND])
     jurors = [str(a) for a in jury.jurorsOf(dispute_id, number).call()]

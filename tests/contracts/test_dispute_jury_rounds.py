@@ -5,7 +5,7 @@ every party and the solvency invariant after every transaction."""
 from __future__ import annotations
 
 import pytest
-from chain_dispute_kit import JURY, PHASE, FullTrace, bisect, challenge, commit_full
+from chain_dispute_kit import JURY, PHASE
 from chain_dispute_kit import register_verifiers as register
 from dispute_paths_kit import (
     FEE,
@@ -20,6 +20,7 @@ from dispute_paths_kit import (
     expected_jurors,
     jurors_settled,
     jury_round,
+    pin_segment_dispute,
     solver_lost,
 )
 from protocol_kit import JUROR_SLASH, JUROR_STAKE, JURY_SIZE, SEED_DELAY, JobStatus
@@ -35,20 +36,11 @@ OTHER_DIGEST = Web3.keccak(text="the challenger's salted digest")
 
 
 def _pinned(world: World, *, fraud: bool) -> tuple[int, int, str, str, str, Ledger]:
-    """A job (N = 8, K = 4) challenged on segment 2 and bisected to one step; the ledger is taken
-    before the challenge. Returns job, dispute, submitter, solver, challenger, ledger."""
-    assert world.game is not None
+    """Ten verifiers; the first challenges segment 2 of a job and the dispute is bisected to one
+    step. Returns job, dispute, submitter, solver, challenger, ledger (taken before the challenge)."""
     verifiers = register(world, VERIFIER_STAKE, VERIFIERS)
-    submitter, solver, challenger = world.accounts[1], world.accounts[2], verifiers[0]
-    job_id, trace = commit_full(world, submitter, solver, {"wrong_from": 6 if fraud else None})
-    # the challenger believes in `truth`: the honest run, or (false challenge) a made-up one
-    truth = FullTrace.make(job_id, 0, 8, 4, wrong_from=None if fraud else 5)
-    ledger = Ledger.take(world)
-    dispute_id, _ = challenge(world, challenger, job_id, 2)
-    world.send(world.game.functions.openSegment(*trace.open_args(dispute_id, 2)), solver)
-    bisect(world, dispute_id, solver, challenger, trace, truth, 2)
-    assert world.game.functions.getDispute(dispute_id).call()[PHASE] == JURY
-    return job_id, dispute_id, submitter, solver, challenger, ledger
+    p = pin_segment_dispute(world, verifiers[0], fraud=fraud)
+    return p.job_id, p.dispute_id, p.submitter, p.solver, p.challenger, p.ledger
 
 
 def _tie_event(world: World, receipt: TxReceipt) -> dict[str, int]:
@@ -158,3 +150,35 @@ def test_a_zero_reveal_quorum_is_redrawn_and_the_majority_decides(game_world: Wo
     job = world.job(job_id)
     assert (job.status, job.attempt, job.open_disputes) == (JobStatus.COMMITTED, 0, 0)
     assert job.deadline == deadline + (resolved - opened)
+
+
+@pytest.mark.parametrize(
+    ("juror_digests", "paid"),
+    [
+        ((OTHER_DIGEST, OTHER_DIGEST, OTHER_DIGEST), {0, 1, 2}),
+        ((OTHER_DIGEST, OTHER_DIGEST, SOLVER_DIGEST), {0, 1}),
+    ],
+    ids=["unanimous", "split"],
+)
+def test_a_silent_challenger_costs_the_challenger_never_the_jurors(
+    game_world: World, juror_digests: tuple[bytes, ...], paid: set[int]
+) -> None:
+    """The challenger commits no vote, so it loses its bond; the jurors are judged by their own
+    revealed majority (here: the solver's digest is wrong), not by that verdict."""
+    world = game_world
+    job_id, dispute_id, _, solver, challenger, ledger = _pinned(world, fraud=True)
+    digests: dict[str, bytes | None] = {solver: SOLVER_DIGEST}
+    digests |= {f"juror{k}": d for k, d in enumerate(juror_digests)}
+    done = jury_round(world, dispute_id, digests)
+    assert done.resolve is not None
+    decided = [args for name, args in world.logs(done.resolve) if name == "JuryDecided"]
+    assert decided == [{"disputeId": dispute_id, "solverWrong": False}]
+
+    expected = Changes()
+    good = {done.jurors[k] for k in paid}
+    fees = jurors_settled(expected, [(done.jurors, good)], slash=JUROR_SLASH)
+    assert fees == len(paid) * FEE
+    challenger_lost(expected, challenger=challenger, solver=solver, fees=fees)
+    ledger.assert_changes(expected)
+    job = world.job(job_id)
+    assert (job.status, job.attempt, job.open_disputes) == (JobStatus.COMMITTED, 0, 0)

@@ -109,7 +109,7 @@ def test_stalling_sybil_loses_its_bond_and_extends_the_window(game_world: World)
     )
 
 
-def test_fewer_eligible_jurors_and_a_lazy_juror(game_world: World) -> None:
+def test_fewer_eligible_jurors_than_the_minimum_make_the_panel_wait(game_world: World) -> None:
     world = game_world
     assert world.game is not None
     solver = world.accounts[2]
@@ -122,8 +122,11 @@ def test_fewer_eligible_jurors_and_a_lazy_juror(game_world: World) -> None:
     assert world.game.functions.getDispute(dispute_id).call()[PHASE] == JURY
     world.mine(2)
     receipt = world.send(world.jury.functions.recordSeed(dispute_id), world.owner)
-    ((name, args),) = world.logs(receipt)[:1]
-    assert name == "JuryDrawn" and (args["requested"], args["drawn"]) == (3, 1)  # 2 eligible → 1
+    ((name, args),) = world.logs(receipt)
+    # 2 eligible: one (the largest odd number) could sit, fewer than minJurors = 3 → nobody sits
+    assert name == "JuryWaiting"
+    assert (args["round"], args["seatable"], args["minJurors"]) == (0, 1, 3)
+    assert args["seedBlock"] == receipt["blockNumber"] + 2
 
 
 def test_lazy_juror_copying_the_public_state_hash_is_slashed(game_world: World) -> None:

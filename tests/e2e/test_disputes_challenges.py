@@ -18,7 +18,7 @@ from eth_account.signers.local import LocalAccount
 from market_kit import Market
 
 from node.chain.deploy import DeploymentParams, deploy_protocol, write_deployment
-from node.chain.dispute_events import DisputeResolved, JuryDrawn
+from node.chain.dispute_events import DisputeResolved, JuryDrawn, JuryWaiting
 from node.chain.dispute_types import DisputeOutcome, DisputePhase, JuryPhase
 from node.chain.protocol import Protocol
 from node.chain.reverts import project_decoder
@@ -150,18 +150,28 @@ def test_unresponsive_solver_loses(
     _check(world, before, expected)
 
 
-def test_fewer_eligible_jurors_than_m_still_ends(
+def test_too_few_eligible_jurors_void_the_dispute_and_the_job_still_ends(
     market: Market, dev_accounts: list[LocalAccount]
 ) -> None:
-    """Two verifiers: the challenger is excluded, so one juror is drawn (largest odd ≤ 1)."""
+    """Two verifiers: with the challenger excluded one juror could sit, fewer than minJurors = 3.
+    The panel waits, still finds too few by its draw deadline, and the dispute is void: the bond
+    comes back, nobody is paid or slashed for it, and timeouts alone finalize the job."""
     world = _setup(market, dev_accounts, 2)
     for node in world.verifiers.values():
         node.players.check_all = True
     job_id, before = _false_challenge(world, "v1")
     _finish(world, job_id)
-    drawn = [e for e in world.p.jury.get_events("JuryDrawn") if isinstance(e, JuryDrawn)]
-    assert [(e.requested, e.drawn) for e in drawn] == [(3, 1)]
-    _check_challenger_lost(world, job_id, before, jury=1)
+    assert not [e for e in world.p.jury.get_events("JuryDrawn") if isinstance(e, JuryDrawn)]
+    waits = [e for e in world.p.jury.get_events("JuryWaiting") if isinstance(e, JuryWaiting)]
+    assert waits and {(e.seatable, e.min_jurors) for e in waits} == {(1, 3)}
+    (void,) = _resolved(world)
+    assert (void.outcome, void.jury_fees) == (DisputeOutcome.VOID, 0)
+    fees = _fees(world, job_id)
+    expected = {world.solvers[0].account.address: REWARD}
+    for account, amount in fees.items():
+        expected[account] = expected.get(account, 0) + amount
+    expected[world.market.submitter.address] = -REWARD - sum(fees.values())
+    _check(world, before, expected)
 
 
 def test_dishonest_and_lazy_jurors_are_outvoted_and_slashed(

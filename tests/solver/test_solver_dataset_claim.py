@@ -72,6 +72,7 @@ CLAIM = Dispute(
 PANEL = Panel(
     phase=JuryPhase.SEED, round=0, size=3, solver=SUBMITTER, challenger=SOLVER, seed_block=50,
     snapshot_block=48, commit_deadline=400, reveal_deadline=460, salt=b"\1" * 32,
+    draw_deadline=170, submitter=SUBMITTER,
 )  # fmt: skip
 
 

@@ -31,7 +31,7 @@ from verifier.dispute_decide import (
     decide_dispute,
 )
 
-CHALLENGER, SOLVER, JUROR = (ChecksumAddress("0x" + c * 40) for c in "c57")  # type: ignore[arg-type]
+CHALLENGER, SOLVER, JUROR, SUBMITTER = (ChecksumAddress("0x" + c * 40) for c in "c57d")  # type: ignore[arg-type]
 K = 64
 
 D = Dispute(
@@ -45,6 +45,7 @@ D = Dispute(
 P = Panel(
     phase=JuryPhase.SEED, round=0, size=3, solver=SOLVER, challenger=CHALLENGER, seed_block=50,
     snapshot_block=48, commit_deadline=400, reveal_deadline=460, salt=b"\1" * 32,
+    draw_deadline=170, submitter=SUBMITTER,
 )  # fmt: skip
 JURY = replace(D, phase=DisputePhase.JURY)
 VOTING = replace(P, phase=JuryPhase.VOTING)
