@@ -18,8 +18,14 @@ app.add_typer(tokenizer_app, name="tokenizer")
 
 @app.command("prepare")
 def prepare(
-    name: str | None = typer.Argument(None, help="Example dataset: digits | text."),
-    text: list[Path] = typer.Option([], "--text", help="A UTF-8 text file (one document); repeat."),
+    arguments: list[str] | None = typer.Argument(
+        None,
+        metavar="NAME|FILE",
+        help="Example dataset (digits | text), or after --text more text files.",
+    ),
+    text: list[Path] = typer.Option(
+        [], "--text", help="UTF-8 text files, one document each: --text a.txt b.txt, or repeat."
+    ),
     jsonl: Path | None = typer.Option(None, "--jsonl", help="JSON lines, one document per line."),
     field: str | None = typer.Option(None, "--field", help="The --jsonl field holding the text."),
     parquet: Path | None = typer.Option(None, "--parquet", help="A parquet file (needs pyarrow)."),
@@ -41,6 +47,7 @@ def prepare(
     from node.errors import DataError
     from node.storage import open_store
 
+    name, text = _name_or_files(arguments or [], text)
     sources = _sources(text, jsonl, field, parquet, column)
     if (name is None) == (not sources):
         raise DataError("give either an example NAME (digits | text) or --text/--jsonl/--parquet")
@@ -75,6 +82,35 @@ def prepare(
         file=sys.stderr,
     )
     typer.echo(result.address)
+
+
+def _name_or_files(arguments: list[str], text: list[Path]) -> tuple[str | None, list[Path]]:
+    """Split the positional arguments: with ``--text`` they are more text files, in order
+    (``--text a.txt b.txt``; click gives an option one value and the rest as arguments), else at
+    most one example NAME."""
+    from node.errors import DataError
+    from node.training.data import EXAMPLES
+
+    if not text:
+        if len(arguments) > 1:
+            raise DataError(
+                f"one example NAME (digits | text), got {' '.join(arguments)}: "
+                "text files go after --text"
+            )
+        return (arguments[0] if arguments else None), []
+    if not arguments:
+        return None, text
+    if len(text) > 1:
+        raise DataError(
+            "list the text files after one --text (--text a.txt b.txt) or repeat --text before "
+            "each, not both: their order (the dataset's) would be ambiguous"
+        )
+    for argument in arguments:
+        if argument in EXAMPLES and not Path(argument).exists():
+            raise DataError(
+                "give either an example NAME (digits | text) or --text/--jsonl/--parquet"
+            )
+    return None, [*text, *(Path(a) for a in arguments)]
 
 
 def _sources(

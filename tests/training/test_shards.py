@@ -158,3 +158,31 @@ def test_examples_still_prepare(tmp_path: Path, name: str) -> None:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert out.returncode == 0 and out.stdout.startswith("sha256:"), out.stderr
+
+
+def test_cli_prepare_takes_text_files_after_one_flag(tmp_path: Path) -> None:
+    """``--text a b c`` is ``--text a --text b --text c`` (same documents, same order, same
+    address); mixing both forms is refused, since the order would be a guess."""
+    paths = [str(p) for p in write_docs(tmp_path / "in")]
+    assert len(paths) >= 3
+
+    def prepare_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, "data", "prepare", *args, "--blob-dir", str(tmp_path / "blobs"), "--quiet"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    repeated = prepare_cli(*(arg for p in paths for arg in ("--text", p)))
+    listed = prepare_cli("--text", *paths)
+    assert repeated.returncode == listed.returncode == 0, listed.stderr
+    assert listed.stdout == repeated.stdout
+    manifest = parse_manifest(LocalBlobStore(tmp_path / "blobs").get(listed.stdout.strip()), "cli")
+    assert manifest.documents == len(paths)
+    stored = sorted((tmp_path / "blobs").rglob("*"))
+    mixed = prepare_cli("--text", paths[0], paths[1], "--text", paths[2])
+    assert mixed.returncode == 1 and mixed.stdout == ""
+    assert "or repeat --text before each, not both" in mixed.stderr
+    assert len(mixed.stderr.strip().splitlines()) == 1
+    assert sorted((tmp_path / "blobs").rglob("*")) == stored  # nothing written
+    example = prepare_cli("digits", "--text", paths[0])
+    assert example.returncode == 1 and "either an example NAME" in example.stderr
