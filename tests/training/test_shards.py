@@ -186,3 +186,37 @@ def test_cli_prepare_takes_text_files_after_one_flag(tmp_path: Path) -> None:
     assert sorted((tmp_path / "blobs").rglob("*")) == stored  # nothing written
     example = prepare_cli("digits", "--text", paths[0])
     assert example.returncode == 1 and "either an example NAME" in example.stderr
+
+
+def test_text_chunks_encode_in_batches_to_the_same_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long ``--text`` file is cut into whole-line chunks, each encoded as one string; encoding
+    the chunks several at a time (in parallel) gives exactly the ids chunk by chunk did, so the
+    dataset address does not depend on the batch (small chunks stand in for 1 MiB ones)."""
+    from node.training import prepare as prepare_module
+
+    text = "".join(DOCS) + "\n\n  spaced  \r\nlast line without newline"
+    path = tmp_path / "long.txt"
+    path.write_text(text, encoding="utf-8")
+    train_bpe([path], 300, tmp_path / "tok" / "tokenizer.json")
+    tokenizer = load_tokenizer(str(tmp_path / "tok"))
+    monkeypatch.setattr(prepare_module, "_TEXT_CHUNK", 256)
+    addresses = []
+    for batch in (1, 3, 8):
+        monkeypatch.setattr(prepare_module, "_TEXT_BATCH", batch)
+        store = LocalBlobStore(tmp_path / f"blobs{batch}")
+        prepared = prepare(store, [path], tokenizer=tokenizer, validation_fraction=0.0)
+        addresses.append(prepared.address)
+    assert addresses[0] == addresses[1] == addresses[2]
+    chunks = [piece for pieces, _ in prepare_module._text_docs(path) for piece in pieces]
+    assert len(chunks) > 8 and "".join(chunks) == text.replace("\r\n", "\n")
+    reference = pytest.importorskip("tokenizers").Tokenizer.from_file(
+        str(tmp_path / "tok" / "tokenizer.json")
+    )  # the library's plain encode, one chunk at a time
+    ids = [i for chunk in chunks for i in reference.encode(chunk, add_special_tokens=False).ids]
+    manifest = parse_manifest(store.get(addresses[0]), "batched")
+    stored = np.concatenate(
+        [np.frombuffer(store.get(s.address), DTYPES[manifest.dtype]) for s in manifest.shards]
+    )
+    assert stored.tolist() == [*ids, tokenizer.eos_id]
