@@ -98,19 +98,25 @@ def _name_or_files(arguments: list[str], text: list[Path]) -> tuple[str | None, 
                 "text files go after --text"
             )
         return (arguments[0] if arguments else None), []
-    if not arguments:
-        return None, text
-    if len(text) > 1:
-        raise DataError(
-            "list the text files after one --text (--text a.txt b.txt) or repeat --text before "
-            "each, not both: their order (the dataset's) would be ambiguous"
-        )
     for argument in arguments:
         if argument in EXAMPLES and not Path(argument).exists():
             raise DataError(
                 "give either an example NAME (digits | text) or --text/--jsonl/--parquet"
             )
-    return None, [*text, *(Path(a) for a in arguments)]
+    return None, _text_files(text, [Path(a) for a in arguments])
+
+
+def _text_files(text: list[Path], more: list[Path]) -> list[Path]:
+    """``--text a b c`` (click gives the option ``a``, the rest as arguments) or ``--text a
+    --text b``: the files in the order given; both forms at once would make the order a guess."""
+    from node.errors import DataError
+
+    if more and len(text) > 1:
+        raise DataError(
+            "list the text files after one --text (--text a.txt b.txt) or repeat --text before "
+            "each, not both: their order would be ambiguous"
+        )
+    return [*text, *more]
 
 
 def _sources(
@@ -137,7 +143,10 @@ def _sources(
 
 @tokenizer_app.command("train")
 def tokenizer_train(
-    text: list[Path] = typer.Option(..., "--text", help="Training text file; repeat."),
+    more: list[Path] | None = typer.Argument(None, metavar="FILE", help="More text files."),
+    text: list[Path] = typer.Option(
+        ..., "--text", help="Training text files: --text a.txt b.txt, or repeat."
+    ),
     vocab_size: int = typer.Option(8192, "--vocab-size", help="Vocabulary size (>= 257)."),
     out: Path = typer.Option(..., "--out", help="Where to write tokenizer.json."),
     eos_token: str = typer.Option("<|endoftext|>", help="The end-of-document special token."),
@@ -145,5 +154,5 @@ def tokenizer_train(
     """Train a byte-level BPE tokenizer on your text (for `data prepare --tokenizer OUT`)."""
     from node.training.text_tokenizer import train_bpe
 
-    size = train_bpe(text, vocab_size, out, eos_token)
+    size = train_bpe(_text_files(text, more or []), vocab_size, out, eos_token)
     typer.echo(f"{out} (vocabulary {size})")

@@ -161,8 +161,9 @@ def test_examples_still_prepare(tmp_path: Path, name: str) -> None:
 
 
 def test_cli_prepare_takes_text_files_after_one_flag(tmp_path: Path) -> None:
-    """``--text a b c`` is ``--text a --text b --text c`` (same documents, same order, same
-    address); mixing both forms is refused, since the order would be a guess."""
+    """``--text a b c`` is ``--text a --text b --text c`` for ``data prepare`` (same documents, same
+    order, same address) and ``data tokenizer train``; mixing both forms is refused, since the
+    order would be a guess."""
     paths = [str(p) for p in write_docs(tmp_path / "in")]
     assert len(paths) >= 3
 
@@ -186,6 +187,20 @@ def test_cli_prepare_takes_text_files_after_one_flag(tmp_path: Path) -> None:
     assert sorted((tmp_path / "blobs").rglob("*")) == stored  # nothing written
     example = prepare_cli("digits", "--text", paths[0])
     assert example.returncode == 1 and "either an example NAME" in example.stderr
+
+    def train_cli(out: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, "data", "tokenizer", "train", *args, "--vocab-size", "280",
+             "--out", str(tmp_path / out)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    assert train_cli("a.json", "--text", *paths).returncode == 0
+    assert train_cli("b.json", *(arg for p in paths for arg in ("--text", p))).returncode == 0
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    mixed = train_cli("c.json", "--text", paths[0], paths[1], "--text", paths[2])
+    assert mixed.returncode == 1 and "not both" in mixed.stderr
+    assert not (tmp_path / "c.json").exists()
 
 
 def test_text_chunks_encode_in_batches_to_the_same_stream(
