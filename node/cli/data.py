@@ -18,8 +18,14 @@ app.add_typer(tokenizer_app, name="tokenizer")
 
 @app.command("prepare")
 def prepare(
-    name: str | None = typer.Argument(None, help="Example dataset: digits | text."),
-    text: list[Path] = typer.Option([], "--text", help="A UTF-8 text file (one document); repeat."),
+    arguments: list[str] | None = typer.Argument(
+        None,
+        metavar="NAME|FILE",
+        help="Example dataset (digits | text), or after --text more text files.",
+    ),
+    text: list[Path] = typer.Option(
+        [], "--text", help="UTF-8 text files, one document each: --text a.txt b.txt, or repeat."
+    ),
     jsonl: Path | None = typer.Option(None, "--jsonl", help="JSON lines, one document per line."),
     field: str | None = typer.Option(None, "--field", help="The --jsonl field holding the text."),
     parquet: Path | None = typer.Option(None, "--parquet", help="A parquet file (needs pyarrow)."),
@@ -41,6 +47,7 @@ def prepare(
     from node.errors import DataError
     from node.storage import open_store
 
+    name, text = _name_or_files(arguments or [], text)
     sources = _sources(text, jsonl, field, parquet, column)
     if (name is None) == (not sources):
         raise DataError("give either an example NAME (digits | text) or --text/--jsonl/--parquet")
@@ -77,6 +84,41 @@ def prepare(
     typer.echo(result.address)
 
 
+def _name_or_files(arguments: list[str], text: list[Path]) -> tuple[str | None, list[Path]]:
+    """Split the positional arguments: with ``--text`` they are more text files, in order
+    (``--text a.txt b.txt``; click gives an option one value and the rest as arguments), else at
+    most one example NAME."""
+    from node.errors import DataError
+    from node.training.data import EXAMPLES
+
+    if not text:
+        if len(arguments) > 1:
+            raise DataError(
+                f"one example NAME (digits | text), got {' '.join(arguments)}: "
+                "text files go after --text"
+            )
+        return (arguments[0] if arguments else None), []
+    for argument in arguments:
+        if argument in EXAMPLES and not Path(argument).exists():
+            raise DataError(
+                "give either an example NAME (digits | text) or --text/--jsonl/--parquet"
+            )
+    return None, _text_files(text, [Path(a) for a in arguments])
+
+
+def _text_files(text: list[Path], more: list[Path]) -> list[Path]:
+    """``--text a b c`` (click gives the option ``a``, the rest as arguments) or ``--text a
+    --text b``: the files in the order given; both forms at once would make the order a guess."""
+    from node.errors import DataError
+
+    if more and len(text) > 1:
+        raise DataError(
+            "list the text files after one --text (--text a.txt b.txt) or repeat --text before "
+            "each, not both: their order would be ambiguous"
+        )
+    return [*text, *more]
+
+
 def _sources(
     text: list[Path],
     jsonl: Path | None,
@@ -101,7 +143,10 @@ def _sources(
 
 @tokenizer_app.command("train")
 def tokenizer_train(
-    text: list[Path] = typer.Option(..., "--text", help="Training text file; repeat."),
+    more: list[Path] | None = typer.Argument(None, metavar="FILE", help="More text files."),
+    text: list[Path] = typer.Option(
+        ..., "--text", help="Training text files: --text a.txt b.txt, or repeat."
+    ),
     vocab_size: int = typer.Option(8192, "--vocab-size", help="Vocabulary size (>= 257)."),
     out: Path = typer.Option(..., "--out", help="Where to write tokenizer.json."),
     eos_token: str = typer.Option("<|endoftext|>", help="The end-of-document special token."),
@@ -109,5 +154,5 @@ def tokenizer_train(
     """Train a byte-level BPE tokenizer on your text (for `data prepare --tokenizer OUT`)."""
     from node.training.text_tokenizer import train_bpe
 
-    size = train_bpe(text, vocab_size, out, eos_token)
+    size = train_bpe(_text_files(text, more or []), vocab_size, out, eos_token)
     typer.echo(f"{out} (vocabulary {size})")

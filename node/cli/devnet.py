@@ -29,6 +29,9 @@ def up(
     challenge_window: int = typer.Option(
         120, help="Challenge window of a new deployment, seconds."
     ),
+    reveal_phase: int = typer.Option(
+        60, help="Reveal phase of a new deployment (attesters reveal after the window), seconds."
+    ),
 ) -> None:
     """Start Anvil (--block-time 1), deploy, mint 1,000,000 CROWD to dev accounts 0-9. Idempotent."""
     from node.chain.deploy import DeploymentParams
@@ -41,7 +44,7 @@ def up(
         devnet_home(home),
         port=port,
         deployments_dir=settings.deployments_dir,
-        params=DeploymentParams(challenge_window=challenge_window),
+        params=DeploymentParams(challenge_window=challenge_window, reveal_phase=reveal_phase),
     )
     if not result.started and not result.deployed:
         typer.echo("devnet already up and deployed; nothing to do")

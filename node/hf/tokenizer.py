@@ -4,12 +4,16 @@ A ``token-shards`` dataset manifest (``crowdtrain data prepare --tokenizer``) re
 files by address (``{"kind": "tokenizers", "files": {"tokenizer.json": "sha256:…", …}}``) and the
 EOS id written between documents. Only the file names ``data prepare`` ships are taken (they become
 file names in the export folder); single-blob datasets and byte-level datasets have no tokenizer
-files, and export then writes the model alone.
+files, and export then writes the model alone. A bare ``tokenizer.json`` (what ``data tokenizer
+train`` writes) gets a ``tokenizer_config.json`` naming its EOS token: without it transformers'
+tokenizer has no ``eos_token`` and ``generate`` never stops at the documents' end.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from node.errors import SpecError
 from node.storage import BlobStore, validate_address
@@ -43,4 +47,31 @@ def dataset_tokenizer(store: BlobStore, dataset: DatasetSpec) -> DatasetTokenize
         if not isinstance(address, str):
             raise SpecError(f"{what}: tokenizer file {name} has no address")
         files[name] = store.get(validate_address(address))
+    if "tokenizer.json" in files and "tokenizer_config.json" not in files:
+        eos = _token_of(files["tokenizer.json"], manifest.eos_id)
+        if eos is not None:
+            config = {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": eos}
+            files["tokenizer_config.json"] = json.dumps(config, indent=2).encode() + b"\n"
     return DatasetTokenizer(manifest.eos_id, files)
+
+
+def _token_of(tokenizer_json: bytes, token_id: int) -> str | None:
+    """The text of ``token_id`` in a ``tokenizer.json`` (its added tokens, then its model's
+    vocabulary); None when the file does not say (the tokenizer then ships without a config)."""
+    try:
+        data: Any = json.loads(tokenizer_json)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    for token in data.get("added_tokens") or []:
+        if isinstance(token, dict) and token.get("id") == token_id:
+            content = token.get("content")
+            return content if isinstance(content, str) else None
+    model = data.get("model")
+    vocab = model.get("vocab") if isinstance(model, dict) else None
+    if isinstance(vocab, dict):
+        for text, index in vocab.items():
+            if index == token_id and isinstance(text, str):
+                return text
+    return None

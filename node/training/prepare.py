@@ -1,8 +1,8 @@
 """``data prepare`` for your own text: documents → token shards + a dataset manifest.
 
 Sources are read as documents: a ``--text`` file is one document (tokenized in chunks of whole
-lines, ~1 MiB, so a large file is never held in memory), a ``--jsonl`` line's field or a
-``--parquet`` row's column is one. Each document is followed by the EOS id. Shards are staged in a
+lines, ~1 MiB, eight at a time so the tokenizer encodes them in parallel; a large file is never
+held in memory), a ``--jsonl`` line's field or a ``--parquet`` row's column is one. Each document is followed by the EOS id. Shards are staged in a
 temporary folder and only stored once every input has been read, so bad input (empty, not UTF-8,
 binary, a missing field) stores nothing; the manifest goes last and its address is the result.
 The same inputs and tokenizer give the same bytes, hence the same address, on every run.
@@ -27,6 +27,7 @@ from node.training.text_tokenizer import TextTokenizer
 
 DEFAULT_SHARD_TOKENS = 1 << 24
 _TEXT_CHUNK = 1 << 20
+_TEXT_BATCH = 8
 _BATCH_DOCS = 256
 
 
@@ -61,18 +62,29 @@ def _decode(raw: bytes, where: str, offset: int) -> str:
 
 
 def _text_docs(path: Path) -> Iterator[tuple[list[str], int]]:
-    """One document in whole-line chunks: (pieces, bytes read)."""
+    """One document in whole-line chunks, ``_TEXT_BATCH`` chunks at a time: (pieces, bytes read).
+
+    The chunk boundaries are the token stream's definition (a tokenizer may encode text differently
+    across a cut), so they stay where they are; batching chunks only lets ``encode_batch`` run
+    them in parallel, one chunk per string as before: the same ids, the same dataset address."""
     offset = 0
+    pieces: list[str] = []
+    size = 0
     with path.open("rb") as handle:
         while True:
             chunk = handle.read(_TEXT_CHUNK)
             if not chunk:
-                return
+                break
             if not chunk.endswith(b"\n"):
                 chunk += handle.readline()
-            text = _decode(chunk, str(path), offset).replace("\r\n", "\n")
+            pieces.append(_decode(chunk, str(path), offset).replace("\r\n", "\n"))
             offset += len(chunk)
-            yield [text], len(chunk)
+            size += len(chunk)
+            if len(pieces) == _TEXT_BATCH:
+                yield pieces, size
+                pieces, size = [], 0
+    if pieces:
+        yield pieces, size
 
 
 def _jsonl_docs(path: Path, name: str) -> Iterator[tuple[list[str], int]]:

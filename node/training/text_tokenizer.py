@@ -40,7 +40,10 @@ class TextTokenizer:
         """The ids of each text (int64)."""
         if self._hf is None:
             return [np.frombuffer(t.encode("utf-8"), np.uint8).astype(np.int64) for t in texts]
-        encoded = self._hf.encode_batch(texts, add_special_tokens=False)
+        # encode_batch_fast (tokenizers >= 0.21): the same ids, without the character offsets
+        # ``data prepare`` never reads (about half the work on long pieces).
+        encode = getattr(self._hf, "encode_batch_fast", self._hf.encode_batch)
+        encoded = encode(texts, add_special_tokens=False)
         return [np.asarray(e.ids, dtype=np.int64) for e in encoded]
 
 

@@ -129,4 +129,6 @@ def test_a_prepared_bpe_dataset_ships_its_tokenizer(tmp_path: Path, store: Local
     loaded = transformers.AutoTokenizer.from_pretrained(out)
     sample = "the miller counted grain"
     assert loaded(sample)["input_ids"] == [int(i) for i in tokenizer.encode_batch([sample])[0]]
+    # A bare tokenizer.json ships with a config naming its EOS, so generate() stops there.
+    assert (loaded.eos_token, loaded.eos_token_id) == ("<|endoftext|>", tokenizer.eos_id)
     assert json.loads((out / "config.json").read_text())["eos_token_id"] == tokenizer.eos_id

@@ -158,3 +158,80 @@ def test_examples_still_prepare(tmp_path: Path, name: str) -> None:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert out.returncode == 0 and out.stdout.startswith("sha256:"), out.stderr
+
+
+def test_cli_prepare_takes_text_files_after_one_flag(tmp_path: Path) -> None:
+    """``--text a b c`` is ``--text a --text b --text c`` for ``data prepare`` (same documents, same
+    order, same address) and ``data tokenizer train``; mixing both forms is refused, since the
+    order would be a guess."""
+    paths = [str(p) for p in write_docs(tmp_path / "in")]
+    assert len(paths) >= 3
+
+    def prepare_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, "data", "prepare", *args, "--blob-dir", str(tmp_path / "blobs"), "--quiet"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    repeated = prepare_cli(*(arg for p in paths for arg in ("--text", p)))
+    listed = prepare_cli("--text", *paths)
+    assert repeated.returncode == listed.returncode == 0, listed.stderr
+    assert listed.stdout == repeated.stdout
+    manifest = parse_manifest(LocalBlobStore(tmp_path / "blobs").get(listed.stdout.strip()), "cli")
+    assert manifest.documents == len(paths)
+    stored = sorted((tmp_path / "blobs").rglob("*"))
+    mixed = prepare_cli("--text", paths[0], paths[1], "--text", paths[2])
+    assert mixed.returncode == 1 and mixed.stdout == ""
+    assert "or repeat --text before each, not both" in mixed.stderr
+    assert len(mixed.stderr.strip().splitlines()) == 1
+    assert sorted((tmp_path / "blobs").rglob("*")) == stored  # nothing written
+    example = prepare_cli("digits", "--text", paths[0])
+    assert example.returncode == 1 and "either an example NAME" in example.stderr
+
+    def train_cli(out: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, "data", "tokenizer", "train", *args, "--vocab-size", "280",
+             "--out", str(tmp_path / out)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    assert train_cli("a.json", "--text", *paths).returncode == 0
+    assert train_cli("b.json", *(arg for p in paths for arg in ("--text", p))).returncode == 0
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    mixed = train_cli("c.json", "--text", paths[0], paths[1], "--text", paths[2])
+    assert mixed.returncode == 1 and "not both" in mixed.stderr
+    assert not (tmp_path / "c.json").exists()
+
+
+def test_text_chunks_encode_in_batches_to_the_same_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long ``--text`` file is cut into whole-line chunks, each encoded as one string; encoding
+    the chunks several at a time (in parallel) gives exactly the ids chunk by chunk did, so the
+    dataset address does not depend on the batch (small chunks stand in for 1 MiB ones)."""
+    from node.training import prepare as prepare_module
+
+    text = "".join(DOCS) + "\n\n  spaced  \r\nlast line without newline"
+    path = tmp_path / "long.txt"
+    path.write_text(text, encoding="utf-8")
+    train_bpe([path], 300, tmp_path / "tok" / "tokenizer.json")
+    tokenizer = load_tokenizer(str(tmp_path / "tok"))
+    monkeypatch.setattr(prepare_module, "_TEXT_CHUNK", 256)
+    addresses = []
+    for batch in (1, 3, 8):
+        monkeypatch.setattr(prepare_module, "_TEXT_BATCH", batch)
+        store = LocalBlobStore(tmp_path / f"blobs{batch}")
+        prepared = prepare(store, [path], tokenizer=tokenizer, validation_fraction=0.0)
+        addresses.append(prepared.address)
+    assert addresses[0] == addresses[1] == addresses[2]
+    chunks = [piece for pieces, _ in prepare_module._text_docs(path) for piece in pieces]
+    assert len(chunks) > 8 and "".join(chunks) == text.replace("\r\n", "\n")
+    reference = pytest.importorskip("tokenizers").Tokenizer.from_file(
+        str(tmp_path / "tok" / "tokenizer.json")
+    )  # the library's plain encode, one chunk at a time
+    ids = [i for chunk in chunks for i in reference.encode(chunk, add_special_tokens=False).ids]
+    manifest = parse_manifest(store.get(addresses[0]), "batched")
+    stored = np.concatenate(
+        [np.frombuffer(store.get(s.address), DTYPES[manifest.dtype]) for s in manifest.shards]
+    )
+    assert stored.tolist() == [*ids, tokenizer.eos_id]
