@@ -73,9 +73,7 @@ def invariant_stats(result: dict[str, Any]) -> dict[str, int]:
 
 
 def test_every_invariant_holds_for_256_runs_at_depth_100() -> None:
-    results = run_forge(
-        "ci", "--match-path", "fuzz/*", "--no-match-path", "fuzz/controls/*"
-    )
+    results = run_forge("ci", "--match-path", "fuzz/*", "--no-match-path", "fuzz/controls/*")
     assert set(results) == {"ProtocolInvariantsTest", "HandlerPathsTest"}
     suite = results["ProtocolInvariantsTest"]
     assert set(suite) == INVARIANTS
