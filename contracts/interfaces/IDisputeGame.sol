@@ -228,8 +228,8 @@ interface IDisputeGame {
     function onVerdict(uint256 disputeId, bool solverWrong) external;    /// @notice Anyone: release a dispute whose job attempt ended otherwise (outcome Void).
     function voidStale(uint256 disputeId) external;
     /// @notice Jury only: no jury could sit by the draw deadline. The dispute becomes `Void` (bond and
-    /// juror locks released, nobody paid); the job is unfrozen with no window extension (a Dataset
-    /// claim's solve deadline is extended by the dispute's duration: the claim is once per attempt).
+    /// juror locks released, nobody paid); the job is unfrozen as after any dispute (its deadline
+    /// moves by the frozen time, within the attempt's window-extension cap).
     function onNoJury(uint256 disputeId) external;
 
     // --- views ---

@@ -30,6 +30,7 @@ from protocol_kit import (
     JURY_COMMIT_PHASE,
     JURY_REVEAL_PHASE,
     JURY_SIZE,
+    MAX_WINDOW_EXTENSION,
     SEED_DELAY,
     JobStatus,
 )
@@ -43,6 +44,7 @@ LIE_DIGEST = Web3.keccak(text="the solver's salted digest")
 WHALE = 10_000 * ETHER
 VOID = 3  # IDisputeGame.Outcome.Void
 D_OUTCOME = 6
+D_OPENED_AT = 17
 
 
 def _lock_everything(world: World, account: str) -> None:
@@ -165,11 +167,19 @@ def test_a_dispute_that_finds_no_jury_in_time_is_void(game_world: World, eligibl
     assert world.game.functions.getDispute(p.dispute_id).call()[D_OUTCOME] == 0  # still open
     world.advance(JURY_COMMIT_PHASE + JURY_REVEAL_PHASE + 1)
     assert _draw(world, p.dispute_id) == []
-    # void: the bond is unlocked, nobody is paid or slashed, the window is not extended
-    assert world.game.functions.getDispute(p.dispute_id).call()[D_OUTCOME] == VOID
+    # void: the bond is unlocked, nobody is paid or slashed; like any closed dispute, the window
+    # is extended by the time the job stayed frozen, within the attempt's cap
+    dispute = world.game.functions.getDispute(p.dispute_id).call()
+    assert dispute[D_OUTCOME] == VOID
     p.ledger.assert_changes(Changes())
     job = world.job(p.job_id)
-    assert (job.status, job.open_disputes, job.deadline) == (JobStatus.COMMITTED, 0, deadline)
+    frozen = min(world.now() - dispute[D_OPENED_AT], MAX_WINDOW_EXTENSION)
+    assert frozen > JURY_COMMIT_PHASE + JURY_REVEAL_PHASE
+    assert (job.status, job.open_disputes, job.deadline) == (
+        JobStatus.COMMITTED,
+        0,
+        deadline + frozen,
+    )
     # timeouts alone end the job
     world.mine_at(max(world.now(), deadline) + 3_600)
     world.send(world.market.functions.finalizeJob(p.job_id), world.owner)
