@@ -9,7 +9,7 @@ import {Seeds} from "./libraries/Seeds.sol";
 import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 
 /// @title Attestations
-/// @notice Attester draw, segment assignment and attestation commit/reveal (DESIGN §6, DISPUTES.md).
+/// @notice Attester draw, segment assignment and attestation commit/reveal (docs/PROTOCOL.md §5, DISPUTES.md).
 /// @dev Holds no tokens: `JobMarket.finalizeJob` pays the fees it reads from `payoutsOf`.
 contract Attestations is IAttestations {
     struct Round {

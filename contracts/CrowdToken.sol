@@ -8,7 +8,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 /// @title CrowdToken
 /// @notice The protocol's ERC20 ("Crowd Token", "CROWD", 18 decimals) with EIP-2612 permits.
 /// The supply is fixed at deployment; `mint` exists only on the devnet chain id (31337), as the
-/// devnet faucet (DESIGN §4), so on any other chain nobody can create tokens.
+/// devnet faucet (docs/PROTOCOL.md §2), so on any other chain nobody can create tokens.
 contract CrowdToken is ERC20, ERC20Permit, Ownable {
     /// @notice The devnet chain id (Anvil), the only chain with a faucet.
     uint256 public constant DEVNET_CHAIN_ID = 31_337;

@@ -13,7 +13,7 @@ import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 
 /// @title DisputeGame
 /// @notice Challenges, openings, n-ary bisection with chess clocks, availability claims, the jury
-/// and resolution (DESIGN §7, §9; timeline in DISPUTES.md).
+/// and resolution (docs/PROTOCOL.md §6, §7; timeline in DISPUTES.md).
 /// @dev Holds no tokens: bonds and juror stakes are locked stake in the StakeRegistry and every
 /// payout is a JobMarket credit (`reopenJob`, `abortJob`, `settleStake`).
 contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
@@ -45,7 +45,7 @@ contract DisputeGame is IDisputeGame, ReentrancyGuardTransient {
     uint64 private _disputeCount;
 
     /// @param registry the StakeRegistry (bonds, juror stakes, draws); it must allow this contract.
-    /// @param params_ the §9 parameters (degree >= 2, shares <= 100%).
+    /// @param params_ the docs/PROTOCOL.md §8 parameters (degree >= 2, shares <= 100%).
     constructor(address registry, Params memory params_) {
         if (
             registry == address(0) || params_.bisectionDegree < 2

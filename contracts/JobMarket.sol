@@ -12,7 +12,7 @@ import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
 import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 
 /// @title JobMarket
-/// @notice Escrow and state machine of training jobs (DESIGN §4, defaults of §9).
+/// @notice Escrow and state machine of training jobs (docs/PROTOCOL.md §2, defaults of §8).
 /// @dev Deadlines are inclusive: a solver may commit while `block.timestamp <= deadline`, and a job
 /// can be reclaimed or finalized only once `block.timestamp > deadline`.
 ///
@@ -26,7 +26,7 @@ import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @notice Share of the solver's lock burned on a solve timeout, in basis points (DESIGN §9).
+    /// @notice Share of the solver's lock burned on a solve timeout, in basis points (docs/PROTOCOL.md §7).
     uint256 public constant SOLVE_TIMEOUT_SLASH_BPS = 1_000;
     uint256 private constant _BPS = 10_000;
 

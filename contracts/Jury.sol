@@ -8,7 +8,7 @@ import {IVerifierDraws} from "./interfaces/IVerifierDraws.sol";
 import {Seeds} from "./libraries/Seeds.sol";
 
 /// @title Jury
-/// @notice Juror draw, salted-digest votes, tally and re-draw (DESIGN §7; DISPUTES.md). Split from the
+/// @notice Juror draw, salted-digest votes, tally and re-draw (docs/PROTOCOL.md §6; DISPUTES.md). Split from the
 /// DisputeGame to keep each contract under EIP-170. Holds no tokens: it only locks and unlocks juror
 /// stake; slashes are settled by the game through JobMarket.
 contract Jury is IJury {

@@ -12,7 +12,7 @@ import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
 import {IVerifierDraws} from "./interfaces/IVerifierDraws.sol";
 
 /// @title StakeRegistry
-/// @notice Stakes of solvers and verifiers (DESIGN §4). Protocol contracts, allowed by the owner, lock
+/// @notice Stakes of solvers and verifiers (docs/PROTOCOL.md §2). Protocol contracts, allowed by the owner, lock
 /// free stake against jobs and bonds, and unlock, slash or burn it. Unstaking waits `unbondingPeriod`.
 /// @dev Invariant, exact to the wei after every transaction:
 /// `token.balanceOf(this) == totalStaked() == Σ (staked + unbonding)`.
@@ -28,7 +28,7 @@ contract StakeRegistry is IStakeRegistry, IVerifierDraws, Ownable, ReentrancyGua
     using SafeERC20 for IERC20;
     using Checkpoints for Checkpoints.Trace208;
 
-    /// @notice Where burned stake goes (DESIGN §4: it leaves the invariant).
+    /// @notice Where burned stake goes (docs/PROTOCOL.md §2: it leaves the invariant).
     address public constant BURN_ADDRESS = address(0xdEaD);
 
     IERC20 private immutable _token;

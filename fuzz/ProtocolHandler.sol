@@ -743,7 +743,7 @@ contract ProtocolHandler {
         }
     }
 
-    /// @dev The job state machine (DESIGN §4): one transaction moves a job at most one edge.
+    /// @dev The job state machine (docs/PROTOCOL.md §2): one transaction moves a job at most one edge.
     function _allowed(IJobMarket.JobStatus from, IJobMarket.JobStatus to, uint256 attemptFrom, uint256 attemptTo)
         internal
         pure

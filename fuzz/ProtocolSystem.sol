@@ -22,7 +22,7 @@ interface IJuryInit is IJury {
 }
 
 /// @notice The whole protocol, deployed and wired the way `node/chain/deploy.py` does it, with the
-/// devnet parameters of `DeploymentParams` (DESIGN §9). The deployer (this contract) is the owner;
+/// devnet parameters of `DeploymentParams` (docs/PROTOCOL.md §7). The deployer (this contract) is the owner;
 /// the fuzz campaign uses only the devnet faucet (`mint`), never another owner power.
 /// @dev The production contracts are deployed from Forge's artifacts (`deployCode`), so the tests
 /// import interfaces only and compile without the IR pipeline. Every owner-only call the fuzz system

@@ -1,4 +1,4 @@
-"""Test-only fault injection: a solver that cheats in one of the ways of DESIGN §10, by name.
+"""Test-only fault injection: a solver that cheats in one of the ways of docs/SECURITY.md, by name.
 
 ``CROWDTRAIN_FAULT=<name>[:<segment>]`` selects one attack (and the segment it targets, default 1).
 It is read only from the environment — no CLI flag, so it never shows in ``--help`` — and only by
@@ -29,7 +29,7 @@ ENV = "CROWDTRAIN_FAULT"
 
 
 class Fault(StrEnum):
-    """One attack of DESIGN §10 that a solver can commit."""
+    """One attack of docs/SECURITY.md that a solver can commit."""
 
     SKIP_STEP = "skip_step"
     """one interior step of the target segment is not computed (state copied forward)."""

@@ -1,4 +1,4 @@
-"""Encrypted keystores (Web3 Secret Storage v3, scrypt) for the signing key (DESIGN §8).
+"""Encrypted keystores (Web3 Secret Storage v3, scrypt) for the signing key (docs/PROTOCOL.md §3).
 
 A node that runs for days should not keep its key in plain text in its environment or shell
 history: ``CROWDTRAIN_KEYSTORE`` names an encrypted JSON keystore (the format geth, Foundry's

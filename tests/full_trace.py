@@ -1,5 +1,5 @@
 """A synthetic full trace for dispute tests: every stateHash of n·k steps and the checkpoint, step
-and segment trees over them (DESIGN §2), shared by the contract and API dispute kits."""
+and segment trees over them (docs/PROTOCOL.md §4), shared by the contract and API dispute kits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Python mirror of the attesters' segment assignment (DESIGN §6, ``docs/DISPUTES.md``).
+"""Python mirror of the attesters' segment assignment (docs/PROTOCOL.md §5, ``docs/DISPUTES.md``).
 
 ``S = max(V, min(N, ceil(sampleRateBps·N / 10000)))`` segment positions are sampled in total for
 the V drawn attesters and split in draw order: attester k gets ``c_k = S // V + (k < S % V)``

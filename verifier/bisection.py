@@ -1,4 +1,4 @@
-"""n-ary bisection over the K steps of a disputed segment (DESIGN §7), as pure functions.
+"""n-ary bisection over the K steps of a disputed segment (docs/PROTOCOL.md §6), as pure functions.
 
 The range ``(lo, hi)`` holds the last step both parties agree on and the first step they disagree
 on (initially ``(0, K)``: step leaves 0 and K carry the checkpoint hashes; the challenger disputes

@@ -1,4 +1,4 @@
-"""Pure decision logic of a verifier for one committed job attempt (attestation side, DESIGN §6).
+"""Pure decision logic of a verifier for one committed job attempt (attestation side, docs/PROTOCOL.md §5).
 
 ``decide_job`` takes a typed snapshot of the chain (``JobView``), what this verifier knows locally
 (``Knowledge``: replays and moves already made) and the chain time, and returns the actions to take

@@ -1,4 +1,4 @@
-"""Pure decision logic of a verifier in one dispute: as the challenger and as a juror (DESIGN §7).
+"""Pure decision logic of a verifier in one dispute: as the challenger and as a juror (docs/PROTOCOL.md §6).
 
 Input: the typed ``Dispute`` and its jury ``Panel`` (None before the step is pinned) as the chain
 stores them, what this verifier knows locally

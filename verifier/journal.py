@@ -1,4 +1,4 @@
-"""The verifier's durable memory (DESIGN §8): findings, salts and every move, in SQLite.
+"""The verifier's durable memory (docs/PROTOCOL.md §3): findings, salts and every move, in SQLite.
 
 A move is recorded as *planned* (with its salt) before its transaction is sent and marked *sent*
 after it is mined, so a restart never forgets a salt it committed to, never re-sends a move it

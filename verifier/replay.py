@@ -1,4 +1,4 @@
-"""Replaying one segment of a committed trace with the job's own runtime (DESIGN §2, §6).
+"""Replaying one segment of a committed trace with the job's own runtime (docs/PROTOCOL.md §4, §6).
 
 A segment's replay starts from checkpoint ``i-1`` (hash-checked), runs K steps of
 ``TrainingSession.step`` — the very function the solver trained with — and yields every step's

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title IAttestations
-/// @notice Sampled re-execution attestations of a committed trace (DESIGN §6).
+/// @notice Sampled re-execution attestations of a committed trace (docs/PROTOCOL.md §5).
 ///
 /// Flow for job `jobId`, attempt `a`, committed in block `c` (`Job.commitBlock`):
 /// 1. the attester seed's target block is `b = c + seedDelay`; once `b` is mined anyone calls

@@ -3,7 +3,7 @@ pragma solidity ^0.8.24;
 
 /// @title IDisputeGame
 /// @notice Challenges, openings, n-ary bisection with chess clocks, availability claims, the jury and
-/// resolution (DESIGN §7, defaults §9). See `contracts/DISPUTES.md` for the full timeline.
+/// resolution (docs/PROTOCOL.md §6, defaults §8). See `docs/DISPUTES.md` for the full timeline.
 ///
 /// Time rules (all inclusive, `<=` means "still allowed at that second"):
 /// - challenge / availability claim: the job is Committed and `block.timestamp <= job.deadline + revealPhase`
@@ -76,7 +76,7 @@ interface IDisputeGame {
     }
 
 
-    /// @notice Deployment parameters (DESIGN §9 defaults in `node/chain/deploy.py`).
+    /// @notice Deployment parameters (docs/PROTOCOL.md §7 defaults in `node/chain/deploy.py`).
     struct Params {
         uint96 minChallengeBond;
         uint32 moveClock;

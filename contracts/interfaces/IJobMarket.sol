@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title IJobMarket
-/// @notice Escrow and state machine of training jobs (DESIGN §4):
+/// @notice Escrow and state machine of training jobs (docs/PROTOCOL.md §2):
 /// Open → Claimed → Committed → Finalized; Open → Cancelled; Claimed → Open on solve timeout or a
 /// proven dataset-availability abort; Committed → Open when the dispute game proves fraud (attempt + 1,
 /// escrow intact). "Attesting" is phase logic inside Committed: the challenge window runs until

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title IJury
-/// @notice The jury of a dispute (DESIGN §7): juror draw with a stake snapshot, salted-digest votes,
+/// @notice The jury of a dispute (docs/PROTOCOL.md §6): juror draw with a stake snapshot, salted-digest votes,
 /// tally, one re-draw on a tie. Started by the DisputeGame when a dispute is pinned; it reports the
 /// verdict back to the game, which pays (see DISPUTES.md).
 ///

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title IVerifierDraws
-/// @notice The verifier set of the StakeRegistry and its stake-weighted draws (DESIGN §4, §6, §7).
+/// @notice The verifier set of the StakeRegistry and its stake-weighted draws (docs/PROTOCOL.md §2, §6, §7).
 /// A staked account registers once as a verifier; from then on its draw weight is its `staked`
 /// amount when that is at least `minVerifierStake`, else 0. Weights live in a Fenwick (binary indexed)
 /// tree whose every node keeps a checkpoint history by block number, so a draw reads the weights

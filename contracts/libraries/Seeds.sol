@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title Seeds
-/// @notice Block-hash seeds with a target fixed before anyone can know it (DESIGN §5).
+/// @notice Block-hash seeds with a target fixed before anyone can know it (docs/PROTOCOL.md §5).
 /// @dev The triggering transaction sets `target = block.number + seedDelay` (seedDelay >= 1). Once the
 /// target is mined and while its hash is still available (256 blocks) the seed is `blockhash(target)`;
 /// after that the target moves to `block.number + seedDelay` — never a stuck state.

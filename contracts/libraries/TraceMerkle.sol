@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title TraceMerkle
-/// @notice Position-bound, fixed-depth binary Merkle trees over a training trace (DESIGN §2).
+/// @notice Position-bound, fixed-depth binary Merkle trees over a training trace (docs/PROTOCOL.md §4).
 /// @dev Leaves are double-hashed and bound to (jobId, attempt, position); nodes are
 /// keccak256(abi.encode(left, right)) in index order (not sorted pairs), padded with bytes32(0)
 /// to the next power of two; a single leaf is its own root. A proof is the sibling list, and its

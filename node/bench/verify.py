@@ -1,5 +1,5 @@
 """``crowdtrain bench verify``: does sampling catch cheaters, at what verifier cost, and does
-cheating pay, at the §9 defaults?
+cheating pay, at the default parameters (docs/PROTOCOL.md §8)?
 
 Runs the protocol's own segment assignment (``verifier.assignment``) over many random seeds for a
 job of N = 500 segments. A cheater fakes a fraction f of the segments (which ones does not matter:
@@ -10,7 +10,7 @@ the solver). Reported:
 - detection rate vs sampleRate and f;
 - verifier compute, all attesters together, as a fraction of the solver's: replayed steps over
   trained steps (both sides run the same step function and hash every state);
-- the blanket-sybil strategy (issue 11, contracts/DISPUTES.md "Jackpot"): the cheater's sybil
+- the blanket-sybil strategy (issue 11, docs/DISPUTES.md "Jackpot"): the cheater's sybil
   commits a challenge for every segment at the commit block and, once caught, reveals ``k`` of them
   on the caught segment beside the honest challenger. A conviction splits the jackpot
   ``J = jackpotBps·(L - jury fees)`` equally among the open challenges of the segment and every

@@ -1,4 +1,4 @@
-"""Start and stop a local Anvil node from the npm install (DESIGN §8).
+"""Start and stop a local Anvil node from the npm install (docs/PROTOCOL.md §3).
 
 Used by ``crowdtrain devnet`` and by the test suite (one Anvil per test session).
 """

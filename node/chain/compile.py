@@ -1,4 +1,4 @@
-"""Compile the Solidity sources through py-solc-x and the solc-js facade (DESIGN §11).
+"""Compile the Solidity sources through py-solc-x and the solc-js facade (the README's Compiler section).
 
 Artifacts (ABI + bytecode per contract) land in the git-ignored ``build/contracts`` folder. A
 fingerprint of every source and of the compiler settings is stored beside them, so an unchanged

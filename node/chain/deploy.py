@@ -1,6 +1,6 @@
 """Deploy the protocol (token, registry, attestations, jury, dispute game, market), wire it, record it.
 
-``deployments/<chainId>.json`` (DESIGN §8) holds the chain id, the deployment block, the
+``deployments/<chainId>.json`` (docs/PROTOCOL.md §3) holds the chain id, the deployment block, the
 parameters, and for each contract its address and ABI hash. ``load_deployment`` checks it against
 the chain (code at every address) and the current build (same ABI hashes) before anyone trusts it.
 """
@@ -32,7 +32,7 @@ CONTRACTS = ("CrowdToken", "StakeRegistry", "Attestations", "Jury", "DisputeGame
 
 @dataclass(frozen=True)
 class DeploymentParams:
-    """Constructor parameters; defaults are the devnet profile of DESIGN §9."""
+    """Constructor parameters; defaults are the devnet profile of docs/PROTOCOL.md §7."""
 
     challenge_window: int = 120
     unbonding_period: int = 3_600
@@ -43,7 +43,7 @@ class DeploymentParams:
     dispute_game: str | None = None
     """Address JobMarket lets freeze/reopen/slash. None (the default) deploys DisputeGame; an address
     (e.g. the deployer, to play the game by hand in tests) is used instead — then no DisputeGame."""
-    # DESIGN §6, §7, §9 (issue 4)
+    # docs/PROTOCOL.md §5, §6, §8 (issue 4)
     reveal_phase: int = 60
     min_verifier_stake: int = 100 * CROWD
     attesters_per_job: int = 3
@@ -63,7 +63,7 @@ class DeploymentParams:
     submitter_bps: int = 2_500
     bond_to_solver_bps: int = 5_000
     # issue 11: a fee per revealed challenge bounds how far a sybil can dilute the jackpot split,
-    # and a cap on the window extensions bounds the slash horizon (contracts/DISPUTES.md)
+    # and a cap on the window extensions bounds the slash horizon (docs/DISPUTES.md)
     challenge_fee_bps: int = 5_000
     max_window_extension: int = 1_440
     initial_supply: int = 0

@@ -1,4 +1,4 @@
-"""The local devnet behind ``crowdtrain devnet up|down|status`` (DESIGN §8).
+"""The local devnet behind ``crowdtrain devnet up|down|status`` (docs/PROTOCOL.md §3).
 
 ``up`` starts a detached Anvil (a block every second, its state dumped to the devnet folder so a
 restart keeps the chain), deploys the protocol, and funds the dev accounts. It is idempotent: a

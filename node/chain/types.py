@@ -77,7 +77,7 @@ class StakeInfo:
 
 @dataclass(frozen=True)
 class Commitment:
-    """The trace commitment of one attempt, as posted in ``commitTrace`` (DESIGN §2)."""
+    """The trace commitment of one attempt, as posted in ``commitTrace`` (docs/PROTOCOL.md §4)."""
 
     state_root: bytes
     seg_roots_root: bytes

@@ -1,4 +1,4 @@
-"""``crowdtrain keys new|import|address``: encrypted keystores for the signing key (DESIGN §8).
+"""``crowdtrain keys new|import|address``: encrypted keystores for the signing key (docs/PROTOCOL.md §3).
 
 Use one with ``CROWDTRAIN_KEYSTORE=FILE`` plus ``CROWDTRAIN_KEYSTORE_PASSWORD_FILE`` (or
 ``CROWDTRAIN_KEYSTORE_PASSWORD``) instead of ``CROWDTRAIN_PRIVATE_KEY``; every command that signs

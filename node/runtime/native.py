@@ -1,7 +1,7 @@
 """``NativeOps``: the ``Ops`` protocol on plain PyTorch fp32 kernels.
 
 Fast and bit-exact on one machine with one thread count, but not across CPUs, thread counts or
-devices (DESIGN §3): for local runs and benchmarks, never for on-chain jobs.
+devices (docs/RUNTIME.md): for local runs and benchmarks, never for on-chain jobs.
 """
 
 from __future__ import annotations

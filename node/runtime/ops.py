@@ -3,7 +3,7 @@
 Models (``mlp``, ``cnn``, ``gpt``, ``llama``) and optimizers call only these functions, so a runtime is just an
 ``Ops`` implementation: ``native`` maps them onto plain PyTorch fp32 (fast, not reproducible across
 hardware); ``repro-v1`` implements each with exact-integer GEMMs, fixed-order reductions and
-transcendentals from ``+ - * /`` so an honest re-run gives the same bits anywhere (DESIGN §3).
+transcendentals from ``+ - * /`` so an honest re-run gives the same bits anywhere (docs/RUNTIME.md).
 
 Elementwise ``+ - * /`` on tensors are correctly rounded IEEE ops and thus already reproducible,
 as long as each is its own kernel (no fused ``addcmul``/``lerp``/FMA): models and optimizers may use

@@ -1,7 +1,7 @@
 """A counter-based integer RNG that gives the same bits on every CPU, GPU and thread count.
 
 ``torch.randn``/``torch.rand`` differ by CPU capability and device, so nothing in a training run may
-use them (DESIGN §3). Instead every random draw is a pure function of ``(key, domain, index)``:
+use them (docs/RUNTIME.md). Instead every random draw is a pure function of ``(key, domain, index)``:
 
 * the *domain* (e.g. ``("dropout", step, "h.0.attn")``) is hashed with SHA-256 in Python into two
   32-bit subkeys, so distinct uses never share a stream and no counter state has to be carried;

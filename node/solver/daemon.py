@@ -6,7 +6,7 @@ decision, this module executes it, and ``SolverJournal`` records every transitio
 claiming again or starting over.
 
 A claimed job whose dataset is missing or does not hash to its address (for ``token-shards``: its manifest or any shard) is not left to time out
-(DESIGN §10: a submitter withholding its dataset to get solvers slashed): the solver opens a Dataset
+(docs/SECURITY.md: a submitter withholding its dataset to get solvers slashed): the solver opens a Dataset
 availability claim before its solve deadline and plays the claimant's side of the jury
 (``SolverDisputes``); if upheld the job is aborted and the lock released without a slash.
 """

@@ -19,7 +19,7 @@ class Action(StrEnum):
     ABANDON = "abandon"
     CLAIM_DATASET = "claim_dataset"
     """open ``DisputeGame.openAvailabilityClaim(jobId, Dataset, 0)``: the dataset is missing or
-    does not hash to its address, so the job cannot be trained (DESIGN §7 "Availability")."""
+    does not hash to its address, so the job cannot be trained (docs/PROTOCOL.md §6 "Availability")."""
 
 
 class DatasetClaim(StrEnum):

@@ -1,4 +1,4 @@
-"""The submitter's answer to Dataset availability claims on its jobs (DESIGN §7, DISPUTES.md).
+"""The submitter's answer to Dataset availability claims on its jobs (docs/PROTOCOL.md §6, DISPUTES.md).
 
 A solver may claim that a job's dataset is unavailable; the submitter is then the respondent, and
 ``Jury.resolve`` rules against a respondent that does not reveal a digest. So an honest but passive

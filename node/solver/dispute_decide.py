@@ -1,4 +1,4 @@
-"""Pure decision logic of the solver as the respondent of a dispute (DESIGN §7).
+"""Pure decision logic of the solver as the respondent of a dispute (docs/PROTOCOL.md §6).
 
 The solver answers within its chess clock: open the segment (or checkpoint leaf 0), propose split
 points, confirm the pinned step, make the disputed state available and vote its salted digest; it

@@ -1,4 +1,4 @@
-"""The solver as a party of disputes (DESIGN §7): the respondent of every dispute on its committed
+"""The solver as a party of disputes (docs/PROTOCOL.md §6): the respondent of every dispute on its committed
 jobs, and the claimant of its own Dataset availability claims.
 
 Per tick: read each unresolved dispute naming this solver, let ``decide_solver_dispute`` pick the

@@ -1,4 +1,4 @@
-"""The solver's own durable record of what it has done (DESIGN §8: restart-safe daemons).
+"""The solver's own durable record of what it has done (docs/PROTOCOL.md §3: restart-safe daemons).
 
 A solver that crashes between claiming and committing must not claim twice, train from scratch,
 or forget that a commit is pending. Every transition is written to a small SQLite file in the

@@ -1,4 +1,4 @@
-"""The solver's committed trace, reloaded from its work folder to answer disputes (DESIGN §7).
+"""The solver's committed trace, reloaded from its work folder to answer disputes (docs/PROTOCOL.md §6).
 
 Everything a dispute asks of the solver derives from files it wrote while training: checkpoint
 records (stateHashes and blob addresses), per-segment step hashes, and the committed segRoots.

@@ -1,7 +1,7 @@
 """Content addresses and the ``BlobStore`` protocol every storage backend implements.
 
 A blob is named by the SHA-256 of its bytes (``sha256:<64 lowercase hex>``), so any party can check
-what it fetched without trusting whoever served it (DESIGN §8). Addresses, never paths or hosts, go
+what it fetched without trusting whoever served it (docs/PROTOCOL.md §3). Addresses, never paths or hosts, go
 on-chain and into manifests; a backend (local folder today, the marketplace API later) resolves them.
 """
 

@@ -1,4 +1,4 @@
-"""The trees a solver commits to (DESIGN §2), built from per-step and checkpoint ``stateHash``es.
+"""The trees a solver commits to (docs/PROTOCOL.md §4), built from per-step and checkpoint ``stateHash``es.
 
 ``segRoot_i`` = tree over step leaves ``j = 0..K`` of segment ``i`` (stateHash((i-1)K + j));
 ``stateRoot`` = tree over checkpoint leaves ``i = 0..N``; ``segRootsRoot`` = tree over segment

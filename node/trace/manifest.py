@@ -1,4 +1,4 @@
-"""The trace manifest (DESIGN §2): canonical JSON stored as a blob; its SHA-256 is ``manifestHash``.
+"""The trace manifest (docs/PROTOCOL.md §4): canonical JSON stored as a blob; its SHA-256 is ``manifestHash``.
 
 It lists every checkpoint's blob address and stateHash, all checkpoint leaves, all segment leaves
 and the per-step losses. It never contains the ``segRoot_i`` preimages: a verifier must replay a

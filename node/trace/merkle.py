@@ -1,4 +1,4 @@
-"""Position-bound, fixed-depth binary Merkle trees, byte-identical to ``TraceMerkle.sol`` (DESIGN §2).
+"""Position-bound, fixed-depth binary Merkle trees, byte-identical to ``TraceMerkle.sol`` (docs/PROTOCOL.md §4).
 
 Leaves are double-hashed over ``abi.encode`` of their job, attempt and position, so a leaf from
 one job, attempt or index can never stand in for another. Nodes hash ``left || right`` in index

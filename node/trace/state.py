@@ -1,4 +1,4 @@
-"""The full training state at step t, its canonical bytes and ``stateHash`` (DESIGN §2).
+"""The full training state at step t, its canonical bytes and ``stateHash`` (docs/PROTOCOL.md §4).
 
 The state holds everything the next step needs and everything the step reports:
 

@@ -1,4 +1,4 @@
-"""The job spec (DESIGN §8): a validated pydantic model, its canonical JSON and ``specHash``.
+"""The job spec (docs/PROTOCOL.md §3): a validated pydantic model, its canonical JSON and ``specHash``.
 
 A spec is rejected here, with a message naming the offending field, before any token moves. The
 canonical JSON (every field with defaults filled in, keys sorted, no whitespace, UTF-8) is what gets

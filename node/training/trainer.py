@@ -3,7 +3,7 @@
 Per step: one ``TrainingSession.step`` and one serialization hashed with BLAKE3 (loss included).
 Every K steps: the checkpoint blob (the same bytes that were hashed) goes to the blob store, the
 segment's K+1 hashes and losses go to the work dir, then progress is recorded. At the end the trees
-of DESIGN §2 are built, the manifest is stored as a blob and a ``TrainResult`` is returned.
+of docs/PROTOCOL.md §4 are built, the manifest is stored as a blob and a ``TrainResult`` is returned.
 
 Resumable: rerunning with the same work dir continues from the last recorded checkpoint. The state is
 complete (params, optimizer, RNG key, data cursor) and each step is a pure function of it, so a

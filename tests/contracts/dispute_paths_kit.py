@@ -242,7 +242,7 @@ def solver_lost(
     lock: int = LOCK,
     fee: int = CHALLENGE_FEE,
 ) -> None:
-    """§9 fraud slash of the whole lock: ``fees`` to jurors (credited by the caller), then 50% of
+    """§7 fraud slash of the whole lock: ``fees`` to jurors (credited by the caller), then 50% of
     the rest to ``winner`` (the only open challenger of the segment; it paid the challenge
     ``fee``, burned), 25% to the submitter, the rest burned. ``winner=None``: an availability
     claim, which pays no jackpot (burned too)."""
@@ -267,7 +267,7 @@ def challenger_lost(
     bond: int = BOND,
     fee: int = CHALLENGE_FEE,
 ) -> None:
-    """§9 lost bond: ``fees`` to jurors (credited by the caller), then 50% to the solver
+    """§7 lost bond: ``fees`` to jurors (credited by the caller), then 50% to the solver
     (respondent), the rest burned; the challenge ``fee`` (0 for availability claims) burned too."""
     rest = bond - fees
     changes.slash(challenger, bond + fee)

@@ -24,7 +24,7 @@ from node.chain.compile import load_artifact
 ETHER = 10**18
 DEAD = Web3.to_checksum_address("0x000000000000000000000000000000000000dEaD")
 
-# Deployment parameters of the contract tests (DESIGN §9 devnet defaults where it names one).
+# Deployment parameters of the contract tests (docs/PROTOCOL.md §7 devnet defaults where it names one).
 UNBONDING_PERIOD = 3_600
 MIN_SOLVER_STAKE = 100 * ETHER
 CHALLENGE_WINDOW = 120
@@ -32,7 +32,7 @@ MIN_SAMPLE_RATE_BPS = 1_000
 MIN_SOLVE_TIMEOUT = 60
 MAX_SOLVE_TIMEOUT = 86_400
 MAX_WINDOW_EXTENSION = 1_440  # cap of all challenge-window extensions of one attempt
-# Issue 4 (DESIGN §6, §7, §9).
+# Issue 4 (docs/PROTOCOL.md §5, §6, §8).
 REVEAL_PHASE = 60
 MIN_VERIFIER_STAKE = 100 * ETHER
 ATTESTERS_PER_JOB = 3

@@ -233,7 +233,7 @@ class World:
         staked, locked, unbonding, release = self.registry.functions.stakeOf(account).call()
         return int(staked), int(locked), int(unbonding), int(release)
 
-    # --- solvency (DESIGN §4) ---
+    # --- solvency (docs/PROTOCOL.md §2) ---
 
     def assert_balances_match(self) -> None:
         market_balance = self.balance(self.market.address)

@@ -1,4 +1,4 @@
-"""Attesters and the dispute game (DESIGN §6, §7): an attester that revealed a valid root of a
+"""Attesters and the dispute game (docs/PROTOCOL.md §5, §7): an attester that revealed a valid root of a
 segment later proven fraudulent loses `attesterSlash`; an attester that revealed an invalid root
 for it, or did not reveal, does not; when the challenge fails, every valid reveal is paid at
 finalize. Segment assignments come from the contract (`assignedSegments`), never from a rule here.

@@ -1,7 +1,7 @@
-"""Availability claims (DESIGN §7, DISPUTES.md): on a checkpoint, the manifest or the final model by
+"""Availability claims (docs/PROTOCOL.md §6, DISPUTES.md): on a checkpoint, the manifest or the final model by
 a staked verifier or the submitter while challenges are allowed; on the dataset by the job's solver
 while it is Claimed and before its solve deadline. Each goes straight to the jury: an answered
-claim costs the claimant its bond, an unanswered one costs the respondent (§9). Exact balances of
+claim costs the claimant its bond, an unanswered one costs the respondent (§7). Exact balances of
 every party and the solvency invariant after every transaction."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Chess clocks (DESIGN §7): each party has `moveClock` seconds for all of its moves together; the
+"""Chess clocks (docs/PROTOCOL.md §6): each party has `moveClock` seconds for all of its moves together; the
 party to move loses once its clock runs out (`timeout`, anyone, no jury fees). Covers what
 test_dispute_timeouts.py does not: the challenger running out in a later chooseRange, the solver
 running out in proposeSplit after spending part of its clock opening, and a solver that proposed

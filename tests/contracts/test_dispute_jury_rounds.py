@@ -1,4 +1,4 @@
-"""Jury re-draws (DESIGN §7): a tie or a zero-reveal quorum draws a new panel of 2M+1 jurors from a
+"""Jury re-draws (docs/PROTOCOL.md §6): a tie or a zero-reveal quorum draws a new panel of 2M+1 jurors from a
 new seed; a second tie makes the solver lose; a majority in the re-draw decides. Exact balances of
 every party and the solvency invariant after every transaction."""
 

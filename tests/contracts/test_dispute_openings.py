@@ -1,4 +1,4 @@
-"""The solver's openings (DESIGN §7, DISPUTES.md): every boundary check of `openSegment` reverts
+"""The solver's openings (docs/PROTOCOL.md §6, DISPUTES.md): every boundary check of `openSegment` reverts
 with its own error and changes nothing (the solver may still open within its clock); a solver whose
 committed step tree contradicts its checkpoint leaves cannot open and loses exactly at its clock;
 the initial-state dispute (i = 0) catches a wrong initial state and upholds an honest one.
@@ -135,7 +135,7 @@ def test_every_bad_opening_reverts_and_changes_nothing(game_world: World) -> Non
 def test_step_tree_contradicting_the_checkpoints_cannot_open_and_loses(
     game_world: World, step: int, what: int
 ) -> None:
-    """DESIGN §10: per-step hashes inconsistent with the checkpoint leaves. The solver committed
+    """docs/SECURITY.md: per-step hashes inconsistent with the checkpoint leaves. The solver committed
     a segment root whose step ``step`` is not the checkpoint's stateHash."""
     world = game_world
     assert world.game is not None

@@ -1,4 +1,4 @@
-"""Who sits on a jury (DESIGN §7, DISPUTES.md "Jury"): a drawn juror sits only when its free stake
+"""Who sits on a jury (docs/PROTOCOL.md §6, DISPUTES.md "Jury"): a drawn juror sits only when its free stake
 covers the whole juror stake (else it is skipped and the draw goes on); the submitter, solver and challenger of the job never sit;
 a panel with fewer than `minJurors` seatable jurors waits for a later draw, and a dispute that finds
 no jury in time is void (nobody loses anything, the job runs on). Exact balances of every party and

@@ -1,5 +1,5 @@
 """Issue 11 §1, the dispute game's holes: each test reproduced its hole on the contracts before the
-fix (see contracts/DISPUTES.md for the rules they pin). Exact balances after every slash and payout;
+fix (see docs/DISPUTES.md for the rules they pin). Exact balances after every slash and payout;
 the solvency invariant is checked after every transaction by the world."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The Python mirrors agree byte for byte with the contracts (DESIGN §2, §6; issue #11 §2).
+"""The Python mirrors agree byte for byte with the contracts (docs/PROTOCOL.md §4, §6; issue #11 §2).
 
 node/trace/merkle.py against TraceMerkle.sol (a sweep of trees of 1..65 leaves, then hypothesis
 over random leaves, indexes and wrong proofs); verifier/assignment.py's Feistel segment permutation

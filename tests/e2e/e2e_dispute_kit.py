@@ -170,7 +170,7 @@ class World:
         raise AssertionError(f"not reached after {rounds} rounds: {what}")
 
     def solvency(self) -> None:
-        """The invariant of DESIGN §4, exact to the wei."""
+        """The invariant of docs/PROTOCOL.md §2, exact to the wei."""
         p = self.p
         assert p.token.balance_of(p.market.address) == p.market.total_liabilities()
         assert p.token.balance_of(p.registry.address) == p.registry.total_staked()

@@ -1,4 +1,4 @@
-"""False challenges, a silent solver, small and dishonest juries, end to end (DESIGN §7, §9, §10)."""
+"""False challenges, a silent solver, small and dishonest juries, end to end (docs/PROTOCOL.md §6, §7; docs/SECURITY.md)."""
 
 from __future__ import annotations
 

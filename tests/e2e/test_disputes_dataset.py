@@ -1,4 +1,4 @@
-"""Dataset availability claims end to end (DESIGN §7 "Availability", §9, §10; DISPUTES.md).
+"""Dataset availability claims end to end (docs/PROTOCOL.md §6 "Availability", §7; docs/SECURITY.md; DISPUTES.md).
 
 A solver that claimed a job whose dataset is missing or corrupt opens
 ``openAvailabilityClaim(jobId, Dataset, 0)`` instead of timing out; real verifier jurors vote, the
@@ -110,7 +110,7 @@ def test_false_dataset_claim_is_rejected_and_the_job_solved(
     market: Market, dev_accounts: list[LocalAccount]
 ) -> None:
     """The solver claims an available dataset is missing; the submitter defends, the jurors
-    find the blob: the solver loses its bond per §9 and then trains the job honestly."""
+    find the blob: the solver loses its bond per §7 and then trains the job honestly."""
     world = _world(market, dev_accounts, fault="false_dataset_claim")
     p = world.p
     before = _parties(world)

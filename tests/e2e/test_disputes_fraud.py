@@ -1,6 +1,6 @@
-"""DESIGN §10 attacks by a solver, end to end: the sampled segment is replayed, challenged, the
+"""docs/SECURITY.md attacks by a solver, end to end: the sampled segment is replayed, challenged, the
 bisection pins one step, the jury votes salted digests, the cheater's whole lock is slashed per
-§9, and the reopened job is then solved honestly to the end."""
+§7, and the reopened job is then solved honestly to the end."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A real ``crowdtrain solver run`` process killed with SIGKILL mid-dispute and restarted on the same
-data folder finishes the game correctly (DESIGN §8: no repeated or forgotten move).
+data folder finishes the game correctly (docs/PROTOCOL.md §3: no repeated or forgotten move).
 
 The dispute is the solver's own Dataset availability claim (no training, so the test is short):
 the job's dataset blob is corrupt, the solver claims the job, finds the blob bad and opens the

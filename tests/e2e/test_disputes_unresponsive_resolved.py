@@ -1,5 +1,5 @@
-"""DESIGN §10 "commit then go silent" and "withhold the step state", to the end: the unresponsive
-solver loses its whole lock per §9 (a timeout without a jury, or a jury that finds the state
+"""docs/SECURITY.md "commit then go silent" and "withhold the step state", to the end: the unresponsive
+solver loses its whole lock per §7 (a timeout without a jury, or a jury that finds the state
 unavailable), the job reopens with its escrow intact, and an honest solver then solves it, is
 paid, and the attesters of the new attempt earn the verifier fee. Every party's exact balance
 change and the solvency invariant are checked at the end.

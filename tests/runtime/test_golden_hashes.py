@@ -1,7 +1,7 @@
 """The example specs' repro-v1 final stateHashes equal the ones stored in ``golden/repro_v1.json``.
 
 The file was written on one machine; every CI machine that runs this test is another cross-hardware
-check (DESIGN §3). Regenerate it (only for an intended change of the trace) with
+check (docs/RUNTIME.md). Regenerate it (only for an intended change of the trace) with
 ``.venv/bin/python -m node.bench.repro_run --write-golden``.
 """
 

@@ -16,14 +16,16 @@ from node.training.spec import parse_spec
 
 router = APIRouter(tags=["specs"])
 ON_CHAIN_RUNTIME = "repro-v1"
-"""Only this runtime's results can be re-executed bit for bit (DESIGN §3); the CLI rejects others."""
+"""Only this runtime's results can be re-executed bit for bit (docs/RUNTIME.md); the CLI rejects others."""
 
 
 @router.post("/specs", response_model=SpecStored, status_code=201)
 def post_spec(
     session: SessionDep,
     state: StateDep,
-    spec: dict[str, Any] = Body(..., description="A job spec (DESIGN §8) as a JSON object."),
+    spec: dict[str, Any] = Body(
+        ..., description="A job spec (docs/PROTOCOL.md §3) as a JSON object."
+    ),
 ) -> SpecStored:
     """422 with every invalid field named; 201 with the spec's address and ``specHash``.
 

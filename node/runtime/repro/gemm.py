@@ -4,7 +4,7 @@
 (a 2-D product of at least ``INT8_MIN_MACS`` multiply-adds takes int8 limbs), so a replay with the
 same shapes takes the same path on every machine: the path is part of repro-v1's definition.
 
-Large products (``exact_bmm_int8``), Ozaki-style int8 limbs (DESIGN §3): ``a`` is quantized per row
+Large products (``exact_bmm_int8``), Ozaki-style int8 limbs (docs/RUNTIME.md): ``a`` is quantized per row
 (along K) and ``b`` per column to 15 bits plus sign, each as two 8-bit limbs (``limb_stack``). Two
 int8 GEMMs with K and 2K (limbs stacked along K, so each is one call on views) give
 ``a_hi b_hi`` and ``a_hi b_lo + a_lo b_hi``; ``a_lo b_lo`` is dropped. Each sum is exact in int32,

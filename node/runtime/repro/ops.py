@@ -26,7 +26,7 @@ def _apply(fn: type[torch.autograd.Function], *args: object) -> Tensor:
 
 
 class ReproOps:
-    """Implements ``node.runtime.ops.Ops`` (DESIGN §3); inputs are float32 tensors."""
+    """Implements ``node.runtime.ops.Ops`` (docs/RUNTIME.md); inputs are float32 tensors."""
 
     name = "repro-v1"
 
