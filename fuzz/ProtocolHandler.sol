@@ -660,6 +660,9 @@ contract ProtocolHandler {
             if (p.phase == IJury.Phase.Seed || p.phase == IJury.Phase.Salt) {
                 _advance(1, 3);
                 try jury.recordSeed(id) {} catch {}
+                // too few seatable jurors: the panel waits; past its draw deadline the dispute is void
+                p = jury.panelOf(id);
+                if (p.phase == IJury.Phase.Seed && now_ <= p.drawDeadline) _advance(p.drawDeadline + 1 - now_, 0);
             } else if (p.phase == IJury.Phase.Voting) {
                 if (now_ <= p.revealDeadline) _advance(p.revealDeadline + 1 - now_, 1);
                 try jury.resolve(id) {} catch {}
