@@ -62,6 +62,53 @@ contract HandlerPathsTest {
         require(bytes(h.drainAll()).length == 0, "drain");
     }
 
+    /// @dev Two challenges of the lying segment, a silent solver: the first times out the solver and
+    /// shares its jackpot with the second (JackpotShared), and both challenge fees are burned.
+    function test_openChallengersShareTheJackpot() public {
+        h.postJob(0, 50e18, 3e18, 1, 100); // reward 50 CROWD + 1 wei, K = 4, N = 1: lock 100 CROWD + 2 wei
+        h.claimJob(1, 0);
+        h.commitTrace(0, 1 << 2 | 1); // lies from step 1
+        h.commitChallenge(2, 0, 1); // bond 10 CROWD, fee 5 CROWD each
+        h.commitChallenge(3, 0, 1);
+        h.advance(1, 1);
+        h.revealChallenge(0);
+        h.revealChallenge(1);
+        h.advance(129, 1); // 130 s: past the solver's 120 s move clock
+        h.disputeTimeout(0);
+        require(sys.game().getDispute(1).outcome == IDisputeGame.Outcome.SolverWrong, "not convicted");
+        require(sys.game().getDispute(2).outcome == IDisputeGame.Outcome.Void, "not shared");
+        require(h.ghostJackpotShares() == 1 && h.ghostBadPayouts() == 0, h.ghostFirstBadPayout());
+        // burned: both fees (10) and the lock's rest after the jackpot (50 + 1 wei) and the submitter's
+        // 25: 25 + 1 wei. The jackpot splits in two shares of 25; the convicting one gets the dust.
+        require(h.ghostBurned() == 35e18 + 1, string.concat("burned ", _dec(h.ghostBurned())));
+        require(sys.token().balanceOf(h.BURN()) == 35e18 + 1, "burn address");
+        require(sys.market().creditOf(h.actors(2)) == 25e18 + 1, string.concat("convicting ", _dec(sys.market().creditOf(h.actors(2)))));
+        require(sys.market().creditOf(h.actors(3)) == 25e18, string.concat("sharing ", _dec(sys.market().creditOf(h.actors(3)))));
+        require(bytes(h.drainAll()).length == 0, "drain");
+    }
+
+    /// @dev The fuzzer's counterexample (shrunk) to timeoutsReleaseAllEscrow before the drain learned
+    /// to wait: an actor's unstake leaves fewer than minJurors = 3 seatable for an availability claim,
+    /// the panel waits (JuryWaiting), and only past its draw deadline does the claim end Void and
+    /// unfreeze the job. Timeouts alone must still end it.
+    function test_aPanelThatCannotSitIsVoidedByItsDrawDeadline() public {
+        h.progress(332652278580823561302742483236131140930629684700877594418251331863963696);
+        h.claimJob(767106684124, 2559568436429441263602508526545010328885418203684751225225736677568862973336);
+        h.requestUnstake(
+            438743213137426836701127822745267031998268441885574795963215285729102568949,
+            71719717385885144664170660849353086612739522960367501545222097253
+        );
+        h.progress(5134456878742011305192537415915597094459669657934918264814554068795253);
+        h.openAvailabilityClaim(
+            19636961198416535943184082486150112,
+            11058181692490639555162369030113063348985929507936,
+            708261609127883458548357692997652342697497933777,
+            20128425475026261444151148117818487778536
+        );
+        string memory stuck = h.drainAll();
+        require(bytes(stuck).length == 0, stuck);
+    }
+
     /// @dev `progress` alone, from pseudo-random seeds, reaches every deep action within 400 steps.
     function test_progressReachesEveryPhase() public {
         for (uint256 t; t < 400; ++t) {
@@ -87,6 +134,13 @@ contract HandlerPathsTest {
             require(h.calls(deep[k]) != 0, string.concat("never reached action #", vm_str(k)));
         }
         require(bytes(h.drainAll()).length == 0, "drain");
+    }
+
+    function _dec(uint256 v) internal pure returns (string memory) {
+        if (v == 0) return "0";
+        bytes memory b;
+        for (; v != 0; v /= 10) b = bytes.concat(bytes1(uint8(48 + v % 10)), b);
+        return string(b);
     }
 
     function vm_str(uint256 k) internal pure returns (string memory) {

@@ -57,6 +57,15 @@ contract ProtocolHandler {
     mapping(address account => uint256) public ghostCreditedTo;
     mapping(address account => uint256) public ghostWithdrawnBy;
     mapping(uint256 jobId => uint256) public ghostFinalizations;
+    /// @dev Σ StakeBurned: challenge fees and slashed juror stake sent to the burn address.
+    uint256 public ghostBurned;
+    /// @dev DisputeResolved events per dispute (each dispute is settled once).
+    mapping(uint256 disputeId => uint256) public ghostResolutions;
+    /// @dev payouts that break the jackpot split (a dispute settled twice, unequal shares, a winner
+    /// paid more than its share plus the rounding dust); the first one described.
+    uint256 public ghostBadPayouts;
+    string public ghostFirstBadPayout;
+    uint256 public ghostJackpotShares;
     uint256 public ghostBadTransitions;
     string public ghostFirstBadTransition;
     mapping(uint256 jobId => IJobMarket.JobStatus) internal _lastStatus;
@@ -207,7 +216,7 @@ contract ProtocolHandler {
     function revealChallenge(uint256 pendingSeed) external action {
         require(_pending.length != 0, "no commits");
         PendingChallenge memory p = _pending[pendingSeed % _pending.length];
-        _ensureFree(p.challenger, game.challengeBondOf(p.jobId));
+        _ensureFree(p.challenger, game.challengeBondOf(p.jobId) + game.challengeFeeOf(p.jobId)); // bond + fee
         VM.prank(p.challenger);
         game.revealChallenge(p.jobId, p.segment, p.salt);
     }
@@ -503,8 +512,10 @@ contract ProtocolHandler {
             VM.record();
             market.getJob(jobId);
             (bytes32[] memory reads,) = VM.accesses(address(market));
-            uint256 word = uint256(VM.load(address(market), reads[3])); // numSegments .. commitBlock
-            word = (word & ~(uint256(0xff) << 152)) | (uint256(uint8(IJobMarket.JobStatus.Open)) << 152);
+            // the 4th slot: numSegments, checkpointEvery, attempt, solveTimeout (4 x 32 bits), sampleRateBps
+            // (16), openDisputes (24), then status at bit 168, deadline, commitBlock
+            uint256 word = uint256(VM.load(address(market), reads[3]));
+            word = (word & ~(uint256(0xff) << 168)) | (uint256(uint8(IJobMarket.JobStatus.Open)) << 168);
             VM.store(address(market), reads[3], bytes32(word));
         } else {
             revert("no sabotage");
@@ -536,7 +547,7 @@ contract ProtocolHandler {
         market.postJob(specHash, steps, k, reward, fee, timeout, rate);
     }
 
-    /// @dev Keyed by the hash alone today; issue #11 binds it to the sender.
+    /// @dev Keyed by (sender, hash): only the committer can reveal it (the preimage names it too).
     function _commitChallenge(address challenger, bytes32 hash) internal {
         VM.prank(challenger);
         game.commitChallenge(hash);
@@ -649,6 +660,9 @@ contract ProtocolHandler {
             if (p.phase == IJury.Phase.Seed || p.phase == IJury.Phase.Salt) {
                 _advance(1, 3);
                 try jury.recordSeed(id) {} catch {}
+                // too few seatable jurors: the panel waits; past its draw deadline the dispute is void
+                p = jury.panelOf(id);
+                if (p.phase == IJury.Phase.Seed && now_ <= p.drawDeadline) _advance(p.drawDeadline + 1 - now_, 0);
             } else if (p.phase == IJury.Phase.Voting) {
                 if (now_ <= p.revealDeadline) _advance(p.revealDeadline + 1 - now_, 1);
                 try jury.resolve(id) {} catch {}
@@ -716,8 +730,11 @@ contract ProtocolHandler {
                     && address(uint160(uint256(log.topics[2]))) == marketAddress
             ) {
                 ghostSlashedToMarket += abi.decode(log.data, (uint256));
+            } else if (log.emitter == address(registry) && log.topics[0] == IStakeRegistry.StakeBurned.selector) {
+                ghostBurned += abi.decode(log.data, (uint256));
             }
         }
+        _checkJackpotSplit(logs);
         uint256 jobs = market.jobCount();
         for (uint256 j = 1; j <= jobs; ++j) {
             IJobMarket.Job memory job = market.getJob(j);
@@ -741,6 +758,42 @@ contract ProtocolHandler {
             }
             (_lastStatus[j], _lastAttempt[j]) = (job.status, job.attempt);
         }
+    }
+
+    /// @dev A conviction splits its jackpot equally among every open challenge of the segment: each
+    /// co-challenger's `JackpotShared` precedes the convicting `DisputeResolved`, which pays the
+    /// convicting challenger one share plus the dust (< one share per payee). Every dispute is
+    /// settled by exactly one `DisputeResolved`.
+    function _checkJackpotSplit(Vm.Log[] memory logs) internal {
+        uint256 sharers;
+        uint256 share;
+        uint256 convictedBy;
+        for (uint256 k; k < logs.length; ++k) {
+            Vm.Log memory log = logs[k];
+            if (log.emitter != address(game)) continue;
+            if (log.topics[0] == IDisputeGame.JackpotShared.selector) {
+                uint256 by = uint256(log.topics[2]);
+                (, uint256 amount) = abi.decode(log.data, (address, uint256));
+                if (sharers != 0 && (by != convictedBy || amount != share)) _badPayout("unequal jackpot shares", by);
+                (sharers, share, convictedBy) = (sharers + 1, amount, by);
+                ++ghostJackpotShares;
+            } else if (log.topics[0] == IDisputeGame.DisputeResolved.selector) {
+                uint256 id = uint256(log.topics[1]);
+                if (++ghostResolutions[id] > 1) _badPayout("a dispute settled twice", id);
+                (IDisputeGame.Outcome outcome,, uint256 winnerPaid,,) =
+                    abi.decode(log.data, (IDisputeGame.Outcome, address, uint256, uint256, uint256));
+                if (sharers == 0 || id != convictedBy) continue;
+                if (outcome != IDisputeGame.Outcome.SolverWrong) _badPayout("jackpot shared without a conviction", id);
+                if (winnerPaid < share || winnerPaid - share > sharers) _badPayout("the convicting share is off", id);
+                sharers = 0;
+            }
+        }
+        if (sharers != 0) _badPayout("jackpot shared by no conviction", convictedBy);
+    }
+
+    function _badPayout(string memory what, uint256 disputeId) internal {
+        if (ghostBadPayouts == 0) ghostFirstBadPayout = string.concat(what, ": dispute ", _str(disputeId));
+        ++ghostBadPayouts;
     }
 
     /// @dev The job state machine (docs/PROTOCOL.md §2): one transaction moves a job at most one edge.

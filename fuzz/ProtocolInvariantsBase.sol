@@ -68,6 +68,8 @@ abstract contract ProtocolInvariantsBase is InvariantTargets {
         require(marketBalance == sys.market().totalLiabilities(), "JobMarket balance differs from its liabilities");
         require(registryBalance == sys.registry().totalStaked(), "StakeRegistry balance differs from total staked");
         require(held + marketBalance + registryBalance == handler.ghostMinted(), "tokens left the tracked holders");
+        // the burn address holds exactly the stake burned (challenge fees, slashed jurors), nothing else
+        require(sys.token().balanceOf(handler.BURN()) == handler.ghostBurned(), "burned tokens differ from StakeBurned");
     }
 
     /// @dev No account's locked stake exceeds its stake, and the registry's total is the sum of stakes.
@@ -82,7 +84,8 @@ abstract contract ProtocolInvariantsBase is InvariantTargets {
     }
 
     /// @dev Every credit is backed once: credits == escrow that left live jobs + stake slashed to the
-    /// market, and each account withdrew exactly what it was credited minus what it still holds.
+    /// market, each account withdrew exactly what it was credited minus what it still holds, every
+    /// dispute is settled once and a jackpot is split in equal shares (the handler's log check).
     function _checkNobodyPaidTwice() internal view {
         uint256 backed = handler.ghostEscrowPosted() - handler.liveEscrow() + handler.ghostSlashedToMarket();
         require(handler.ghostCredited() == backed, "credits differ from the escrow and slashes behind them");
@@ -96,6 +99,7 @@ abstract contract ProtocolInvariantsBase is InvariantTargets {
         for (uint256 j = 1; j <= sys.market().jobCount(); ++j) {
             require(handler.ghostFinalizations(j) <= 1, "a job was finalized twice");
         }
+        require(handler.ghostBadPayouts() == 0, handler.ghostFirstBadPayout());
     }
 
     /// @dev Jobs move only along the state machine's edges (checked after every action).

@@ -15,15 +15,18 @@ interface ICrowdToken is IERC20 {
     function mint(address to, uint256 amount) external;
 }
 
-interface IRegistry is IStakeRegistry, IVerifierDraws {}
+interface IRegistry is IStakeRegistry, IVerifierDraws {
+    function renounceOwnership() external;
+    function owner() external view returns (address);
+}
 
 interface IJuryInit is IJury {
     function initialize(address game) external;
 }
 
 /// @notice The whole protocol, deployed and wired the way `node/chain/deploy.py` does it, with the
-/// devnet parameters of `DeploymentParams` (docs/PROTOCOL.md §7). The deployer (this contract) is the owner;
-/// the fuzz campaign uses only the devnet faucet (`mint`), never another owner power.
+/// devnet parameters of `DeploymentParams` (docs/PROTOCOL.md §8). The registry is wired once and renounced; the
+/// deployer (this contract) keeps only the token's devnet faucet (`mint`, chain id 31337).
 /// @dev The production contracts are deployed from Forge's artifacts (`deployCode`), so the tests
 /// import interfaces only and compile without the IR pipeline. Every owner-only call the fuzz system
 /// makes lives here, so a change of the wiring (one-shot registry, devnet-only mint) is adapted here.
@@ -38,7 +41,7 @@ contract ProtocolSystem {
     IJobMarket public immutable market;
 
     constructor() {
-        token = ICrowdToken(VM.deployCode("CrowdToken.sol:CrowdToken", abi.encode(address(this))));
+        token = ICrowdToken(VM.deployCode("CrowdToken.sol:CrowdToken", abi.encode(address(this), 0)));
         registry = IRegistry(
             VM.deployCode("StakeRegistry.sol:StakeRegistry", abi.encode(address(token), 3_600, 100 * CROWD, address(this)))
         );
@@ -46,7 +49,7 @@ contract ProtocolSystem {
             VM.deployCode("Attestations.sol:Attestations", abi.encode(address(registry), 3, 2, 5 * CROWD))
         );
         jury = IJuryInit(
-            VM.deployCode("Jury.sol:Jury", abi.encode(address(registry), 3, 2, 60, 60, 10 * CROWD, 5 * CROWD))
+            VM.deployCode("Jury.sol:Jury", abi.encode(address(registry), 3, 3, 2, 60, 60, 10 * CROWD, 5 * CROWD))
         );
         IDisputeGame.Params memory params = IDisputeGame.Params({
             minChallengeBond: uint96(10 * CROWD),
@@ -55,14 +58,15 @@ contract ProtocolSystem {
             jurorFeeBps: 100,
             jackpotBps: 5_000,
             submitterBps: 2_500,
-            bondToSolverBps: 5_000
+            bondToSolverBps: 5_000,
+            challengeFeeBps: 5_000
         });
         game = IDisputeGame(VM.deployCode("DisputeGame.sol:DisputeGame", abi.encode(address(registry), params)));
         market = IJobMarket(
             VM.deployCode(
                 "JobMarket.sol:JobMarket",
                 abi.encode(
-                    address(token), address(registry), address(game), address(attestations), 60, 100 * CROWD, 120, 500, 60, 30 days
+                    address(token), address(registry), address(game), address(attestations), 60, 100 * CROWD, 120, 500, 60, 30 days, 1_440
                 )
             )
         );
@@ -72,6 +76,7 @@ contract ProtocolSystem {
         registry.setProtocolContract(address(jury), true);
         game.initialize(address(market), address(attestations), address(jury));
         registry.setProtocolContract(address(game), true);
+        registry.renounceOwnership(); // wired once: nobody can add a protocol contract later
     }
 
     /// @notice The devnet faucet (CrowdToken.mint, owner only).

@@ -46,7 +46,8 @@ class Attestation(Base):
 
 class ChallengeCommit(Base):
     """A sealed challenge (``ChallengeCommitted``), kept by sequence number until a reveal links it
-    to its dispute: the earliest commit on a segment takes the jackpot, so when it was made matters."""
+    to its dispute, so the dispute's timeline starts at the commit (the jackpot no longer depends on
+    the order: a conviction splits it among every open challenge of the segment)."""
 
     __tablename__ = "challenge_commits"
 
@@ -89,6 +90,12 @@ class Dispute(Base):
     winner_paid: Mapped[str] = mapped_column(String(WEI), default="0")
     jury_fees: Mapped[str] = mapped_column(String(WEI), default="0")
     burned: Mapped[str] = mapped_column(String(WEI), default="0")
+    convicted_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """The conviction that ended this challenge with a jackpot share (``JackpotShared``); its
+    ``winner_paid`` is then the share."""
+    challenge_fee: Mapped[str] = mapped_column(String(WEI), default="0")
+    """The challenge fee burned from the challenger's stake when the dispute ended (``StakeBurned``
+    after its ``DisputeResolved``); 0 for claims and for a fee released with a void attempt."""
     opened_block: Mapped[int] = mapped_column(BigInteger)
     opened_tx: Mapped[str] = mapped_column(String(HASH))
     opened_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -171,7 +178,7 @@ class Payout(_LedgerColumns, Base):
 
 
 class Slash(_LedgerColumns, Base):
-    """Stake an account lost, by why: fraud (the solver's lock), bond, attester, juror,
-    solve_timeout."""
+    """Stake an account lost, by why: fraud (the solver's lock), bond, challenge_fee, attester,
+    juror, solve_timeout."""
 
     __tablename__ = "slashes"

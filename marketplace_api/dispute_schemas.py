@@ -96,7 +96,8 @@ class DisputePublic(_Public):
     solver: str
     bond: str
     commit_seq: int | None
-    """The sealed challenge's sequence number (earliest on a segment takes the jackpot)."""
+    """The sealed challenge's sequence number (informational: a conviction splits the jackpot among
+    every open challenge of the segment)."""
     phase: str
     status: str
     lo: int | None
@@ -112,6 +113,11 @@ class DisputePublic(_Public):
     winner_paid: str
     jury_fees: str
     burned: str
+    convicted_by: int | None
+    """The conviction that ended this challenge with an equal share of its jackpot
+    (``winner_paid`` is the share)."""
+    challenge_fee: str
+    """The challenge fee burned from the challenger's stake when the dispute ended."""
     opened_block: int
     opened_tx: str
     opened_at: int | None

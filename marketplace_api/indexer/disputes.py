@@ -187,6 +187,14 @@ def dispute_resolved(session: Session, r: EventRecord) -> None:
         ledger.slash(session, r, d.challenger, "bond", int(d.bond), d.job_id, d.dispute_id)
 
 
+def jackpot_shared(session: Session, r: EventRecord) -> None:
+    """An open challenge of a convicted segment ends with an equal share of the jackpot; the share
+    is credited by the convicting dispute's ``reopenJob`` (see ``ledger``)."""
+    _move(session, r, "protocol", r.args["challenger"])
+    if (d := _dispute(session, r)) is not None:
+        d.convicted_by = int(r.args["convicted_by"])
+
+
 def juror_slashed(session: Session, r: EventRecord) -> None:
     juror, amount = r.args["juror"], int(r.args["amount"])
     _move(session, r, "protocol", juror)
@@ -330,6 +338,7 @@ DISPUTE_HANDLERS: dict[str, Handler] = {
     "StepPinned": step_pinned,
     "DisputeTimedOut": dispute_timed_out,
     "DisputeResolved": dispute_resolved,
+    "JackpotShared": jackpot_shared,
     "JurorSlashed": juror_slashed,
     "AttestersSlashed": attesters_slashed,
     "JurySeedMoved": _plain_move("anyone"),

@@ -4,7 +4,10 @@
 the same transaction (the latest ``JobFinalized``, ``DisputeResolved`` or ``JobCancelled`` before
 it), and the order the contracts credit in: finalize pays the solver's reward, then each attester
 ``fee * valid segments``, then the submitter's refund; a resolution pays the jurors' fees, then the
-winner (jackpot, or the bond share of a solver), then the submitter's compensation. The context is
+winner (its jackpot share, or the bond share of a solver), then the submitter's compensation, then
+the equal jackpot share of every other open challenge of the convicted segment (``JackpotShared``
+names them before the convicting ``DisputeResolved``). A ``StakeBurned`` of a dispute's challenger
+after its ``DisputeResolved`` is its challenge fee. The context is
 read from the ``events`` table, which holds this transaction's earlier logs both while indexing
 (autoflush) and while replaying after a reorg.
 """
@@ -111,10 +114,76 @@ def _resolution_kind(session: Session, dispute: Dispute, who: str, amount: int) 
         return "jury_fee"
     if who == dispute.winner and amount == int(dispute.winner_paid):
         return "jackpot" if dispute.outcome == "solver_wrong" else "bond_share"
+    if _unpaid_share(session, dispute, who, amount):
+        return "jackpot"
     job = session.get(Job, dispute.job_id)
     if job is not None and who == job.submitter:
         return "compensation"
     return "other"
+
+
+def _unpaid_share(session: Session, dispute: Dispute, who: str, amount: int) -> bool:
+    """Whether ``who`` holds a challenge that shared ``dispute``'s conviction for ``amount`` and
+    more such shares than jackpot payouts already booked to it in this transaction."""
+    shares = session.scalars(
+        select(Dispute).where(
+            Dispute.convicted_by == dispute.dispute_id,
+            Dispute.challenger == who,
+            Dispute.winner_paid == str(amount),
+        )
+    ).all()
+    if not shares:
+        return False
+    paid = session.scalars(
+        select(Payout).where(
+            Payout.tx_hash == dispute.resolved_tx,
+            Payout.account == who,
+            Payout.kind == "jackpot",
+            Payout.amount == str(amount),
+        )
+    ).all()
+    winner_paid = 1 if who == dispute.winner and amount == int(dispute.winner_paid) else 0
+    return len(paid) - winner_paid < len(shares)
+
+
+def challenge_fee(session: Session, r: EventRecord) -> None:
+    """``StakeBurned`` of a challenge's challenger after its ``DisputeResolved`` (the latest in the
+    transaction) is its challenge fee, except that a lost challenge first burns the bond's own
+    burned share (``burned`` of the resolution, when not 0), which the "bond" slash already counts."""
+    burned_from, amount = r.args["account"], int(r.args["amount"])
+    resolved = session.scalars(
+        select(Event)
+        .where(
+            Event.tx_hash == r.tx_hash,
+            Event.log_index < r.log_index,
+            Event.name == "DisputeResolved",
+        )
+        .order_by(Event.log_index.desc())
+        .limit(1)
+    ).first()
+    if resolved is None:
+        return
+    dispute = session.get(Dispute, int(resolved.args["dispute_id"]))
+    if (
+        dispute is None
+        or dispute.kind == "availability"
+        or dispute.challenger != burned_from
+        or dispute.challenge_fee != "0"
+    ):
+        return
+    earlier = session.scalars(
+        select(Event).where(
+            Event.tx_hash == r.tx_hash,
+            Event.log_index > resolved.log_index,
+            Event.log_index < r.log_index,
+            Event.name == "StakeBurned",
+        )
+    ).all()
+    burns_before = sum(1 for e in earlier if e.args.get("account") == burned_from)
+    bond_burn = dispute.outcome == "challenger_wrong" and int(dispute.burned) > 0
+    if burns_before == (1 if bond_burn else 0):
+        dispute.challenge_fee = str(amount)
+        slash(session, r, burned_from, "challenge_fee", amount, dispute.job_id, dispute.dispute_id)
 
 
 def slash(

@@ -178,6 +178,13 @@ def stake_removed(session: Session, r: EventRecord) -> None:
     account.slashed = _add(account.slashed, amount)
 
 
+def stake_burned(session: Session, r: EventRecord) -> None:
+    """A burn removes stake like a slash; a challenger's burn right after its dispute's resolution
+    is the challenge fee, booked as such in the slash ledger."""
+    stake_removed(session, r)
+    ledger.challenge_fee(session, r)
+
+
 HANDLERS: dict[str, Handler] = {
     "JobPosted": job_posted,
     "JobCancelled": job_cancelled,
@@ -197,7 +204,7 @@ HANDLERS: dict[str, Handler] = {
     "StakeLocked": stake_locked,
     "StakeUnlocked": stake_unlocked,
     "StakeSlashed": stake_removed,
-    "StakeBurned": stake_removed,
+    "StakeBurned": stake_burned,
     **ATTESTATION_HANDLERS,
     **DISPUTE_HANDLERS,
 }

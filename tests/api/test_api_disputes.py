@@ -15,6 +15,7 @@ from marketplace_api.indexer.indexer import rebuild_projections
 
 JUROR_FEE = 10 * CROWD * 100 // 10_000
 BOND = 10 * CROWD
+FEE = BOND * 5_000 // 10_000  # challengeFeeBps of the bond, burned with the lost challenge
 
 
 def test_dispute_and_attestations_through_the_api(
@@ -113,8 +114,13 @@ def _check_dispute(client: TestClient, played: Played, market: Market) -> None:
     )
     slashes = sorted((s["kind"], s["account"], s["amount"]) for s in d["slashes"])
     assert slashes == sorted(
-        [("bond", played.challenger, str(BOND)), ("juror", played.silent_juror, str(5 * CROWD))]
+        [
+            ("bond", played.challenger, str(BOND)),
+            ("challenge_fee", played.challenger, str(FEE)),
+            ("juror", played.silent_juror, str(5 * CROWD)),
+        ]
     )
+    assert d["challenge_fee"] == str(FEE) and d["convicted_by"] is None
 
     page = client.get("/disputes", params={"outcome": "challenger_wrong"}).json()
     assert page["total"] == 1 and page["items"][0]["dispute_id"] == played.dispute_id
@@ -135,7 +141,7 @@ def _check_accounts(client: TestClient, played: Played, market: Market) -> None:
     verifiers = {v["address"]: v for v in client.get("/verifiers").json()["items"]}
     first = verifiers[played.revealed[0]]
     assert first["earnings"].get("attestation_fee") == str(CROWD // 3)
-    assert verifiers[played.challenger]["slashes"] == {"bond": str(BOND)}
+    assert verifiers[played.challenger]["slashes"] == {"bond": str(BOND), "challenge_fee": str(FEE)}
     assert verifiers[played.silent_juror]["slashes"] == {"juror": str(5 * CROWD)}
     ledger = client.get(f"/accounts/{played.jurors[0]}/ledger").json()
     assert ("jury_fee", str(JUROR_FEE)) in [(p["kind"], p["amount"]) for p in ledger["payouts"]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chain_dispute_kit import JURY, PHASE, commit_full, register_verifiers
+from chain_dispute_kit import JURY, OUTCOME, PHASE, RESOLVED, commit_full, register_verifiers
 from dispute_paths_kit import (
     AVAILABILITY,
     BOND,
@@ -31,7 +31,14 @@ from dispute_paths_kit import (
     send_failing,
     solver_lost,
 )
-from protocol_kit import JUROR_SLASH, REVEAL_PHASE, JobStatus
+from protocol_kit import (
+    JUROR_SLASH,
+    JURY_COMMIT_PHASE,
+    JURY_REVEAL_PHASE,
+    REVEAL_PHASE,
+    SEED_DELAY,
+    JobStatus,
+)
 from protocol_world import Trace, World, claimed_job
 from web3 import Web3
 
@@ -40,6 +47,7 @@ pytestmark = pytest.mark.chain
 N = 8
 BLOB_DIGEST = Web3.keccak(text="BLAKE3(r || blob)")
 UNAVAILABLE = b"\x00" * 32
+VOID = 3  # IDisputeGame.Outcome.Void
 # every target, each claimant kind (a staked verifier, the submitter) for each outcome
 ANSWERED = [(CHECKPOINT, 3, False), (MANIFEST, 0, True), (FINAL_MODEL, 0, False)]
 ANSWERED_IDS = ["checkpoint-by-verifier", "manifest-by-submitter", "final-model-by-verifier"]
@@ -274,3 +282,60 @@ def test_a_rejected_dataset_claim_costs_the_solver_its_bond(game_world: World) -
         0,
     )
     world.send(market.commitTrace(*_trace_args(world, job_id)), solver)
+
+
+def test_a_dataset_claim_no_jury_can_hear_ends_void_and_the_job_still_times_out(
+    game_world: World,
+) -> None:
+    """Two eligible jurors (fewer than minJurors = 3; the solver and submitter are never drawn): the
+    panel waits, then past its draw deadline the claim ends Void. Nothing is paid or slashed for it,
+    the solve deadline moves by exactly the frozen time, and the job still ends by timeouts."""
+    world = game_world
+    assert world.game is not None
+    market = world.market.functions
+    register_verifiers(world, VERIFIER_STAKE, (4, 5))
+    submitter, solver = world.accounts[1], world.accounts[2]
+    job_id, _ = world.post(submitter)
+    world.stake(solver, LOCK + BOND)
+    world.send(market.claimJob(job_id), solver)
+    job = world.job(job_id)
+    ledger = Ledger.take(world)
+    dispute_id = _claim(world, job_id, DATASET, 0, solver)
+    opened = world.game.functions.getDispute(dispute_id).call()[OPENED_AT]
+    world.mine(SEED_DELAY)
+    waiting = world.send(world.jury.functions.recordSeed(dispute_id), world.owner)
+    ((name, args),) = world.logs(waiting)
+    assert (name, args["seatable"]) == ("JuryWaiting", 1)  # 2 eligible: one (odd) could sit
+    world.mine(SEED_DELAY + 1)
+    voided_at = max(world.now() + 1, opened + JURY_COMMIT_PHASE + JURY_REVEAL_PHASE + 1)
+    world.set_next_timestamp(voided_at)
+    receipt = world.send(world.jury.functions.recordSeed(dispute_id), world.owner)
+    names = [n for n, _ in world.logs(receipt)]
+    assert names[0] == "JuryNotSeated" and "JobUnfrozen" in names
+    dispute = world.game.functions.getDispute(dispute_id).call()
+    assert (dispute[PHASE], dispute[OUTCOME]) == (RESOLVED, VOID)
+    ledger.assert_changes(Changes())  # the bond is unlocked, the solver's lock still held
+    extended = world.job(job_id)
+    assert (extended.status, extended.open_disputes) == (JobStatus.CLAIMED, 0)
+    assert extended.deadline == job.deadline + (voided_at - opened)  # the frozen time, no more
+
+    # the solve timeout still ends the attempt: not at the new deadline, one second after it
+    world.mine_at(extended.deadline)
+    world.expect_revert(
+        market.reclaimTimedOut(job_id),
+        submitter,
+        "JobMarketSolveDeadlineNotReached",
+        job_id,
+        extended.deadline,
+    )
+    world.set_next_timestamp(extended.deadline + 1)
+    world.send(market.reclaimTimedOut(job_id), submitter)
+    world.send(market.cancelJob(job_id), submitter)
+    expected = Changes()
+    burned = LOCK * 1_000 // 10_000  # SOLVE_TIMEOUT_SLASH_BPS of the lock
+    expected.slash(solver, burned)
+    expected.locked[solver] -= LOCK
+    expected.burned = burned
+    expected.credit[submitter] += job.reward + job.verifier_fee  # the whole escrow back
+    ledger.assert_changes(expected)
+    assert world.job(job_id).status == JobStatus.CANCELLED

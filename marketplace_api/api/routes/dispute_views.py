@@ -43,6 +43,8 @@ _DISPUTE_COLUMNS = [
     "winner_paid",
     "jury_fees",
     "burned",
+    "convicted_by",
+    "challenge_fee",
     "opened_block",
     "opened_tx",
     "opened_at",
