@@ -206,11 +206,19 @@ class FraudScene:
         jurors = p.jury.jurors_of(1, 0)
         delta = {a: world.wealth(a) - self.before[a] for a in self.parties}
         assert delta[self.cheater.account.address] == -LOCK  # the cheater's whole lock
-        assert delta[challenger] == resolved.winner_paid  # its bond back plus the jackpot
+        # a conviction splits the jackpot among the segment's open challenges; each revealed
+        # challenge burned its fee (DISPUTES.md, "Jackpot")
+        fee = p.dispute_game.challenge_fee_of(self.job_id)
+        shares = {
+            e.challenger: e.share  # type: ignore[attr-defined]
+            for e in p.dispute_game.get_events("JackpotShared")
+        }
+        assert delta[challenger] == resolved.winner_paid - fee  # bond back, its share, less fee
         for account in self.parties[2:]:
             if account != challenger:
-                fee = resolved.jury_fees // len(jurors) if account in jurors else 0
-                assert delta[account] == fee, account  # nobody honest slashed
+                juror_fee = resolved.jury_fees // len(jurors) if account in jurors else 0
+                shared = shares[account] - fee if account in shares else 0
+                assert delta[account] == juror_fee + shared, account  # nobody honest slashed
         job = p.market.get_job(self.job_id)
         # every token is accounted for: the parties' gains and losses, the reopened job's escrow
         # and the burn add up to nothing, to the wei
