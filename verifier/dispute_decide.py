@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from node.chain.dispute_types import Dispute, DisputePhase, JuryPhase, Panel
-from verifier.bisection import index_of_subrange, pick_subrange
+from verifier.bisection import index_of_subrange, pick_subrange, split_points
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,8 @@ class DisputeKnowledge:
     """this verifier's replayed stateHashes of the segment (step 0..K), when it is the challenger."""
     proposal: tuple[bytes, ...] = ()
     """the solver's pending split hashes (from ``SplitProposed``)."""
+    proposal_points: tuple[int, ...] = ()
+    """the split points of that proposal: it answers the current range only if they are its points."""
     degree: int = 16
     jurors: tuple[str, ...] = ()
     """jurors of the current round."""
@@ -118,7 +120,11 @@ def decide_dispute(
             return []
         if d.phase is DisputePhase.CHOOSE:
             deadline = d.clock_deadline()
-            return [] if deadline is not None and now > deadline else [_choose(d, known)]
+            if deadline is not None and now > deadline:
+                return []
+            if known.proposal_points != tuple(split_points(d.lo, d.hi, known.degree)):
+                return []  # the proposal's event is not indexed yet (or is an older round's): wait
+            return [_choose(d, known)]
         return _clock_actions(d, "challenger", now)
     if panel is None:
         return []
@@ -157,8 +163,6 @@ def _choose(d: Dispute, known: DisputeKnowledge) -> ChooseRange:
 
 
 def _opened(d: Dispute, proposal: Sequence[bytes], degree: int) -> dict[int, bytes]:
-    from verifier.bisection import split_points
-
     points = split_points(d.lo, d.hi, degree)
     if len(points) != len(proposal):
         raise ValueError(f"proposal of {len(proposal)} hashes for {len(points)} split points")

@@ -31,8 +31,8 @@ class ChainIndex:
     """jobs that were committed at least once (their current state is read from the chain)."""
     disputes: dict[int, DisputeOpened] = field(default_factory=dict)
     resolved: set[int] = field(default_factory=set)
-    proposals: dict[int, tuple[bytes, ...]] = field(default_factory=dict)
-    """the latest split proposal per dispute (the contract keeps only its hash)."""
+    proposals: dict[int, tuple[tuple[int, ...], tuple[bytes, ...]]] = field(default_factory=dict)
+    """the latest split proposal per dispute, (points, hashes) (the contract keeps only its hash)."""
     challenge_commits: set[tuple[bytes, str]] = field(default_factory=set)
     """(hash, committer, lowercase): commits are the committer's own (a copied hash is another)."""
     jurors: dict[tuple[int, int], tuple[str, ...]] = field(
@@ -47,7 +47,7 @@ class ChainIndex:
         elif isinstance(event, DisputeResolved):
             self.resolved.add(event.dispute_id)
         elif isinstance(event, SplitProposed):
-            self.proposals[event.dispute_id] = tuple(event.hashes)
+            self.proposals[event.dispute_id] = (tuple(event.points), tuple(event.hashes))
         elif isinstance(event, ChallengeCommitted):
             self.challenge_commits.add((bytes(event.hash), event.challenger.lower()))
         elif isinstance(event, JuryDrawn):

@@ -64,12 +64,31 @@ def test_challenger_chooses_first_disagreeing_range() -> None:
     points = split_points(0, K, 16)
     proposal = tuple(HONEST[p] if p < 20 else b"\xee" * 32 for p in points)
     known = DisputeKnowledge(
-        me=CHALLENGER, block_number=10, honest_hashes=HONEST, proposal=proposal
+        me=CHALLENGER,
+        block_number=10,
+        honest_hashes=HONEST,
+        proposal=proposal,
+        proposal_points=tuple(points),
     )
-    action = decide_dispute(replace(D, phase=DisputePhase.CHOOSE), None, known, 150)
+    choose = replace(D, phase=DisputePhase.CHOOSE)
+    action = decide_dispute(choose, None, known, 150)
     assert action == [
         ChooseRange(3, 4, proposal)
     ]  # points 4, 8, …, 16 agree, 20 does not: [16, 20]
+
+
+def test_challenger_waits_for_the_proposal_of_the_current_range() -> None:
+    """The chain can show the Choose phase before the monitor has indexed the SplitProposed
+    event (or while it still holds an older round's): the challenger waits instead of failing."""
+    points = split_points(0, K, 16)
+    choose = replace(D, phase=DisputePhase.CHOOSE)
+    unseen = DisputeKnowledge(me=CHALLENGER, block_number=10, honest_hashes=HONEST)
+    assert decide_dispute(choose, None, unseen, 150) == []
+    older = replace(
+        unseen, proposal=tuple(HONEST[p] for p in points), proposal_points=tuple(points)
+    )
+    narrowed = replace(choose, lo=16, hi=20)
+    assert decide_dispute(narrowed, None, older, 150) == []
 
 
 def test_jury_seed_then_votes_then_resolve() -> None:
