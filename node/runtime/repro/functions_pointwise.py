@@ -9,6 +9,7 @@ their definitions.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,53 @@ GELU_2C = 2.0 * GELU_C  # exact doubling of a float32
 GELU_M2C = -GELU_2C
 
 
+def _gated_forward(ctx: Any, x: Tensor, name: str, gate: Callable[[Tensor], Tensor]) -> Tensor:
+    """``x s`` with ``s = gate(x)`` saved for backward: the fused kernel ``name`` where one is
+    built, else the torch-op definition ``gate``."""
+    lib = native_kernels.rows_applicable(x)
+    if lib is not None:
+        y, s = native_kernels.gated(lib, name, x)
+    else:
+        s = gate(x)
+        y = x * s
+    ctx.save_for_backward(x, s)
+    return y
+
+
+def _gated_backward(
+    ctx: Any, grad: Tensor, name: str, slope: Callable[[Tensor, Tensor], Tensor]
+) -> Tensor:
+    """``(slope(x, s) + s) grad``: the fused kernel ``name`` where one is built, else the
+    definition."""
+    x: Tensor
+    s: Tensor
+    x, s = ctx.saved_tensors
+    lib = native_kernels.rows_applicable(x, s, grad)
+    if lib is not None:
+        return native_kernels.gated_backward(lib, name, x, s, grad)
+    return slope(x, s).add_(s).mul_(grad)
+
+
+def _gelu_gate(x: Tensor) -> Tensor:
+    # In-place chains on temporaries; + and * are commutative in IEEE, so t + x is x + t bitwise.
+    minus_2z = (x * x).mul_(x).mul_(GELU_A).add_(x).mul_(GELU_M2C)
+    return torch.reciprocal(T.exp(minus_2z).add_(1.0))  # IEEE 1/x on CPU and CUDA
+
+
+def _gelu_slope(x: Tensor, s: Tensor) -> Tensor:
+    # d/dx x sig(2z) = sig + x sig (1 - sig) 2c (1 + 3a x²)
+    dz2 = (x * x).mul_(GELU_3A).add_(1.0).mul_(GELU_2C)
+    return (s - 1.0).neg_().mul_(s).mul_(x).mul_(dz2)
+
+
+def _silu_gate(x: Tensor) -> Tensor:
+    return torch.reciprocal(T.exp(-x).add_(1.0))  # IEEE 1/x on CPU and CUDA
+
+
+def _silu_slope(x: Tensor, s: Tensor) -> Tensor:
+    return (s - 1.0).neg_().mul_(s).mul_(x)
+
+
 class Gelu(torch.autograd.Function):
     """0.5 x (1 + tanh(c (x + a x³))), computed as x sig(2z) = x / (1 + exp(-2z)), z = c (x + a x³).
 
@@ -35,29 +83,11 @@ class Gelu(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> Tensor:
-        lib = native_kernels.rows_applicable(x)
-        if lib is not None:
-            y, s = native_kernels.gelu(lib, x)
-            ctx.save_for_backward(x, s)
-            return y
-        # In-place chains on temporaries; + and * are commutative in IEEE, so t + x is x + t bitwise.
-        minus_2z = (x * x).mul_(x).mul_(GELU_A).add_(x).mul_(GELU_M2C)
-        s = torch.reciprocal(T.exp(minus_2z).add_(1.0))  # IEEE 1/x on CPU and CUDA
-        ctx.save_for_backward(x, s)
-        return x * s
+        return _gated_forward(ctx, x, "gelu", _gelu_gate)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
-        x: Tensor
-        s: Tensor
-        x, s = ctx.saved_tensors
-        lib = native_kernels.rows_applicable(x, s, grad)
-        if lib is not None:
-            return native_kernels.gelu_backward(lib, x, s, grad)
-        # d/dx x sig(2z) = sig + x sig (1 - sig) 2c (1 + 3a x²)
-        dz2 = (x * x).mul_(GELU_3A).add_(1.0).mul_(GELU_2C)
-        slope = (s - 1.0).neg_().mul_(s).mul_(x).mul_(dz2)
-        return slope.add_(s).mul_(grad)
+        return _gated_backward(ctx, grad, "gelu", _gelu_slope)
 
 
 class Silu(torch.autograd.Function):
@@ -69,25 +99,11 @@ class Silu(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> Tensor:
-        lib = native_kernels.rows_applicable(x)
-        if lib is not None:
-            y, s = native_kernels.silu(lib, x)
-            ctx.save_for_backward(x, s)
-            return y
-        s = torch.reciprocal(T.exp(-x).add_(1.0))  # IEEE 1/x on CPU and CUDA
-        ctx.save_for_backward(x, s)
-        return x * s
+        return _gated_forward(ctx, x, "silu", _silu_gate)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tensor:
-        x: Tensor
-        s: Tensor
-        x, s = ctx.saved_tensors
-        lib = native_kernels.rows_applicable(x, s, grad)
-        if lib is not None:
-            return native_kernels.silu_backward(lib, x, s, grad)
-        slope = (s - 1.0).neg_().mul_(s).mul_(x)
-        return slope.add_(s).mul_(grad)
+        return _gated_backward(ctx, grad, "silu", _silu_slope)
 
 
 class Tanh(torch.autograd.Function):

@@ -238,29 +238,18 @@ def rows_applicable(*tensors: Tensor) -> ctypes.CDLL | None:
     return kernels()
 
 
-def gelu(lib: ctypes.CDLL, x: Tensor) -> tuple[Tensor, Tensor]:
-    """``Gelu.forward``: ``(y, s)``."""
+def gated(lib: ctypes.CDLL, name: str, x: Tensor) -> tuple[Tensor, Tensor]:
+    """Forward of a sigmoid-gated activation ``x s`` (``ct_gelu``, ``ct_silu``): ``(y, s)``."""
     y, s = torch.empty_like(x), torch.empty_like(x)
-    lib.ct_gelu(_p(x), x.numel(), _p(y), _p(s), torch.get_num_threads())
+    getattr(lib, f"ct_{name}")(_p(x), x.numel(), _p(y), _p(s), torch.get_num_threads())
     return y, s
 
 
-def gelu_backward(lib: ctypes.CDLL, x: Tensor, s: Tensor, grad: Tensor) -> Tensor:
+def gated_backward(lib: ctypes.CDLL, name: str, x: Tensor, s: Tensor, grad: Tensor) -> Tensor:
+    """Backward of :func:`gated` (``ct_gelu_backward``, ``ct_silu_backward``)."""
     out = torch.empty_like(x)
-    lib.ct_gelu_backward(_p(x), _p(s), _p(grad), x.numel(), _p(out), torch.get_num_threads())
-    return out
-
-
-def silu(lib: ctypes.CDLL, x: Tensor) -> tuple[Tensor, Tensor]:
-    """``Silu.forward``: ``(y, s)``."""
-    y, s = torch.empty_like(x), torch.empty_like(x)
-    lib.ct_silu(_p(x), x.numel(), _p(y), _p(s), torch.get_num_threads())
-    return y, s
-
-
-def silu_backward(lib: ctypes.CDLL, x: Tensor, s: Tensor, grad: Tensor) -> Tensor:
-    out = torch.empty_like(x)
-    lib.ct_silu_backward(_p(x), _p(s), _p(grad), x.numel(), _p(out), torch.get_num_threads())
+    kernel = getattr(lib, f"ct_{name}_backward")
+    kernel(_p(x), _p(s), _p(grad), x.numel(), _p(out), torch.get_num_threads())
     return out
 
 
