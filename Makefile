@@ -43,8 +43,8 @@ fuzz: setup
 	FOUNDRY_PROFILE=deep node_modules/.bin/forge test --match-path 'fuzz/*' --no-match-path 'fuzz/controls/*'
 
 lint:
-	$(BIN)/ruff check node verifier marketplace_api tests scripts
-	$(BIN)/ruff format --check node verifier marketplace_api tests scripts
+	$(BIN)/ruff check node verifier marketplace_api cli bench tests scripts
+	$(BIN)/ruff format --check node verifier marketplace_api cli bench tests scripts
 
 typecheck:
 	$(BIN)/mypy

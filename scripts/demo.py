@@ -69,7 +69,7 @@ class Demo:
         shown = " ".join(f"{k}={v}" for k, v in extra.items())
         print(f"$ {shown + ' ' if shown else ''}crowdtrain {' '.join(args)}", flush=True)
         done = subprocess.run(
-            [sys.executable, "-m", "node.cli.main", *args],
+            [sys.executable, "-m", "cli.main", *args],
             cwd=REPO,
             env=self.env(account, data_dir, **extra),
             capture_output=True,
@@ -175,7 +175,7 @@ class Demo:
             log = (self.home / f"{name}.log").open("wb")
             self.procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "node.cli.main", "verifier", "run", *extra],
+                    [sys.executable, "-m", "cli.main", "verifier", "run", *extra],
                     cwd=REPO,
                     env=self.env(account, data_dir=name, CROWDTRAIN_POLL_INTERVAL="0.5"),
                     stdout=log,
@@ -207,7 +207,7 @@ class Demo:
         port = free_port()
         self.api_url = f"http://127.0.0.1:{port}"
         self.api = subprocess.Popen(
-            [sys.executable, "-m", "node.cli.main", "api", "serve", "--port", str(port)],
+            [sys.executable, "-m", "cli.main", "api", "serve", "--port", str(port)],
             cwd=REPO,
             env=self.env(None, data_dir="api"),
             stdout=subprocess.DEVNULL,
@@ -248,7 +248,7 @@ class Demo:
                 api.kill()
         banner("stopping the devnet")
         subprocess.run(
-            [sys.executable, "-m", "node.cli.main", "devnet", "down"],
+            [sys.executable, "-m", "cli.main", "devnet", "down"],
             cwd=REPO,
             env=self.env(None),
             check=False,

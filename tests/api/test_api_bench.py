@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node.bench.api import run_api_bench
+from bench.api import run_api_bench
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 

@@ -69,7 +69,7 @@ def served(market: Market, tmp_path: Path) -> Iterator[str]:
     )
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "node.cli.main", "api", "serve", "--port", str(port)],
+        [sys.executable, "-m", "cli.main", "api", "serve", "--port", str(port)],
         env=env,
         cwd=REPO,
         stdout=log,

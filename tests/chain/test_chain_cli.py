@@ -16,7 +16,7 @@ from node.chain.devnet import dev_account
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
-CLI = [sys.executable, "-c", "from node.cli.main import main; main()"]
+CLI = [sys.executable, "-c", "from cli.main import main; main()"]
 SOLVER_KEY = "0x" + dev_account(2).key.hex().removeprefix("0x")  # Anvil's PUBLIC test key
 SOLVER = dev_account(2).address
 

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 def test_gas_bench_json() -> None:
     done = subprocess.run(
-        [sys.executable, "-c", "from node.cli.main import main; main()", "bench", "gas", "--json"],
+        [sys.executable, "-c", "from cli.main import main; main()", "bench", "gas", "--json"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

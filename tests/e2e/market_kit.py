@@ -26,7 +26,7 @@ from node.config import Settings
 
 CROWD = 10**18
 REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "node.cli.main"]
+CLI = [sys.executable, "-m", "cli.main"]
 
 
 @dataclass

@@ -71,7 +71,7 @@ def api_server(market: Market, tmp_path: Path) -> Iterator[str]:
     env.pop("CROWDTRAIN_BLOB_DIR")
     log = tmp_path / "api.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "node.cli.main", "api", "serve", "--port", str(port)],
+        [sys.executable, "-m", "cli.main", "api", "serve", "--port", str(port)],
         env=env,
         cwd=REPO,
         stdout=log.open("wb"),

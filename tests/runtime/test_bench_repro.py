@@ -3,7 +3,7 @@ tokens/s for token models only."""
 
 from __future__ import annotations
 
-from node.bench.repro import bench_spec, model_timing, tokens_per_step
+from bench.repro import bench_spec, model_timing, tokens_per_step
 from node.training.spec import LlamaSpec, parse_spec
 
 

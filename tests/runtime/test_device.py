@@ -53,7 +53,7 @@ def test_explicit_cpu_session_steps_like_the_default_and_keeps_states_on_cpu(run
 def test_daemons_reject_a_bad_device_before_touching_the_chain(command: list[str]) -> None:
     env = {**os.environ, "CROWDTRAIN_RPC_URL": "http://127.0.0.1:9"}  # nothing listens there
     out = subprocess.run(
-        [sys.executable, "-m", "node.cli.main", *command, "--device", "tpu"],
+        [sys.executable, "-m", "cli.main", *command, "--device", "tpu"],
         capture_output=True,
         text=True,
         check=False,

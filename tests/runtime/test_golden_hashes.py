@@ -2,7 +2,7 @@
 
 The file was written on one machine; every CI machine that runs this test is another cross-hardware
 check (docs/RUNTIME.md). Regenerate it (only for an intended change of the trace) with
-``.venv/bin/python -m node.bench.repro_run --write-golden``.
+``.venv/bin/python -m bench.repro_run --write-golden``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 import pytest
 from test_repro_models import full_runs, short_runs
 
-from node.bench.repro_run import FULL_JOBS, GOLDEN_PATH, SHORT_JOBS
+from bench.repro_run import FULL_JOBS, GOLDEN_PATH, SHORT_JOBS
 
 
 def _golden() -> dict[str, str]:

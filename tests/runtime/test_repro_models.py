@@ -2,7 +2,7 @@
 
 Each variant trains the three example specs (runtime overridden to repro-v1) through the real
 trainer, with checkpoints, in its own interpreter (kernel-selecting env vars are read when torch
-loads; see ``node.bench.repro_run``). Most variants run 40 steps with K = 10; 1 vs 2 threads also
+loads; see ``bench.repro_run``). Most variants run 40 steps with K = 10; 1 vs 2 threads also
 runs the full 200 steps (K = 20), whose losses feed the quality test. ``native`` serves as the
 negative control: its hashes must differ across thread counts, or these tests could not tell a
 silent fall-back to native kernels from a reproducible runtime.
@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import torch
 
-from node.bench.repro_run import EXAMPLE_SPECS, FULL_JOBS, SHORT_JOBS, Job, run_variant
+from bench.repro_run import EXAMPLE_SPECS, FULL_JOBS, SHORT_JOBS, Job, run_variant
 
 Results = dict[str, dict[str, Any]]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from node.bench.data import run_data_bench
+from bench.data import run_data_bench
 
 
 def test_bench_data_reports_throughput_and_loader_memory() -> None:

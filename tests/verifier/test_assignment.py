@@ -7,7 +7,7 @@ import random
 
 from typer.testing import CliRunner
 
-from node.cli.main import app
+from cli.main import app
 from verifier.assignment import assigned_segments, sampled_segments
 
 

@@ -33,7 +33,7 @@ CROWD = 10**18
 REWARD, FEE = 100 * CROWD, 9 * CROWD
 VERIFIER_STAKE = 200
 REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "node.cli.main"]
+CLI = [sys.executable, "-m", "cli.main"]
 
 
 def _env(rpc_url: str, root: Path, account: LocalAccount) -> dict[str, str]:

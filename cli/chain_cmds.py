@@ -38,7 +38,7 @@ with the key from the environment (``load_settings``)."""
 
 
 def fail(message: str) -> NoReturn:
-    """One ``error: …`` line on stderr, exit code 1 (printed by ``node.cli.main``)."""
+    """One ``error: …`` line on stderr, exit code 1 (printed by ``cli.main``)."""
     raise CommandError(message)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from node.cli.chain_cmds import PrivateKeyOption, RpcUrlOption, open_protocol
+from cli.chain_cmds import PrivateKeyOption, RpcUrlOption, open_protocol
 
 app = typer.Typer(help="Run a solver node.", no_args_is_help=True)
 

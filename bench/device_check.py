@@ -4,7 +4,7 @@ The protocol lets a GPU solver be checked by a CPU verifier, so ``repro-v1`` on 
 definitions, exact integer GEMMs through ``torch._int_mm``/float64 ``bmm``) must reproduce the
 hashes in ``tests/runtime/golden/repro_v1.json``, which a CPU wrote. This trains every golden run
 (``SHORT_JOBS`` and ``FULL_JOBS``) on the device, compares, and prints step time and tokens/s of
-both runtimes for the gpt and llama benchmark shapes (``node.bench.repro``) on that device.
+both runtimes for the gpt and llama benchmark shapes (``bench.repro``) on that device.
 Exit status 1 when a hash differs or the device is missing. Meant to finish in under 5 minutes on
 one H100.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from node.bench.repro import model_timing
-from node.bench.repro_run import FULL_JOBS, GOLDEN_PATH, SHORT_JOBS, train_job
+from bench.repro import model_timing
+from bench.repro_run import FULL_JOBS, GOLDEN_PATH, SHORT_JOBS, train_job
 
 
 def check_goldens(device: str, jobs: list[str] | None = None) -> dict[str, dict[str, object]]:

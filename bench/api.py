@@ -6,7 +6,7 @@ times the indexer over them into a fresh SQLite database (``index_events_per_s``
 ``crowdtrain api serve`` on that database and drives ``GET /jobs?limit=50`` from a second process
 over loopback with keep-alive connections (``req_per_s``).
 
-The load generator is this module's ``__main__`` (``python -m node.bench.api load ...``): a
+The load generator is this module's ``__main__`` (``python -m bench.api load ...``): a
 small asyncio HTTP/1.1 client, so the client costs less CPU than the server it measures.
 """
 
@@ -153,7 +153,7 @@ def _serve_and_load(rpc_url: str, home: Path, duration: float, connections: int)
         CROWDTRAIN_DEPLOYMENTS_DIR=str(home / "deployments"),
         CROWDTRAIN_DATA_DIR=str(home / "data"),
     )
-    cmd = [sys.executable, "-m", "node.cli.main", "api", "serve", "--port", str(port)]
+    cmd = [sys.executable, "-m", "cli.main", "api", "serve", "--port", str(port)]
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -171,7 +171,7 @@ def _serve_and_load(rpc_url: str, home: Path, duration: float, connections: int)
             [
                 sys.executable,
                 "-m",
-                "node.bench.api",
+                "bench.api",
                 "load",
                 "127.0.0.1",
                 str(port),
@@ -225,7 +225,7 @@ async def _load(
 
 def _main(argv: list[str]) -> None:
     if len(argv) != 6 or argv[0] != "load":
-        raise SystemExit("usage: python -m node.bench.api load HOST PORT PATH SECONDS CONNECTIONS")
+        raise SystemExit("usage: python -m bench.api load HOST PORT PATH SECONDS CONNECTIONS")
     host, port, path, seconds, connections = (
         argv[1],
         int(argv[2]),

@@ -22,7 +22,7 @@ def _emit(result: dict[str, object], as_json: bool) -> None:
 @app.command("gas")
 def gas(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
     """Gas of each protocol action on a fresh Anvil; `happy_path_total` is post+claim+commit+finalize+withdraw."""
-    from node.bench.gas import run_gas_bench
+    from bench.gas import run_gas_bench
 
     _emit(run_gas_bench(), as_json)
 
@@ -41,7 +41,7 @@ def repro(
 ) -> None:
     """Step time (and tokens/s) of repro-v1 vs native fp32 per model (ratio of medians) and hash
     equality across threads."""
-    from node.bench.repro import MODELS, run_repro_bench
+    from bench.repro import MODELS, run_repro_bench
     from node.errors import ConfigError
 
     unknown = [m for m in model or [] if m not in MODELS]
@@ -59,7 +59,7 @@ def hash_(
     size_mb: int = typer.Option(512, help="Size of the synthetic training state."),
 ) -> None:
     """stateHash throughput (GB/s) of node.trace.state on a large state."""
-    from node.bench.hash import run_hash_bench
+    from bench.hash import run_hash_bench
 
     _emit(run_hash_bench(size_mb=size_mb), as_json)
 
@@ -71,7 +71,7 @@ def verify(
     seed: int | None = typer.Option(None, help="Seed of the seed generator (reproducible runs)."),
 ) -> None:
     """Detection rate vs sampleRate, verifier cost and the best cheat's expected profit (N = 500)."""
-    from node.bench.verify import run_verify_bench
+    from bench.verify import run_verify_bench
 
     _emit(run_verify_bench(trials=trials, seed=seed), as_json)
 
@@ -84,7 +84,7 @@ def data(
     batches: int = typer.Option(200, help="Training batches the loader draws per dataset."),
 ) -> None:
     """`data prepare` MB/s and the training loader's peak memory, base corpus vs FACTOR x larger."""
-    from node.bench.data import run_data_bench
+    from bench.data import run_data_bench
 
     _emit(run_data_bench(base_mb=base_mb, factor=factor, batches=batches), as_json)
 
@@ -96,6 +96,6 @@ def api(
     duration: float = typer.Option(8.0, help="Seconds of load on GET /jobs?limit=50."),
 ) -> None:
     """Marketplace API: `req_per_s` for GET /jobs?limit=50 (SQLite, load from a second process) and `index_events_per_s`."""
-    from node.bench.api import run_api_bench
+    from bench.api import run_api_bench
 
     _emit(run_api_bench(jobs=jobs, duration=duration), as_json)

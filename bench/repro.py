@@ -8,7 +8,7 @@ initial state on the same batches, in this process, with the same thread count a
 machine is shared, so each repeat times a few native steps then a few repro steps back to back
 (interleaved) and the ratio is of the medians; token models also report tokens/s. ``reproducible``
 compares the final stateHash of short repro-v1 runs in two fresh interpreters, one on 1 thread and
-one on 2 (``node.bench.repro_run``).
+one on 2 (``bench.repro_run``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from node.bench.repro_run import SPEC_DIR, Job, run_variant
+from bench.repro_run import SPEC_DIR, Job, run_variant
 
 MODELS = {"mlp": "mlp_digits", "cnn": "cnn_digits", "gpt": "gpt_text", "llama": "llama_text"}
 GPT_BENCH = {"n_layer": 4, "n_embd": 256, "n_head": 4, "block_size": 128}

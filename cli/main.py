@@ -10,7 +10,7 @@ import sys
 import typer
 from typer._click.exceptions import ClickException
 
-from node.cli import (
+from cli import (
     api,
     bench,
     chain_cmds,

@@ -122,7 +122,7 @@ def run_gas_bench() -> dict[str, Any]:
             100 * CROWD
         ).gas_used
         total = sum(bench.actions[name] for name in HAPPY_PATH)
-        from node.bench.gas_disputes import run_dispute_gas
+        from bench.gas_disputes import run_dispute_gas
 
         disputes = run_dispute_gas(owner, bench.submitter, bench.solver)
         return {"actions": bench.actions, "happy_path_total": total, "bar": BAR, **disputes}

@@ -4,7 +4,7 @@ Timings on a shared machine are noisy, so each repeat times native then repro ba
 (interleaved) and the report gives medians and their ratio. Shapes are those of the gpt benchmark
 (4 layers, d_model 256, 4 heads, context 128, batch 16: 2048 tokens).
 
-Run: ``.venv/bin/python -m node.bench.repro_ops [--repeats N] [--threads T]``
+Run: ``.venv/bin/python -m bench.repro_ops [--repeats N] [--threads T]``
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``crowdtrain bench repro`` and the model-level tests compare final ``stateHash``es across thread
 counts, CPU capabilities (``ATEN_CPU_CAPABILITY``), BLAS/oneDNN instruction limits and resumed runs.
 Those switches are environment variables read once when torch loads, so every variant needs its own
-interpreter: ``run_variant`` starts ``python -m node.bench.repro_run`` with the variant's environment,
+interpreter: ``run_variant`` starts ``python -m bench.repro_run`` with the variant's environment,
 which trains through the real trainer (checkpoints, work dir, resume) and prints one JSON object.
 """
 
@@ -63,7 +63,7 @@ GOLDEN_NOTE = (
     "Final repro-v1 stateHashes of the example specs (runtime overridden), keyed "
     "name:runtime:steps:checkpoint_every. Regenerate only when a change to repro-v1, the models, "
     "the optimizer, the RNG, the data or the state format is meant to change them: "
-    ".venv/bin/python -m node.bench.repro_run --write-golden"
+    ".venv/bin/python -m bench.repro_run --write-golden"
 )
 
 
@@ -143,7 +143,7 @@ def run_variant(
     full_env["OMP_WAIT_POLICY"] = "PASSIVE"
     full_env.update(env or {})
     with tempfile.TemporaryDirectory(prefix="crowdtrain-repro-") as tmp:
-        cmd = [sys.executable, "-m", "node.bench.repro_run", "--threads", str(threads)]
+        cmd = [sys.executable, "-m", "bench.repro_run", "--threads", str(threads)]
         cmd += ["--work", str(work or tmp)]
         if stop_after is not None:
             cmd += ["--stop-after", str(stop_after)]

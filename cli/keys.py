@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from node.cli.chain_cmds import PrivateKeyOption
+from cli.chain_cmds import PrivateKeyOption
 
 app = typer.Typer(help="Encrypted keystores for the signing key.", no_args_is_help=True)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from node.cli.chain_cmds import PrivateKeyOption, RpcUrlOption, fail, open_protocol, parse_amount
+from cli.chain_cmds import PrivateKeyOption, RpcUrlOption, fail, open_protocol, parse_amount
 
 if TYPE_CHECKING:
     from node.chain.protocol import Protocol

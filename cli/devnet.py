@@ -82,7 +82,7 @@ def status(home: Path | None = HomeOption) -> None:
 
     info = running_devnet(devnet_home(home))
     if info is None:
-        from node.cli.chain_cmds import fail
+        from cli.chain_cmds import fail
 
         fail("devnet is not running (start it with `crowdtrain devnet up`)")
     typer.echo(f"devnet running at {info.rpc_url} (pid {info.pid})")
