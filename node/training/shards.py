@@ -7,10 +7,22 @@ parsing. Documents are separated by the tokenizer's EOS id in the stream. The la
 ``validation_tokens`` tokens of the stream (starting at a document boundary) are held out: training
 windows never touch them, validation loss is measured on them.
 
-Training never loads the dataset whole. ``open_shards`` checks each shard once, streaming (size,
-SHA-256, largest id), then ``ShardReader.read`` serves windows with ``os.pread`` from the local blob
-files, so peak memory depends on the batch, not on the dataset. The windows are a pure function of
-the manifest and the seeded offsets: equal on every machine.
+Training never loads the dataset whole. ``ShardReader.read`` serves windows with ``os.pread`` from
+local shard files, so peak memory depends on the batch, not on the dataset. The windows are a pure
+function of the manifest and the seeded offsets: equal on every machine.
+
+Checks follow the reads: ``open_shards`` reads no shard (a local store's shards are only sized); a
+shard is fetched (into the private shard cache, when the store is not a local folder: ``get``
+verifies the bytes, the cache writes them atomically under their hash), sized and hashed, with its
+largest id, the first time a read touches it, so a verifier replaying one segment checks the
+shards under its windows only. A full check is recorded in ``<cache>/verified`` with the file's
+state (device, inode, size, mtime, ctime): a later open trusts the record while the state is
+unchanged. Rewriting or replacing a file changes its ctime (unprivileged code cannot set it back),
+so a tampered or truncated file is hashed again and caught; a file changed within the last 2 s is
+not recorded (the file clock is coarse: a change in the same tick could go unseen). Records are
+neither written nor trusted unless the folder is private (ours, not group/other writable). What
+this does not catch: bit rot that leaves the file's state alone, and a local writer racing a read
+(someone who can write our cache can also change our code).
 """
 
 from __future__ import annotations
@@ -19,8 +31,9 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,40 +183,95 @@ def dataset_blobs(store: BlobStore, address: str, dataset_format: str) -> list[s
     return [address, *manifest_blobs(manifest)]
 
 
+def _private_folder(root: Path) -> bool:
+    """Create ``root`` (mode 0700) if needed; True when it is ours alone (owned by this user, no
+    group or other write), the condition for trusting what it records."""
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = root.stat()
+    except OSError:
+        return False
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
 def _shard_cache() -> LocalBlobStore:
     root = os.environ.get(SHARD_CACHE_ENV) or os.path.join(
-        tempfile.gettempdir(), "crowdtrain-shard-cache"
+        tempfile.gettempdir(), f"crowdtrain-shard-cache-{os.geteuid()}"
     )
     return LocalBlobStore(root)
 
 
-def _local_path(store: BlobStore, address: str, what: str) -> Path:
-    """A local file holding ``address``: the store's own file, or a cached download (one shard in
-    memory at a time, never the dataset)."""
-    if isinstance(store, LocalBlobStore):
-        path = store.path(address)
-        if not path.is_file():
-            raise SpecError(f"{what} {address} is not in the blob store {store!r}")
-        return path
-    cache = _shard_cache()
-    if not cache.has(address):
+@dataclass(frozen=True)
+class _FileState:
+    """What identifies one version of a file without reading it. Rewriting the file in place, or
+    replacing it, changes its ctime (which no unprivileged call can set back), its inode or size."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> _FileState:
+        st = path.stat()
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+# A file changed less than this long ago may change again within the same timestamp tick (the
+# kernel's file clock is coarse) and keep its state: such a file is checked but not recorded.
+_RACY_NS = 2_000_000_000
+
+
+class _ShardChecks:
+    """Records, in the private shard cache (``<cache>/verified``), that the file at a path, in a
+    given ``_FileState``, held exactly shard ``address`` and its largest id: a later open, in this
+    process or another, trusts the record instead of hashing the file again, as long as the file's
+    state is unchanged. Nothing is recorded or trusted when the folder is not private."""
+
+    def __init__(self, root: Path) -> None:
+        self.root: Path | None = root if _private_folder(root) else None
+
+    def _record(self, path: Path, address: str) -> Path | None:
+        if self.root is None:
+            return None
+        key = hashlib.sha256(f"{address}\0{path.resolve()}".encode()).hexdigest()
+        return self.root / key
+
+    def largest(self, path: Path, address: str, state: _FileState) -> int | None:
+        """The recorded largest id of this file in this state; None when not recorded."""
+        record = self._record(path, address)
+        if record is None:
+            return None
         try:
-            cache.put(store.get(address))
-        except CrowdtrainError as err:
-            raise SpecError(f"{what}: {err}") from None
-    return cache.path(address)
+            data = json.loads(record.read_bytes())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("state") != list(astuple(state)):
+            return None
+        largest = data.get("largest")
+        return largest if isinstance(largest, int) else None
+
+    def remember(self, path: Path, address: str, state: _FileState, largest: int) -> None:
+        """Record a full check of ``path`` (in ``state``, taken before it), written atomically."""
+        record = self._record(path, address)
+        if record is None or _FileState.of(path) != state:
+            return
+        if time.time_ns() - max(state.mtime_ns, state.ctime_ns) < _RACY_NS:
+            return
+        body = json.dumps({"largest": largest, "state": list(astuple(state))}).encode()
+        fd, tmp = tempfile.mkstemp(dir=record.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(body)
+            os.replace(tmp, record)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)  # a record is an optimisation: carry on without
 
 
-def _check_shard(path: Path, shard: ShardRef, manifest: DatasetManifest, what: str) -> int:
-    """Size, SHA-256 and the largest id of one shard, streamed; SpecError when it is not the
-    shard the manifest names."""
-    expected = shard.tokens * manifest.itemsize
-    size = path.stat().st_size
-    if size != expected:
-        raise SpecError(
-            f"{what} {shard.address} is truncated or oversized: {size} bytes, manifest says "
-            f"{shard.tokens} {manifest.dtype} tokens ({expected} bytes)"
-        )
+def _hash_shard(path: Path, shard: ShardRef, manifest: DatasetManifest, what: str) -> int:
+    """SHA-256 and the largest id of one shard, streamed; SpecError when it is not the shard the
+    manifest names."""
     digest, largest = hashlib.sha256(), 0
     step = _CHUNK - _CHUNK % manifest.itemsize
     with path.open("rb") as handle:
@@ -215,16 +283,86 @@ def _check_shard(path: Path, shard: ShardRef, manifest: DatasetManifest, what: s
     return largest
 
 
-class ShardReader:
-    """Token ranges of a manifest's stream, read by byte range from verified local shard files."""
+def _check_size(state: _FileState, shard: ShardRef, manifest: DatasetManifest, what: str) -> None:
+    expected = shard.tokens * manifest.itemsize
+    if state.size != expected:
+        raise SpecError(
+            f"{what} {shard.address} is truncated or oversized: {state.size} bytes, manifest "
+            f"says {shard.tokens} {manifest.dtype} tokens ({expected} bytes)"
+        )
 
-    def __init__(self, manifest: DatasetManifest, paths: list[Path]) -> None:
+
+class ShardReader:
+    """Token ranges of a manifest's stream, read by byte range from local shard files, each shard
+    checked (fetched, sized, hashed, ids below the model's vocabulary) the first time a read
+    touches it, never before: a run that reads a few windows checks the shards under them only.
+
+    ``hashed_bytes`` counts the bytes hashed so far (a shard recorded as checked in the private
+    cache, unchanged since, is not hashed again)."""
+
+    def __init__(
+        self, manifest: DatasetManifest, store: BlobStore, *, vocab_limit: int, what: str
+    ) -> None:
         self.manifest = manifest
-        self.paths = paths
+        self.store = store
+        self.vocab_limit = vocab_limit
+        self.what = what
         self.dtype = DTYPES[manifest.dtype]
         self.starts = [0]
         for shard in manifest.shards:
             self.starts.append(self.starts[-1] + shard.tokens)
+        cache = _shard_cache()
+        self.cache = cache
+        self.checks = _ShardChecks(cache.root / "verified")
+        self.paths: list[Path | None] = [None] * len(manifest.shards)
+        self.hashed_bytes = 0
+        if isinstance(store, LocalBlobStore):  # sizes are free to check up front
+            for i, shard in enumerate(manifest.shards):
+                path = self._present(i)
+                _check_size(_FileState.of(path), shard, manifest, self._name(i))
+
+    def _name(self, i: int) -> str:
+        return f"{self.what}: shard {i}"
+
+    def _present(self, i: int) -> Path:
+        """A local file said to hold shard ``i``: the store's own file or a cached download
+        (``BlobStore.get`` checks what it fetched; one shard in memory at a time)."""
+        address = self.manifest.shards[i].address
+        if isinstance(self.store, LocalBlobStore):
+            path = self.store.path(address)
+            if not path.is_file():
+                raise SpecError(
+                    f"{self._name(i)} {address} is not in the blob store {self.store!r}"
+                )
+            return path
+        if not self.cache.has(address):
+            try:
+                self.cache.put(self.store.get(address))
+            except CrowdtrainError as err:
+                raise SpecError(f"{self._name(i)}: {err}") from None
+        return self.cache.path(address)
+
+    def _checked(self, i: int) -> Path:
+        """Shard ``i``'s file once it is known to be the manifest's shard: right size, right hash
+        (or recorded as hashed in this very state) and every id below the vocabulary limit."""
+        path = self.paths[i]
+        if path is not None:
+            return path
+        shard, name = self.manifest.shards[i], self._name(i)
+        path = self._present(i)
+        state = _FileState.of(path)
+        _check_size(state, shard, self.manifest, name)
+        largest = self.checks.largest(path, shard.address, state)
+        if largest is None:
+            largest = _hash_shard(path, shard, self.manifest, name)
+            self.hashed_bytes += state.size
+            self.checks.remember(path, shard.address, state, largest)
+        if largest >= self.vocab_limit:
+            raise SpecError(
+                f"{name} holds token id {largest} >= model.vocab_size {self.vocab_limit}"
+            )
+        self.paths[i] = path
+        return path
 
     def read(self, start: int, count: int) -> np.ndarray:
         """Tokens ``[start, start + count)`` of the stream as int64 (may span shards)."""
@@ -236,7 +374,7 @@ class ShardReader:
             i = bisect_right(self.starts, start + done) - 1
             offset = start + done - self.starts[i]
             n = min(count - done, self.starts[i + 1] - self.starts[i] - offset)
-            fd = os.open(self.paths[i], os.O_RDONLY)
+            fd = os.open(self._checked(i), os.O_RDONLY)
             try:
                 raw = os.pread(fd, n * self.dtype.itemsize, offset * self.dtype.itemsize)
             finally:
@@ -251,15 +389,7 @@ class ShardReader:
 def open_shards(
     manifest: DatasetManifest, store: BlobStore, *, vocab_limit: int, what: str
 ) -> ShardReader:
-    """Check every shard once (present, right size and hash, ids < ``vocab_limit``) and return a
-    reader over them; SpecError naming the first bad shard."""
-    paths = []
-    for i, shard in enumerate(manifest.shards):
-        path = _local_path(store, shard.address, f"{what}: shard {i}")
-        largest = _check_shard(path, shard, manifest, f"{what}: shard {i}")
-        if largest >= vocab_limit:
-            raise SpecError(
-                f"{what}: shard {i} holds token id {largest} >= model.vocab_size {vocab_limit}"
-            )
-        paths.append(path)
-    return ShardReader(manifest, paths)
+    """A reader over the manifest's shards; each shard is fetched and checked (present, right size
+    and hash, ids < ``vocab_limit``) when a read first touches it. Shards of a local store are
+    sized here already. SpecError naming the first bad shard."""
+    return ShardReader(manifest, store, vocab_limit=vocab_limit, what=what)

@@ -1,5 +1,6 @@
 """Bad data gets one clear line naming what is wrong, and nothing is half-written: no blob is stored
-when an input is unusable, and a dataset that does not fit its spec is refused before training."""
+when an input is unusable, and a dataset that does not fit its spec is refused before training (a
+shard's bytes, when training first reads it)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from node.errors import DataError, SpecError
 from node.storage import LocalBlobStore
-from node.training.data import load_dataset, token_manifest
+from node.training.data import ShardedTokenData, load_dataset, token_manifest
 from node.training.prepare import Source, prepare_dataset
 from node.training.shards import DatasetManifest
 from node.training.text_tokenizer import byte_tokenizer, load_tokenizer, train_bpe
@@ -20,6 +21,12 @@ from node.training.text_tokenizer import byte_tokenizer, load_tokenizer, train_b
 from .shard_kit import gpt_spec, prepare, write_docs
 
 CLI = str(Path(sys.executable).parent / "crowdtrain")
+
+
+def _read_all(data: object) -> None:
+    """Read the whole stream, as a long run eventually does: every shard gets checked."""
+    assert isinstance(data, ShardedTokenData)
+    data.reader.read(0, data.reader.starts[-1])
 
 
 def _refused(store: LocalBlobStore, sources: list[Source], match: str) -> None:
@@ -136,7 +143,8 @@ def test_vocabulary_bigger_than_the_model_is_refused(tmp_path: Path) -> None:
 
 
 def test_token_ids_beyond_the_vocabulary_are_refused(tmp_path: Path) -> None:
-    """A manifest that understates its vocabulary is caught by the shard scan at train start."""
+    """A manifest that understates its vocabulary is caught when training first reads the shard
+    (the shard check scans its ids with its hash)."""
     store = LocalBlobStore(tmp_path / "b")
     result = prepare(store, write_docs(tmp_path / "in"))
     m = result.manifest
@@ -145,7 +153,7 @@ def test_token_ids_beyond_the_vocabulary_are_refused(tmp_path: Path) -> None:
     )
     address = store.put(liar.canonical_json())
     with pytest.raises(SpecError, match=r"shard \d holds token id \d+ >= model.vocab_size 128"):
-        load_dataset(gpt_spec(address, vocab_size=128), store)
+        _read_all(load_dataset(gpt_spec(address, vocab_size=128), store))
 
 
 def test_truncated_missing_and_corrupt_shards(tmp_path: Path) -> None:
@@ -161,7 +169,7 @@ def test_truncated_missing_and_corrupt_shards(tmp_path: Path) -> None:
         load_dataset(spec, store)
     shard.write_bytes(bytes([data[0] ^ 1]) + data[1:])
     with pytest.raises(SpecError, match=r"shard 1 sha256:[0-9a-f]+ is corrupt"):
-        load_dataset(spec, store)
+        _read_all(load_dataset(spec, store))
     shard.unlink()
     with pytest.raises(SpecError, match=r"1 blob\(s\) missing"):
         load_dataset(spec, store)
