@@ -3,8 +3,9 @@
 A dataset manifest records which tokenizer made it (its files stored as blobs, so an exported model
 can ship them) and its vocabulary size, so a spec whose model is too small for it is refused before
 training. ``train_bpe`` builds a byte-level BPE tokenizer from local text for a newcomer who has none.
-A plain byte-level BPE tokenizer (what ``train_bpe`` writes, GPT-2's) encodes ASCII text through a
-cache of pre-tokens (``_PieceCache``): the ids ``tokenizers`` gives, several times faster.
+A plain byte-level BPE tokenizer (what ``train_bpe`` writes, GPT-2's) encodes the ASCII lines of a
+text through a cache of pre-tokens (``_PieceCache``): the ids ``tokenizers`` gives, several times
+faster.
 """
 
 from __future__ import annotations
@@ -43,27 +44,58 @@ _ASCII_BYTE_LEVEL = re.compile(
 _PIECE_CACHE_CHARS = 1 << 24  # bounds the cache (~ a few hundred MB worst case): cleared past it
 
 
+# A cut the split always makes, whatever the Unicode classes of the text around it: before a
+# newline followed by a printable ASCII character (not white space). The newline is then a piece of
+# its own or the last character of a white-space run that ``\s+(?!\S)`` stops short of, and what
+# precedes it ends there either way (no other alternative takes a newline), so the text on either
+# side splits alone as it does in place.
+_CUT = re.compile(r"(?=\n[!-~])")
+
+
 class _PieceCache:
-    """Pre-token → ids for a byte-level BPE tokenizer on ASCII text.
+    """Pre-token → ids for a byte-level BPE tokenizer.
 
     ``tokenizers`` spends most of its time splitting (the pre-tokenizer's regex and its per-byte
     alignment bookkeeping), one core per 1 MiB chunk; the model then encodes each pre-token alone.
     So for ASCII text, whose split Python's ``re`` reproduces exactly, the pieces are found here
     and each distinct piece is encoded once by ``tokenizers`` itself (alone, as it would be in
-    place) and remembered: the same ids, several times faster on real text (words repeat). Text
-    that is not ASCII, or that holds an added token's text (``tokenizers`` cuts those out first),
-    goes to ``tokenizers`` whole."""
+    place) and remembered: the same ids, several times faster (words repeat). A text with some
+    non-ASCII characters is cut at ``_CUT`` points: its ASCII runs of lines go through the cache,
+    the rest to ``tokenizers``. A text holding an added token's text (``tokenizers`` cuts those
+    out first) goes to ``tokenizers`` whole."""
 
     def __init__(self, hf: Any, added: list[str]) -> None:
         self.hf = hf
         self.added = [a for a in added if a]
         self.ids: dict[str, tuple[int, ...]] = {}
         self.chars = 0
+        self.library = getattr(hf, "encode_batch_fast", hf.encode_batch)
 
     def takes(self, text: str) -> bool:
-        return text.isascii() and not any(a in text for a in self.added)
+        return not any(a in text for a in self.added)
 
     def encode(self, text: str) -> np.ndarray:
+        """The ids of ``text`` (which holds no added token's text)."""
+        if text.isascii():
+            return self._ascii(text)
+        runs: list[tuple[bool, list[str]]] = []
+        for part in _CUT.split(text):
+            ascii_only = part.isascii()
+            if runs and runs[-1][0] == ascii_only:
+                runs[-1][1].append(part)
+            else:
+                runs.append((ascii_only, [part]))
+        joined = [(ascii_only, "".join(parts)) for ascii_only, parts in runs]
+        rest = [t for ascii_only, t in joined if not ascii_only]
+        library = iter(self.library(rest, add_special_tokens=False))
+        return np.concatenate(
+            [
+                self._ascii(t) if ascii_only else np.asarray(next(library).ids, np.int64)
+                for ascii_only, t in joined
+            ]
+        )
+
+    def _ascii(self, text: str) -> np.ndarray:
         pieces = _ASCII_BYTE_LEVEL.findall(text)
         missing = set(pieces).difference(self.ids)
         if self.chars + sum(map(len, missing)) > _PIECE_CACHE_CHARS:
@@ -71,8 +103,9 @@ class _PieceCache:
             self.chars, missing = 0, set(pieces)
         if missing:
             new = list(missing)
-            encode = getattr(self.hf, "encode_batch_fast", self.hf.encode_batch)
-            for piece, encoded in zip(new, encode(new, add_special_tokens=False), strict=True):
+            for piece, encoded in zip(
+                new, self.library(new, add_special_tokens=False), strict=True
+            ):
                 self.ids[piece] = tuple(encoded.ids)
             self.chars += sum(map(len, new))
         return np.fromiter(chain.from_iterable(map(self.ids.__getitem__, pieces)), np.int64)

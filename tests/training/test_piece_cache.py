@@ -28,6 +28,7 @@ PIECES = st.sampled_from(
     [chr(c) for c in range(128)]
     + ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "  ", "\n\n", " \n ", "\t\t", "\x1c\x1d"]
     + ["the", " miller", "12", " 345", "é", "café", "日本", "\u2028", "\xa0", "<|endoftext|>"]
+    + ["\n", "\n", "\nx", "\n'", "\n\n", "\n ", " \n", "\xa0\n", "\u3000\n", "é\n", "\n\xa0"]
 )
 TEXTS = st.lists(PIECES, max_size=60).map("".join)
 
@@ -68,9 +69,20 @@ def test_the_cache_serves_ascii_and_leaves_the_rest_to_the_library(trained: Path
     [ids] = tokenizer.encode_batch([CORPUS])
     assert ids.tolist() == _library_ids(trained, CORPUS)
     assert 0 < len(cache.ids) < 100  # distinct pre-tokens, each encoded once
-    for text in ("café au lait", "one<|endoftext|>two"):
-        assert not cache.takes(text)
-        assert tokenizer.encode_batch([text])[0].tolist() == _library_ids(trained, text)
+    text = "one<|endoftext|>two"
+    assert not cache.takes(text)
+    assert tokenizer.encode_batch([text])[0].tolist() == _library_ids(trained, text)
+
+
+def test_ascii_lines_of_a_mixed_text_use_the_cache(trained: Path) -> None:
+    tokenizer = load_tokenizer(str(trained))
+    cache = tokenizer._pieces
+    assert cache is not None
+    text = CORPUS + "Un café, déjà\u00a0vu.\n" + CORPUS + "\n\u3000end"
+    [ids] = tokenizer.encode_batch([text])
+    assert ids.tolist() == _library_ids(trained, text)
+    assert " count" in cache.ids and " agree" in cache.ids  # ASCII lines were cached
+    assert not any("é" in piece for piece in cache.ids)  # the rest went to tokenizers
 
 
 def test_a_full_cache_is_cleared_and_gives_the_same_ids(
