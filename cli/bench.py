@@ -82,11 +82,13 @@ def data(
     base_mb: float = typer.Option(8.0, help="Size of the base text corpus (MB)."),
     factor: int = typer.Option(10, help="The larger corpus is this many times the base.", min=2),
     batches: int = typer.Option(200, help="Training batches the loader draws per dataset."),
+    repeats: int = typer.Option(3, help="Prepare runs per tokenizer (median reported).", min=1),
 ) -> None:
-    """`data prepare` MB/s and the training loader's peak memory, base corpus vs FACTOR x larger."""
+    """`data prepare` MB/s (byte and BPE) and the training loader's peak memory, base corpus vs
+    FACTOR x larger."""
     from bench.data import run_data_bench
 
-    _emit(run_data_bench(base_mb=base_mb, factor=factor, batches=batches), as_json)
+    _emit(run_data_bench(base_mb=base_mb, factor=factor, batches=batches, repeats=repeats), as_json)
 
 
 @app.command("api")
