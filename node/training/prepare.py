@@ -2,7 +2,8 @@
 
 Sources are read as documents: a ``--text`` file is one document (tokenized in chunks of whole
 lines, ~1 MiB, eight at a time so the tokenizer encodes them in parallel; a large file is never
-held in memory), a ``--jsonl`` line's field or a ``--parquet`` row's column is one. Each document is followed by the EOS id. Shards are staged in a
+held in memory), a ``--jsonl`` line's field or a ``--parquet`` row's column is one (tokenized up to
+256 documents or ~1 MiB at a time). Each document is followed by the EOS id. Shards are staged in a
 temporary folder and only stored once every input has been read, so bad input (empty, not UTF-8,
 binary, a missing field) stores nothing; the manifest goes last and its address is the result.
 The same inputs and tokenizer give the same bytes, hence the same address, on every run.
@@ -87,7 +88,22 @@ def _text_docs(path: Path) -> Iterator[tuple[list[str], int]]:
         yield pieces, size
 
 
-def _jsonl_docs(path: Path, name: str) -> Iterator[tuple[list[str], int]]:
+def _batched(docs: Iterator[tuple[str, int]]) -> Iterator[tuple[list[str], int]]:
+    """Documents in batches of at most ``_BATCH_DOCS`` documents or ``_TEXT_CHUNK`` bytes (so
+    ``encode_batch`` runs many at once, in parallel, and memory stays bounded): (texts, bytes)."""
+    texts: list[str] = []
+    size = 0
+    for text, n in docs:
+        texts.append(text)
+        size += n
+        if len(texts) == _BATCH_DOCS or size >= _TEXT_CHUNK:
+            yield texts, size
+            texts, size = [], 0
+    if texts:
+        yield texts, size
+
+
+def _jsonl_docs(path: Path, name: str) -> Iterator[tuple[str, int]]:
     with path.open("rb") as handle:
         offset = 0
         for number, line in enumerate(handle, 1):
@@ -105,10 +121,10 @@ def _jsonl_docs(path: Path, name: str) -> Iterator[tuple[list[str], int]]:
             value = record[name]
             if not isinstance(value, str):
                 raise DataError(f"{where}: field {name!r} is {type(value).__name__}, not text")
-            yield [value], len(line)
+            yield value, len(line)
 
 
-def _parquet_docs(path: Path, column: str) -> Iterator[tuple[list[str], int]]:
+def _parquet_docs(path: Path, column: str) -> Iterator[tuple[str, int]]:
     try:
         import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
@@ -128,7 +144,7 @@ def _parquet_docs(path: Path, column: str) -> Iterator[tuple[list[str], int]]:
         for value in batch.column(0).to_pylist():
             if not isinstance(value, str):
                 raise DataError(f"{path} row {row}: column {column!r} is not text")
-            yield [value], len(value.encode("utf-8"))
+            yield value, len(value.encode("utf-8"))
             row += 1
 
 
@@ -139,8 +155,8 @@ def _documents(source: Source) -> Iterator[tuple[list[str], int]]:
         return _text_docs(source.path)
     assert source.field is not None
     if source.kind == "jsonl":
-        return _jsonl_docs(source.path, source.field)
-    return _parquet_docs(source.path, source.field)
+        return _batched(_jsonl_docs(source.path, source.field))
+    return _batched(_parquet_docs(source.path, source.field))
 
 
 class _ShardWriter:
@@ -201,12 +217,12 @@ def prepare_dataset(
                 for ids in tokenizer.encode_batch(pieces):
                     writer.add(ids)
                     doc_tokens += len(ids)
+                    if source.kind != "text":  # each piece is a document
+                        writer.add([tokenizer.eos_id])
+                        documents, tokens = documents + 1, tokens + doc_tokens + 1
+                        doc_tokens = 0
                 bytes_in += size
                 bar.update(size)
-                if source.kind != "text":
-                    writer.add([tokenizer.eos_id])
-                    documents, tokens = documents + 1, tokens + doc_tokens + 1
-                    doc_tokens = 0
                 rate = (tokens + doc_tokens) / max(time.perf_counter() - started, 1e-9)
                 bar.set_postfix_str(f"{rate:,.0f} tokens/s", refresh=False)
             if source.kind == "text" and doc_tokens:

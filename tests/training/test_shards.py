@@ -235,3 +235,38 @@ def test_text_chunks_encode_in_batches_to_the_same_stream(
         [np.frombuffer(store.get(s.address), DTYPES[manifest.dtype]) for s in manifest.shards]
     )
     assert stored.tolist() == [*ids, tokenizer.eos_id]
+
+
+def test_jsonl_documents_encode_in_batches_to_the_same_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JSONL documents go to the tokenizer many at a time; each is still followed by one EOS and
+    the dataset does not depend on the batch (one document at a time is the reference)."""
+    from node.training import prepare as prepare_module
+    from node.training.prepare import Source, prepare_dataset
+
+    docs = [f"Document {i}: {DOCS[i % 3][: 40 + 7 * i]}" for i in range(20)] + ["", "last"]
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps({"text": d}) + "\n" for d in docs), encoding="utf-8")
+    train_bpe(write_docs(tmp_path / "in"), 300, tmp_path / "tok" / "tokenizer.json")
+    tokenizer = load_tokenizer(str(tmp_path / "tok"))
+    addresses = []
+    for batch, chunk in ((1, 1 << 20), (3, 1 << 20), (256, 1 << 20), (256, 100)):
+        monkeypatch.setattr(prepare_module, "_BATCH_DOCS", batch)
+        monkeypatch.setattr(prepare_module, "_TEXT_CHUNK", chunk)
+        store = LocalBlobStore(tmp_path / f"blobs{batch}-{chunk}")
+        result = prepare_dataset(
+            [Source("jsonl", path, "text")], tokenizer, store, name="j", progress=False
+        )
+        assert result.manifest.documents == len(docs)
+        addresses.append(result.address)
+    assert len(set(addresses)) == 1
+    reference = pytest.importorskip("tokenizers").Tokenizer.from_file(
+        str(tmp_path / "tok" / "tokenizer.json")
+    )
+    expected = [
+        i
+        for d in docs
+        for i in [*reference.encode(d, add_special_tokens=False).ids, tokenizer.eos_id]
+    ]
+    assert _stream(store, addresses[0]).tolist() == expected
