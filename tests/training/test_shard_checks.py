@@ -103,6 +103,7 @@ def test_a_tampered_cached_shard_is_caught(
     assert store.fetched == []  # nothing fetched before a read needs it
     reader.read(2 * SHARD_TOKENS, 8)
     assert store.fetched == [manifest.shards[2].address]
+    assert reader.hashed_bytes == SHARD_BYTES  # hashed once, as it was fetched
     cached = cache / manifest.shards[2].address.removeprefix("sha256:")
     assert _open(store, manifest).read(2 * SHARD_TOKENS, 8) is not None
     assert store.fetched == [manifest.shards[2].address]  # served from the cache
