@@ -41,7 +41,7 @@ _ASCII_BYTE_LEVEL = re.compile(
     rf" ?[A-Za-z]+|'(?:[stmd]|re|ve|ll)| ?[0-9]+| ?[^{_SPACE}A-Za-z0-9]+"
     rf"|[{_SPACE}]+(?![^{_SPACE}])|[{_SPACE}]+"
 )
-_PIECE_CACHE_CHARS = 1 << 21  # cleared past this: ~100 MB at most (short pieces), whatever the input
+_PIECE_CACHE_CHARS = 1 << 21  # cleared past this: ~100 MB at most, whatever the input
 
 
 # A cut the split always makes, whatever the Unicode classes of the text around it: before a
