@@ -227,10 +227,13 @@ class _ShardChecks:
     """Records, in the private shard cache (``<cache>/verified``), that the file at a path, in a
     given ``_FileState``, held exactly shard ``address`` and its largest id: a later open, in this
     process or another, trusts the record instead of hashing the file again, as long as the file's
-    state is unchanged. Nothing is recorded or trusted when the folder is not private."""
+    state is unchanged. Nothing is recorded or trusted unless the cache and its ``verified`` folder
+    are private (ours, not group/other writable)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root: Path | None = root if _private_folder(root) else None
+    def __init__(self, cache: Path) -> None:
+        records = cache / "verified"
+        private = _private_folder(cache) and _private_folder(records)
+        self.root: Path | None = records if private else None
 
     def _record(self, path: Path, address: str) -> Path | None:
         if self.root is None:
@@ -313,7 +316,7 @@ class ShardReader:
             self.starts.append(self.starts[-1] + shard.tokens)
         cache = _shard_cache()
         self.cache = cache
-        self.checks = _ShardChecks(cache.root / "verified")
+        self.checks = _ShardChecks(cache.root)
         self.paths: list[Path | None] = [None] * len(manifest.shards)
         self.hashed_bytes = 0
         self.fetched: dict[int, int] = {}  # largest id of shards fetched, not yet checked

@@ -136,10 +136,15 @@ def test_records_in_a_shared_folder_are_not_trusted(
     store, manifest = dataset
     _settle(monkeypatch)
     _open(store, manifest).read(0, 10)
-    (cache / "verified").chmod(0o777)  # anyone could write a record now
+    for shared in (cache / "verified", cache):
+        shared.chmod(0o777)  # anyone could write a record (or swap the folder) now
+        reader = _open(store, manifest)
+        reader.read(0, 10)
+        assert reader.hashed_bytes == SHARD_BYTES
+        shared.chmod(0o700)
     reader = _open(store, manifest)
     reader.read(0, 10)
-    assert reader.hashed_bytes == SHARD_BYTES
+    assert reader.hashed_bytes == 0  # private again: the record stands
 
 
 def test_training_batches_check_only_the_shards_they_read(
