@@ -83,6 +83,9 @@ def kernels() -> ctypes.CDLL | None:
         "ct_layer_norm": [_ptr, _ptr, _ptr, i64, i64, f32, _ptr, _ptr, _ptr, _ptr, i64, _c_int],
         "ct_layer_norm_backward": [_ptr, _ptr, _ptr, _ptr, i64, i64, _ptr, _ptr, i64, _c_int],
         "ct_tree_sum": [_ptr, i64, i64, i64, i64, _ptr, _ptr, i64, _c_int],
+        "ct_tree_sum_flat": [_ptr, i64, i64, i64, i64, _ptr, _ptr, _ptr, i64, _c_int],
+        "ct_rms_norm": [_ptr, _ptr, i64, i64, f32, _ptr, _ptr, _ptr, _ptr, i64, _c_int],
+        "ct_rms_norm_backward": [_ptr, _ptr, _ptr, _ptr, i64, i64, _ptr, _ptr, i64, _c_int],
         "ct_dropout": [_ptr, _ptr, i64, f32, _ptr, _c_int],
     }
     for name, argtypes in signatures.items():
@@ -322,11 +325,46 @@ def layer_norm_backward(
     return dx
 
 
+def rms_norm(
+    lib: ctypes.CDLL, x: Tensor, weight: Tensor, eps: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``RMSNorm.forward`` over the last dim: ``(y, xhat, rstd)``."""
+    n = x.shape[-1]
+    y, xhat = torch.empty_like(x), torch.empty_like(x)
+    rstd = torch.empty(*x.shape[:-1], 1, dtype=torch.float32)
+    scratch, per, threads = _scratch(_pow2_at_least(n))
+    lib.ct_rms_norm(
+        _p(x), _p(weight), x.numel() // n, n, eps, _p(y), _p(xhat), _p(rstd), _p(scratch), per,
+        threads,
+    )  # fmt: skip
+    return y, xhat, rstd
+
+
+def rms_norm_backward(
+    lib: ctypes.CDLL, grad: Tensor, weight: Tensor, xhat: Tensor, rstd: Tensor
+) -> Tensor:
+    n = xhat.shape[-1]
+    dx = torch.empty_like(xhat)
+    scratch, per, threads = _scratch(2 * _pow2_at_least(n))
+    lib.ct_rms_norm_backward(
+        _p(grad), _p(weight), _p(xhat), _p(rstd), xhat.numel() // n, n, _p(dx),
+        _p(scratch), per, threads,
+    )  # fmt: skip
+    return dx
+
+
+# A vector at least this long is summed by column blocks in parallel (``_tree_sum_flat``).
+FLAT_MIN = 1 << 16
+FLAT_ROWS = 1024
+
+
 def tree_sum(lib: ctypes.CDLL, x: Tensor, dim: int) -> Tensor:
     """``reduce.tree_sum(x, dim, keepdim=True)`` for a contiguous float32 ``x`` (``x.shape[dim] > 0``)."""
     outer = math.prod(x.shape[:dim])
     n = x.shape[dim]
     inner = math.prod(x.shape[dim + 1 :])
+    if outer == 1 and inner == 1 and n >= FLAT_MIN:
+        return _tree_sum_flat(lib, x, n).reshape([1] * x.dim())
     out = torch.empty([*x.shape[:dim], 1, *x.shape[dim + 1 :]], dtype=torch.float32)
     width = _pow2_at_least(n)
     stride = min(inner, 64)  # columns per job; at most 4 MiB of scratch per thread
@@ -334,6 +372,26 @@ def tree_sum(lib: ctypes.CDLL, x: Tensor, dim: int) -> Tensor:
         stride //= 2
     scratch, per, threads = _scratch(width * stride)
     lib.ct_tree_sum(_p(x), outer, n, inner, stride, _p(out), _p(scratch), per, threads)
+    return out
+
+
+def _tree_sum_flat(lib: ctypes.CDLL, x: Tensor, n: int) -> Tensor:
+    """The tree sum of ``n`` contiguous floats as a 1-element tensor, over all threads.
+
+    Its padded width ``w`` viewed as ``[FLAT_ROWS, w / FLAT_ROWS]``: the tree's first folds add
+    rows, so it equals the tree over the column trees (``ct_tree_sum_flat``), whose column
+    blocks are jobs for every thread where the 1-D tree of ``ct_tree_sum`` is one job.
+    """
+    width = _pow2_at_least(n)
+    rows = min(width, FLAT_ROWS)
+    cols = width // rows
+    stride = min(cols, 64)
+    colsum = torch.empty(cols, dtype=torch.float32)
+    out = torch.empty(1, dtype=torch.float32)
+    scratch, per, threads = _scratch(rows * stride)
+    lib.ct_tree_sum_flat(
+        _p(x), n, rows, cols, stride, _p(colsum), _p(out), _p(scratch), per, threads
+    )
     return out
 
 
