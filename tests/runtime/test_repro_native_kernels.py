@@ -143,6 +143,27 @@ def test_exact_gemms_match_their_torch_definitions(
     assert bool(torch.isnan(fused).any()) == (m > 2 and k > 3)
 
 
+@needs_kernels
+def test_products_keep_their_values_while_the_workspace_is_reused() -> None:
+    """Intermediates live in reused per-thread buffers (``workspace``): a product's result is its
+    own memory, unchanged by later products of other shapes and paths, and a repeat gives the
+    same bits."""
+    rng = np.random.default_rng(11)
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.from_numpy(rng.standard_normal(shape).astype(np.float32))
+
+    a1, b1 = rand(3, 40, 70), rand(3, 70, 50)
+    a2, b2 = rand(1, 600, 300), rand(1, 300, 500)
+    first = [gemm.exact_bmm_f64(a1, b1), gemm.exact_bmm_int8(a1, b1)]
+    kept = [t.clone() for t in first]
+    others = [gemm.exact_bmm_f64(a2, b2), gemm.exact_bmm_int8(a2, b2)]
+    again = [gemm.exact_bmm_f64(a1, b1), gemm.exact_bmm_int8(a1, b1)]
+    for got, want, repeat in zip(first, kept, again, strict=True):
+        assert torch.equal(got, want) and torch.equal(repeat, want)
+    assert not torch.equal(others[0], others[1])  # the two paths' roundings differ: both ran
+
+
 def _edge_rows(rng: np.random.Generator, rows: int, n: int) -> torch.Tensor:
     x = torch.from_numpy((rng.standard_normal((rows, n)) * 4.0).astype(np.float32))
     specials = [0.0, -0.0, 1e-41, -1e-41, 88.7, -104.0, 1e30, -1e30, float("inf"), float("-inf")]

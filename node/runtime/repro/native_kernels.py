@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from node.runtime.repro import workspace
 from node.runtime.repro.quantize import Quantized
 
 SOURCES = [Path(__file__).with_name(name) for name in ("kernels_gemm.c", "kernels_rows.c")]
@@ -150,12 +151,15 @@ def _stats(phys: Tensor, pk: int) -> tuple[Tensor, Tensor]:
     return torch.empty(shape, dtype=torch.float32), torch.empty(shape, dtype=torch.float32)
 
 
-def limb_stack(lib: ctypes.CDLL, phys: Tensor, pk: int, top_first: bool, bits: int) -> Quantized:
+def limb_stack(
+    lib: ctypes.CDLL, phys: Tensor, pk: int, top_first: bool, bits: int, role: str | None = None
+) -> Quantized:
     """``gemm._limb_stack_torch`` on a contiguous float32 CPU ``phys`` [B, R, C], slices along
-    ``pk`` (1: per column, 2: per row): the stack laid out like ``phys``, ``inv`` and ``amax``."""
+    ``pk`` (1: per column, 2: per row): the stack laid out like ``phys``, ``inv`` and ``amax``.
+    With a ``role`` the stack is a ``workspace.scratch`` buffer (valid until the role's next use)."""
     batch, rows, cols = phys.shape
     shape = list(phys.shape)
-    q = torch.empty([*shape[:pk], 2, *shape[pk:]], dtype=torch.int8)
+    q = _buffer([*shape[:pk], 2, *shape[pk:]], torch.int8, role)
     hi, lo = (q.select(pk, i) for i in ((0, 1) if top_first else (1, 0)))
     inv, amax = _stats(phys, pk)
     threads = torch.get_num_threads()
@@ -172,11 +176,13 @@ def limb_stack(lib: ctypes.CDLL, phys: Tensor, pk: int, top_first: bool, bits: i
     return Quantized(q.reshape(shape), inv, amax, bad == 0)
 
 
-def quantize_f64(lib: ctypes.CDLL, phys: Tensor, pk: int, bits: int) -> Quantized:
+def quantize_f64(
+    lib: ctypes.CDLL, phys: Tensor, pk: int, bits: int, role: str | None = None
+) -> Quantized:
     """``quantize.quantize(phys, pk, bits)`` with ``q`` as float64, for a contiguous float32 CPU
-    ``phys`` [B, R, C] (``pk`` 1 or 2)."""
+    ``phys`` [B, R, C] (``pk`` 1 or 2); ``role`` as in ``limb_stack``."""
     batch, rows, cols = phys.shape
-    q = torch.empty(phys.shape, dtype=torch.float64)
+    q = _buffer(list(phys.shape), torch.float64, role)
     inv, amax = _stats(phys, pk)
     threads = torch.get_num_threads()
     if pk == 2:
@@ -188,6 +194,12 @@ def quantize_f64(lib: ctypes.CDLL, phys: Tensor, pk: int, bits: int) -> Quantize
             _p(phys), batch, rows, cols, _p(q), _p(inv), _p(amax), bits, threads
         )
     return Quantized(q, inv, amax, bad == 0)
+
+
+def _buffer(shape: list[int], dtype: torch.dtype, role: str | None) -> Tensor:
+    if role is None:
+        return torch.empty(shape, dtype=dtype)
+    return workspace.scratch(role, shape, dtype, torch.device("cpu"))
 
 
 def _scales(inv_a: Tensor, inv_b: Tensor, batch: int) -> tuple[Tensor, Tensor]:
