@@ -190,7 +190,16 @@ def _grads(
 @pytest.mark.parametrize("n", [1, 5, 128, 130, 1000])
 @pytest.mark.parametrize(
     "op",
-    ["gelu", "silu", "softmax", "cross_entropy", "layer_norm", "layer_norm_no_bias", "rms_norm"],
+    [
+        "gelu",
+        "silu",
+        "softmax",
+        "cross_entropy",
+        "layer_norm",
+        "layer_norm_no_bias",
+        "rms_norm",
+        "sqrt",
+    ],
 )
 def test_row_kernels_match_their_torch_definitions(
     n: int, op: str, monkeypatch: pytest.MonkeyPatch
@@ -211,6 +220,8 @@ def test_row_kernels_match_their_torch_definitions(
         "layer_norm": (lambda t, w_, b_: ops.layer_norm(t, w_, b_, 1e-5), [x, w, b]),
         "layer_norm_no_bias": (lambda t, w_: ops.layer_norm(t, w_, None, 1e-5), [x, w]),
         "rms_norm": (lambda t, w_: ops.rms_norm(t, w_, 1e-6), [x, w]),
+        # |x| spread over many binades (and -0.0, +inf; negatives only in the specials)
+        "sqrt": (ops.sqrt, [x.abs() * torch.exp2(x.abs() * 3) * 1e-20]),
     }
     fn, inputs = calls[op]
     fused = _grads(fn, inputs, n)

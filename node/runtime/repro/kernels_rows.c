@@ -346,3 +346,9 @@ void ct_rms_norm_backward(const float *grad, const float *w, const float *xhat, 
         }
     }
 }
+
+/* transcendental.sqrt: the correctly rounded float32 sqrt (IEEE sqrtf, vectorized). */
+void ct_sqrt(const float *x, int64_t n, float *y, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < n; i++) y[i] = sqrtf(x[i]);
+}

@@ -33,6 +33,8 @@ from node.runtime.repro.quantize import Quantized
 
 SOURCES = [Path(__file__).with_name(name) for name in ("kernels_gemm.c", "kernels_rows.c")]
 # No -ffast-math, no FMA contraction: the compiler must keep every IEEE operation as written.
+# (-fno-math-errno only lets sqrtf vectorize without errno checks: a correctly rounded result
+# has one value.)
 BASE_FLAGS = [
     "-O3",
     "-std=c99",
@@ -41,6 +43,7 @@ BASE_FLAGS = [
     "-fopenmp",
     "-ffp-contract=off",
     "-fno-trapping-math",
+    "-fno-math-errno",
 ]
 ENV_SWITCH = "CROWDTRAIN_REPRO_KERNELS"
 
@@ -88,6 +91,7 @@ def kernels() -> ctypes.CDLL | None:
         "ct_rms_norm": [_ptr, _ptr, i64, i64, f32, _ptr, _ptr, _ptr, _ptr, i64, _c_int],
         "ct_rms_norm_backward": [_ptr, _ptr, _ptr, _ptr, i64, i64, _ptr, _ptr, i64, _c_int],
         "ct_dropout": [_ptr, _ptr, i64, f32, _ptr, _c_int],
+        "ct_sqrt": [_ptr, i64, _ptr, _c_int],
     }
     for name, argtypes in signatures.items():
         getattr(lib, name).argtypes = argtypes
@@ -404,6 +408,13 @@ def _tree_sum_flat(lib: ctypes.CDLL, x: Tensor, n: int) -> Tensor:
     lib.ct_tree_sum_flat(
         _p(x), n, rows, cols, stride, _p(colsum), _p(out), _p(scratch), per, threads
     )
+    return out
+
+
+def sqrt(lib: ctypes.CDLL, x: Tensor) -> Tensor:
+    """``transcendental.sqrt(x)`` (correctly rounded) for a contiguous float32 ``x``."""
+    out = torch.empty_like(x)
+    lib.ct_sqrt(_p(x), x.numel(), _p(out), torch.get_num_threads())
     return out
 
 
