@@ -352,3 +352,16 @@ void ct_sqrt(const float *x, int64_t n, float *y, int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t i = 0; i < n; i++) y[i] = sqrtf(x[i]);
 }
+
+/* CrossEntropy.backward: (p - onehot(targets)) * scale, onehot 1.0 at a row's target, else 0.0. */
+void ct_cross_entropy_backward(const float *p, const int64_t *targets, int64_t rows, int64_t n,
+                               float scale, float *out, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        const float *pr = p + r * n;
+        float *o = out + r * n;
+        for (int64_t i = 0; i < n; i++) o[i] = (pr[i] - 0.0f) * scale;
+        int64_t t = targets[r];
+        if (t >= 0 && t < n) o[t] = (pr[t] - 1.0f) * scale;
+    }
+}

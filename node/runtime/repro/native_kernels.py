@@ -92,6 +92,7 @@ def kernels() -> ctypes.CDLL | None:
         "ct_rms_norm_backward": [_ptr, _ptr, _ptr, _ptr, i64, i64, _ptr, _ptr, i64, _c_int],
         "ct_dropout": [_ptr, _ptr, i64, f32, _ptr, _c_int],
         "ct_sqrt": [_ptr, i64, _ptr, _c_int],
+        "ct_cross_entropy_backward": [_ptr, _ptr, i64, i64, f32, _ptr, _c_int],
     }
     for name, argtypes in signatures.items():
         getattr(lib, name).argtypes = argtypes
@@ -407,6 +408,16 @@ def _tree_sum_flat(lib: ctypes.CDLL, x: Tensor, n: int) -> Tensor:
     scratch, per, threads = _scratch(rows * stride)
     lib.ct_tree_sum_flat(
         _p(x), n, rows, cols, stride, _p(colsum), _p(out), _p(scratch), per, threads
+    )
+    return out
+
+
+def cross_entropy_backward(lib: ctypes.CDLL, p: Tensor, targets: Tensor, scale: float) -> Tensor:
+    """``(p - onehot(targets)) * scale`` for contiguous float32 ``p`` [rows, n] and int64 targets."""
+    rows, n = p.shape
+    out = torch.empty_like(p)
+    lib.ct_cross_entropy_backward(
+        _p(p), _p(targets), rows, n, scale, _p(out), torch.get_num_threads()
     )
     return out
 
