@@ -143,6 +143,27 @@ def test_exact_gemms_match_their_torch_definitions(
     assert bool(torch.isnan(fused).any()) == (m > 2 and k > 3)
 
 
+@needs_kernels
+def test_products_keep_their_values_while_the_workspace_is_reused() -> None:
+    """Intermediates live in reused per-thread buffers (``workspace``): a product's result is its
+    own memory, unchanged by later products of other shapes and paths, and a repeat gives the
+    same bits."""
+    rng = np.random.default_rng(11)
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.from_numpy(rng.standard_normal(shape).astype(np.float32))
+
+    a1, b1 = rand(3, 40, 70), rand(3, 70, 50)
+    a2, b2 = rand(1, 600, 300), rand(1, 300, 500)
+    first = [gemm.exact_bmm_f64(a1, b1), gemm.exact_bmm_int8(a1, b1)]
+    kept = [t.clone() for t in first]
+    others = [gemm.exact_bmm_f64(a2, b2), gemm.exact_bmm_int8(a2, b2)]
+    again = [gemm.exact_bmm_f64(a1, b1), gemm.exact_bmm_int8(a1, b1)]
+    for got, want, repeat in zip(first, kept, again, strict=True):
+        assert torch.equal(got, want) and torch.equal(repeat, want)
+    assert not torch.equal(others[0], others[1])  # the two paths' roundings differ: both ran
+
+
 def _edge_rows(rng: np.random.Generator, rows: int, n: int) -> torch.Tensor:
     x = torch.from_numpy((rng.standard_normal((rows, n)) * 4.0).astype(np.float32))
     specials = [0.0, -0.0, 1e-41, -1e-41, 88.7, -104.0, 1e30, -1e30, float("inf"), float("-inf")]
@@ -168,12 +189,22 @@ def _grads(
 @needs_kernels
 @pytest.mark.parametrize("n", [1, 5, 128, 130, 1000])
 @pytest.mark.parametrize(
-    "op", ["gelu", "silu", "softmax", "cross_entropy", "layer_norm", "layer_norm_no_bias"]
+    "op",
+    [
+        "gelu",
+        "silu",
+        "softmax",
+        "cross_entropy",
+        "layer_norm",
+        "layer_norm_no_bias",
+        "rms_norm",
+        "sqrt",
+    ],
 )
 def test_row_kernels_match_their_torch_definitions(
     n: int, op: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """GELU, SiLU, softmax (alone and in cross-entropy) and layer norm, forward and backward, fused vs torch ops, on masked rows,
+    """GELU, SiLU, softmax (alone and in cross-entropy), layer norm and RMSNorm, forward and backward, fused vs torch ops, on masked rows,
     constant rows, NaN, infinities, subnormals and values at exp's clamps."""
     rng = np.random.default_rng(n)
     x = _edge_rows(rng, 9, n)
@@ -188,6 +219,9 @@ def test_row_kernels_match_their_torch_definitions(
         "softmax": (lambda t: ops.softmax(t, -1), [x]),
         "layer_norm": (lambda t, w_, b_: ops.layer_norm(t, w_, b_, 1e-5), [x, w, b]),
         "layer_norm_no_bias": (lambda t, w_: ops.layer_norm(t, w_, None, 1e-5), [x, w]),
+        "rms_norm": (lambda t, w_: ops.rms_norm(t, w_, 1e-6), [x, w]),
+        # |x| spread over many binades (and -0.0, +inf; negatives only in the specials)
+        "sqrt": (ops.sqrt, [x.abs() * torch.exp2(x.abs() * 3) * 1e-20]),
     }
     fn, inputs = calls[op]
     fused = _grads(fn, inputs, n)
@@ -225,6 +259,29 @@ def test_tree_sum_matches_its_torch_definition(
     reference = tree_sum(x, dim, keepdim=True)
     assert torch.equal(fused.nan_to_num(1.5, 2.5, 3.5), reference.nan_to_num(1.5, 2.5, 3.5))
     assert not bool(torch.signbit(reference[reference == 0]).any())
+
+
+@needs_kernels
+@pytest.mark.parametrize("n", [1 << 16, 70001, 300007])
+def test_long_vector_tree_sum_matches_its_torch_definition(
+    n: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long vectors are summed by parallel column trees: the same adds, so the same bits (no
+    infinities here, so every rounding of the order shows), and an all -0.0 vector sums to +0.0."""
+    from node.runtime.repro.reduce import tree_sum, tree_sum_all
+
+    rng = np.random.default_rng(n)
+    values = rng.standard_normal(n) * np.exp2(rng.integers(-20, 20, size=n))
+    x = torch.from_numpy(values.astype(np.float32)).reshape(1, n, 1)
+    zeros = torch.full((n,), -0.0)
+    fused = [tree_sum(x, 1, keepdim=True), tree_sum_all(x), tree_sum_all(zeros)]
+    monkeypatch.setattr(native_kernels, "kernels", lambda: None)
+    reference = [tree_sum(x, 1, keepdim=True), tree_sum_all(x), tree_sum_all(zeros)]
+    for got, want in zip(fused, reference, strict=True):
+        assert got.shape == want.shape
+        assert torch.equal(got, want)
+    assert not bool(torch.signbit(fused[2]))
+    assert float(fused[1]) != float(x.double().sum())  # rounding shows: the order is tested
 
 
 @needs_kernels

@@ -15,6 +15,7 @@ limbs (15-bit operands, the low x low limb product dropped: about TF32's accurac
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -377,3 +378,33 @@ if __name__ == "__main__":
         print(native_digest())
     else:
         print(digest([evaluate(c, ReproOps()) for c in CASES]))
+
+
+def test_embedding_gradient_sums_only_touched_rows_with_the_same_bits() -> None:
+    """``exact_index_add`` sums the touched rows in a compact buffer: bit for bit the full-table
+    computation (repeated ids, untouched rows +0.0, -0.0 addends, a NaN column)."""
+    from node.runtime.repro.quantize import pow2
+    from node.runtime.repro.reduce import exact_index_add
+
+    rng = np.random.default_rng(5)
+    src = torch.from_numpy(
+        (rng.standard_normal((300, 6)) * np.exp2(rng.integers(-30, 30, (300, 1)))).astype(
+            np.float32
+        )
+    )
+    src[7] = -0.0
+    src[9, 4] = float("nan")
+    index = torch.from_numpy(rng.integers(0, 40, size=300)) * 3  # repeats; rows between untouched
+    got = exact_index_add(150, index, src)
+
+    bits = 51 - math.ceil(math.log2(300))
+    amax = src.abs().amax(dim=0, keepdim=True)
+    _, e = torch.frexp(amax)
+    shift = torch.clamp(bits - e.to(torch.float32), -120.0, 120.0)
+    q = torch.round(src.double() * pow2(shift).double())
+    acc = torch.zeros(150, 6, dtype=torch.float64).index_add_(0, index, q)
+    want = (acc * pow2(-shift).double()).to(torch.float32)
+    want = torch.where(torch.isfinite(amax), want, float("nan"))
+    assert torch.equal(got.nan_to_num(1.5), want.nan_to_num(1.5))
+    assert torch.equal(torch.signbit(got), torch.signbit(want))
+    assert bool(torch.isnan(got[:, 4]).all()) and not bool(torch.isnan(got[:, :4]).any())

@@ -163,11 +163,13 @@ def _dropout(x: Tensor, keep: Tensor, scale: float) -> Tensor:
 
 
 class Sqrt(torch.autograd.Function):
-    """Correctly rounded sqrt (``transcendental.sqrt``); the gradient is ``grad / (2 sqrt(x))``."""
+    """Correctly rounded sqrt (``transcendental.sqrt``, or ``sqrtf`` in a C kernel: the same
+    value); the gradient is ``grad / (2 sqrt(x))``."""
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> Tensor:
-        y = T.sqrt(x)
+        lib = native_kernels.rows_applicable(x)
+        y = native_kernels.sqrt(lib, x) if lib is not None else T.sqrt(x)
         ctx.save_for_backward(y)
         return y
 

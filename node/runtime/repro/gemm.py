@@ -41,7 +41,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from node.runtime.repro import native_kernels
+from node.runtime.repro import native_kernels, workspace
 from node.runtime.repro.quantize import Quantized, quantize
 
 # Each operand is quantized per slice along K to integers of magnitude below 2**OPERAND_BITS and
@@ -122,7 +122,7 @@ def _probe_int8_gemm(device: torch.device) -> bool:
     return True
 
 
-def limb_stack(x: Tensor, k_dim: int, top_first: bool) -> Quantized:
+def limb_stack(x: Tensor, k_dim: int, top_first: bool, role: str | None = None) -> Quantized:
     """Quantize ``x`` per slice along ``k_dim`` and split it into two int8 limbs.
 
     ``q = round(x * 2**shift) = hi * 2**8 + lo`` with ``|q| < 2**15`` and ``hi, lo`` in
@@ -135,12 +135,14 @@ def limb_stack(x: Tensor, k_dim: int, top_first: bool) -> Quantized:
     Every step is exact: scaling by a power of two, ``round`` (half to even), ``q / 2**8 + 1/2``
     (at most 15 significant bits), ``floor`` and ``q - 2**8 hi`` (an integer below 2^8). Returns
     ``Quantized(stack, inv_scale, amax, finite)``, ``inv_scale`` and ``amax`` keeping ``k_dim``
-    with size 1.
+    with size 1. With a ``role`` the fused kernel writes the stack into a ``workspace`` buffer.
     """
     return _quantized(
         x,
         k_dim,
-        lambda lib, phys, pk: native_kernels.limb_stack(lib, phys, pk, top_first, OPERAND_BITS),
+        lambda lib, phys, pk: native_kernels.limb_stack(
+            lib, phys, pk, top_first, OPERAND_BITS, role
+        ),
         lambda phys, pk: _limb_stack_torch(phys, pk, top_first),
     )
 
@@ -214,9 +216,10 @@ def exact_bmm_f64(a: Tensor, b: Tensor) -> Tensor:
     for k0 in range(0, k, F64_K_CHUNK):
         k1 = min(k0 + F64_K_CHUNK, k)
         bits = min(24, (53 - math.ceil(math.log2(max(k1 - k0, 1)))) // 2)
-        qa = _quantize_f64(a[..., k0:k1], 2, bits)
-        qb = _quantize_f64(b[..., k0:k1, :], 1, bits)
-        prod = torch.bmm(qa.q, qb.q)
+        qa = _quantize_f64(a[..., k0:k1], 2, bits, "a")
+        qb = _quantize_f64(b[..., k0:k1, :], 1, bits, "b")
+        prod = workspace.scratch("c", (batch, m, b.shape[-1]), torch.float64, a.device)
+        torch.bmm(qa.q, qb.q, out=prod)
         lib = native_kernels.kernels() if prod.device.type == "cpu" else None
         if lib is not None:
             part = native_kernels.rescale_f64(lib, prod, qa.inv, qb.inv)
@@ -228,15 +231,19 @@ def exact_bmm_f64(a: Tensor, b: Tensor) -> Tensor:
     return total
 
 
-def _quantize_f64(x: Tensor, k_dim: int, bits: int) -> Quantized:
-    """``quantize(x, k_dim, bits)`` with ``q`` as float64 (a fused kernel where available)."""
+def _quantize_f64(x: Tensor, k_dim: int, bits: int, role: str) -> Quantized:
+    """``quantize(x, k_dim, bits)`` with ``q`` as float64 (a fused kernel where available, writing
+    into the ``workspace`` buffer of ``role``)."""
 
     def definition(phys: Tensor, pk: int) -> Quantized:
         out = quantize(phys, pk, bits)
         return out._replace(q=out.q.double())
 
     return _quantized(
-        x, k_dim, lambda lib, phys, pk: native_kernels.quantize_f64(lib, phys, pk, bits), definition
+        x,
+        k_dim,
+        lambda lib, phys, pk: native_kernels.quantize_f64(lib, phys, pk, bits, role),
+        definition,
     )
 
 
@@ -272,9 +279,9 @@ def _exact_bmm_chunk(a: Tensor, b: Tensor, use_int_mm: bool) -> Tensor:
     """
     batch, m, k = a.shape
     n = b.shape[-1]
-    qa, qb = limb_stack(a, 2, True), limb_stack(b, 1, False)
+    qa, qb = limb_stack(a, 2, True, "a"), limb_stack(b, 1, False, "b")
     if use_int_mm:
-        prods = torch.empty(2, batch, m, n, dtype=torch.int32, device=a.device)
+        prods = workspace.scratch("c", (2, batch, m, n), torch.int32, a.device)
         # Small per-batch GEMMs run on one thread: waking sleeping OpenMP workers for each call
         # costs more than the call. Thread counts never change the (exact) products.
         threads = torch.get_num_threads()

@@ -262,3 +262,106 @@ void ct_dropout(const float *x, const uint8_t *keep, int64_t n, float scale, flo
         out[i] = keep[i] ? v : 0.0f;
     }
 }
+
+/* reduce.tree_sum of a long vector x[0..n) (n >= 1), in parallel: its tree, padded to width
+ * w = rows * cols (powers of two), first folds the top halves, i.e. for each column c < cols
+ * the tree over rows r of x[r * cols + c] (entries at or past n read as 0), then the tree over
+ * those cols column sums. Computing the column trees in column blocks (one job each) and then
+ * the last tree is the same sequence of adds on the same values: the same bits, not one thread.
+ * colsum holds cols floats; each thread's scratch holds rows * stride floats. */
+void ct_tree_sum_flat(const float *x, int64_t n, int64_t rows, int64_t cols, int64_t stride,
+                      float *colsum, float *out, float *scratch, int64_t per_thread, int threads) {
+    int64_t blocks = (cols + stride - 1) / stride;
+#pragma omp parallel num_threads(threads)
+    {
+        float *buf = thread_scratch(scratch, per_thread);
+#pragma omp for schedule(static)
+        for (int64_t job = 0; job < blocks; job++) {
+            int64_t c0 = job * stride;
+            int64_t w = cols - c0 < stride ? cols - c0 : stride;
+            for (int64_t i = 0; i < rows; i++) {
+                int64_t base = i * cols + c0;
+                int64_t valid = n - base < 0 ? 0 : (n - base < w ? n - base : w);
+                for (int64_t c = 0; c < valid; c++) buf[i * stride + c] = x[base + c];
+                for (int64_t c = valid; c < w; c++) buf[i * stride + c] = 0.0f;
+            }
+            for (int64_t h = rows; h > 1;) {
+                h >>= 1;
+                for (int64_t i = 0; i < h; i++)
+                    for (int64_t c = 0; c < w; c++)
+                        buf[i * stride + c] = buf[i * stride + c] + buf[(i + h) * stride + c];
+            }
+            for (int64_t c = 0; c < w; c++) colsum[c0 + c] = buf[c];
+        }
+    }
+    for (int64_t h = cols; h > 1;) {
+        h >>= 1;
+        for (int64_t i = 0; i < h; i++) colsum[i] = colsum[i] + colsum[i + h];
+    }
+    *out = colsum[0] + 0.0f;
+}
+
+/* RMSNorm.forward per row: rstd = 1 / sqrt(tree(x x) / n + eps), xhat = x rstd, y = w xhat. */
+void ct_rms_norm(const float *x, const float *w, int64_t rows, int64_t n, float eps, float *y,
+                 float *xhat, float *rstd, float *scratch, int64_t per_thread, int threads) {
+#pragma omp parallel num_threads(threads)
+    {
+        float *buf = thread_scratch(scratch, per_thread);
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            const float *xr = x + r * n;
+            float *xh = xhat + r * n, *yr = y + r * n;
+            for (int64_t i = 0; i < n; i++) yr[i] = xr[i] * xr[i];
+            float ms = tree(yr, n, buf) / (float)n;
+            float rs = 1.0f / sqrtf(ms + eps);
+            rstd[r] = rs;
+            for (int64_t i = 0; i < n; i++) {
+                float h = xr[i] * rs;
+                xh[i] = h;
+                yr[i] = w[i] * h;
+            }
+        }
+    }
+}
+
+/* RMSNorm.backward, input gradient per row: dxhat = grad w,
+ * dx = (dxhat - xhat (tree(dxhat xhat) / n)) rstd. */
+void ct_rms_norm_backward(const float *grad, const float *w, const float *xhat, const float *rstd,
+                          int64_t rows, int64_t n, float *dx, float *scratch, int64_t per_thread,
+                          int threads) {
+#pragma omp parallel num_threads(threads)
+    {
+        float *buf = thread_scratch(scratch, per_thread);
+        float *t = buf + per_thread / 2;
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            const float *g = grad + r * n, *xh = xhat + r * n;
+            float *o = dx + r * n;
+            for (int64_t i = 0; i < n; i++) {
+                o[i] = g[i] * w[i];
+                t[i] = o[i] * xh[i];
+            }
+            float mean_dx = tree(t, n, buf) / (float)n;
+            for (int64_t i = 0; i < n; i++) o[i] = (o[i] - xh[i] * mean_dx) * rstd[r];
+        }
+    }
+}
+
+/* transcendental.sqrt: the correctly rounded float32 sqrt (IEEE sqrtf, vectorized). */
+void ct_sqrt(const float *x, int64_t n, float *y, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i = 0; i < n; i++) y[i] = sqrtf(x[i]);
+}
+
+/* CrossEntropy.backward: (p - onehot(targets)) * scale, onehot 1.0 at a row's target, else 0.0. */
+void ct_cross_entropy_backward(const float *p, const int64_t *targets, int64_t rows, int64_t n,
+                               float scale, float *out, int threads) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        const float *pr = p + r * n;
+        float *o = out + r * n;
+        for (int64_t i = 0; i < n; i++) o[i] = (pr[i] - 0.0f) * scale;
+        int64_t t = targets[r];
+        if (t >= 0 && t < n) o[t] = (pr[t] - 1.0f) * scale;
+    }
+}

@@ -28,10 +28,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from node.runtime.repro import workspace
 from node.runtime.repro.quantize import Quantized
 
 SOURCES = [Path(__file__).with_name(name) for name in ("kernels_gemm.c", "kernels_rows.c")]
 # No -ffast-math, no FMA contraction: the compiler must keep every IEEE operation as written.
+# (-fno-math-errno only lets sqrtf vectorize without errno checks: a correctly rounded result
+# has one value.)
 BASE_FLAGS = [
     "-O3",
     "-std=c99",
@@ -40,6 +43,7 @@ BASE_FLAGS = [
     "-fopenmp",
     "-ffp-contract=off",
     "-fno-trapping-math",
+    "-fno-math-errno",
 ]
 ENV_SWITCH = "CROWDTRAIN_REPRO_KERNELS"
 
@@ -83,7 +87,12 @@ def kernels() -> ctypes.CDLL | None:
         "ct_layer_norm": [_ptr, _ptr, _ptr, i64, i64, f32, _ptr, _ptr, _ptr, _ptr, i64, _c_int],
         "ct_layer_norm_backward": [_ptr, _ptr, _ptr, _ptr, i64, i64, _ptr, _ptr, i64, _c_int],
         "ct_tree_sum": [_ptr, i64, i64, i64, i64, _ptr, _ptr, i64, _c_int],
+        "ct_tree_sum_flat": [_ptr, i64, i64, i64, i64, _ptr, _ptr, _ptr, i64, _c_int],
+        "ct_rms_norm": [_ptr, _ptr, i64, i64, f32, _ptr, _ptr, _ptr, _ptr, i64, _c_int],
+        "ct_rms_norm_backward": [_ptr, _ptr, _ptr, _ptr, i64, i64, _ptr, _ptr, i64, _c_int],
         "ct_dropout": [_ptr, _ptr, i64, f32, _ptr, _c_int],
+        "ct_sqrt": [_ptr, i64, _ptr, _c_int],
+        "ct_cross_entropy_backward": [_ptr, _ptr, i64, i64, f32, _ptr, _c_int],
     }
     for name, argtypes in signatures.items():
         getattr(lib, name).argtypes = argtypes
@@ -147,12 +156,15 @@ def _stats(phys: Tensor, pk: int) -> tuple[Tensor, Tensor]:
     return torch.empty(shape, dtype=torch.float32), torch.empty(shape, dtype=torch.float32)
 
 
-def limb_stack(lib: ctypes.CDLL, phys: Tensor, pk: int, top_first: bool, bits: int) -> Quantized:
+def limb_stack(
+    lib: ctypes.CDLL, phys: Tensor, pk: int, top_first: bool, bits: int, role: str | None = None
+) -> Quantized:
     """``gemm._limb_stack_torch`` on a contiguous float32 CPU ``phys`` [B, R, C], slices along
-    ``pk`` (1: per column, 2: per row): the stack laid out like ``phys``, ``inv`` and ``amax``."""
+    ``pk`` (1: per column, 2: per row): the stack laid out like ``phys``, ``inv`` and ``amax``.
+    With a ``role`` the stack is a ``workspace.scratch`` buffer (valid until the role's next use)."""
     batch, rows, cols = phys.shape
     shape = list(phys.shape)
-    q = torch.empty([*shape[:pk], 2, *shape[pk:]], dtype=torch.int8)
+    q = _buffer([*shape[:pk], 2, *shape[pk:]], torch.int8, role)
     hi, lo = (q.select(pk, i) for i in ((0, 1) if top_first else (1, 0)))
     inv, amax = _stats(phys, pk)
     threads = torch.get_num_threads()
@@ -169,11 +181,13 @@ def limb_stack(lib: ctypes.CDLL, phys: Tensor, pk: int, top_first: bool, bits: i
     return Quantized(q.reshape(shape), inv, amax, bad == 0)
 
 
-def quantize_f64(lib: ctypes.CDLL, phys: Tensor, pk: int, bits: int) -> Quantized:
+def quantize_f64(
+    lib: ctypes.CDLL, phys: Tensor, pk: int, bits: int, role: str | None = None
+) -> Quantized:
     """``quantize.quantize(phys, pk, bits)`` with ``q`` as float64, for a contiguous float32 CPU
-    ``phys`` [B, R, C] (``pk`` 1 or 2)."""
+    ``phys`` [B, R, C] (``pk`` 1 or 2); ``role`` as in ``limb_stack``."""
     batch, rows, cols = phys.shape
-    q = torch.empty(phys.shape, dtype=torch.float64)
+    q = _buffer(list(phys.shape), torch.float64, role)
     inv, amax = _stats(phys, pk)
     threads = torch.get_num_threads()
     if pk == 2:
@@ -185,6 +199,12 @@ def quantize_f64(lib: ctypes.CDLL, phys: Tensor, pk: int, bits: int) -> Quantize
             _p(phys), batch, rows, cols, _p(q), _p(inv), _p(amax), bits, threads
         )
     return Quantized(q, inv, amax, bad == 0)
+
+
+def _buffer(shape: list[int], dtype: torch.dtype, role: str | None) -> Tensor:
+    if role is None:
+        return torch.empty(shape, dtype=dtype)
+    return workspace.scratch(role, shape, dtype, torch.device("cpu"))
 
 
 def _scales(inv_a: Tensor, inv_b: Tensor, batch: int) -> tuple[Tensor, Tensor]:
@@ -322,11 +342,46 @@ def layer_norm_backward(
     return dx
 
 
+def rms_norm(
+    lib: ctypes.CDLL, x: Tensor, weight: Tensor, eps: float
+) -> tuple[Tensor, Tensor, Tensor]:
+    """``RMSNorm.forward`` over the last dim: ``(y, xhat, rstd)``."""
+    n = x.shape[-1]
+    y, xhat = torch.empty_like(x), torch.empty_like(x)
+    rstd = torch.empty(*x.shape[:-1], 1, dtype=torch.float32)
+    scratch, per, threads = _scratch(_pow2_at_least(n))
+    lib.ct_rms_norm(
+        _p(x), _p(weight), x.numel() // n, n, eps, _p(y), _p(xhat), _p(rstd), _p(scratch), per,
+        threads,
+    )  # fmt: skip
+    return y, xhat, rstd
+
+
+def rms_norm_backward(
+    lib: ctypes.CDLL, grad: Tensor, weight: Tensor, xhat: Tensor, rstd: Tensor
+) -> Tensor:
+    n = xhat.shape[-1]
+    dx = torch.empty_like(xhat)
+    scratch, per, threads = _scratch(2 * _pow2_at_least(n))
+    lib.ct_rms_norm_backward(
+        _p(grad), _p(weight), _p(xhat), _p(rstd), xhat.numel() // n, n, _p(dx),
+        _p(scratch), per, threads,
+    )  # fmt: skip
+    return dx
+
+
+# A vector at least this long is summed by column blocks in parallel (``_tree_sum_flat``).
+FLAT_MIN = 1 << 16
+FLAT_ROWS = 1024
+
+
 def tree_sum(lib: ctypes.CDLL, x: Tensor, dim: int) -> Tensor:
     """``reduce.tree_sum(x, dim, keepdim=True)`` for a contiguous float32 ``x`` (``x.shape[dim] > 0``)."""
     outer = math.prod(x.shape[:dim])
     n = x.shape[dim]
     inner = math.prod(x.shape[dim + 1 :])
+    if outer == 1 and inner == 1 and n >= FLAT_MIN:
+        return _tree_sum_flat(lib, x, n).reshape([1] * x.dim())
     out = torch.empty([*x.shape[:dim], 1, *x.shape[dim + 1 :]], dtype=torch.float32)
     width = _pow2_at_least(n)
     stride = min(inner, 64)  # columns per job; at most 4 MiB of scratch per thread
@@ -334,6 +389,43 @@ def tree_sum(lib: ctypes.CDLL, x: Tensor, dim: int) -> Tensor:
         stride //= 2
     scratch, per, threads = _scratch(width * stride)
     lib.ct_tree_sum(_p(x), outer, n, inner, stride, _p(out), _p(scratch), per, threads)
+    return out
+
+
+def _tree_sum_flat(lib: ctypes.CDLL, x: Tensor, n: int) -> Tensor:
+    """The tree sum of ``n`` contiguous floats as a 1-element tensor, over all threads.
+
+    Its padded width ``w`` viewed as ``[FLAT_ROWS, w / FLAT_ROWS]``: the tree's first folds add
+    rows, so it equals the tree over the column trees (``ct_tree_sum_flat``), whose column
+    blocks are jobs for every thread where the 1-D tree of ``ct_tree_sum`` is one job.
+    """
+    width = _pow2_at_least(n)
+    rows = min(width, FLAT_ROWS)
+    cols = width // rows
+    stride = min(cols, 64)
+    colsum = torch.empty(cols, dtype=torch.float32)
+    out = torch.empty(1, dtype=torch.float32)
+    scratch, per, threads = _scratch(rows * stride)
+    lib.ct_tree_sum_flat(
+        _p(x), n, rows, cols, stride, _p(colsum), _p(out), _p(scratch), per, threads
+    )
+    return out
+
+
+def cross_entropy_backward(lib: ctypes.CDLL, p: Tensor, targets: Tensor, scale: float) -> Tensor:
+    """``(p - onehot(targets)) * scale`` for contiguous float32 ``p`` [rows, n] and int64 targets."""
+    rows, n = p.shape
+    out = torch.empty_like(p)
+    lib.ct_cross_entropy_backward(
+        _p(p), _p(targets), rows, n, scale, _p(out), torch.get_num_threads()
+    )
+    return out
+
+
+def sqrt(lib: ctypes.CDLL, x: Tensor) -> Tensor:
+    """``transcendental.sqrt(x)`` (correctly rounded) for a contiguous float32 ``x``."""
+    out = torch.empty_like(x)
+    lib.ct_sqrt(_p(x), x.numel(), _p(out), torch.get_num_threads())
     return out
 
 

@@ -61,6 +61,9 @@ def exact_index_add(rows: int, index: Tensor, src: Tensor) -> Tensor:
     rounded to an integer (the quantization step is at most 2^-(50 - log2 n) of the column's max, far
     below float32 resolution); sums of at most ``n`` such integers stay below 2^52, so float64 adds are
     exact in any order. The unscaling is exact in float64 and the float32 conversion rounds once.
+    Only the rows ``index`` touches are summed and unscaled (a compact float64 buffer, each row's
+    exact sum the same); the others are +0.0, as ``0.0 * 2**-s`` rounded is: a batch of 2048
+    tokens touches at most 2048 of a 32k-row vocabulary, not all of its float64 rows.
     """
     n, d = src.shape
     out_shape = (rows, d)
@@ -71,8 +74,11 @@ def exact_index_add(rows: int, index: Tensor, src: Tensor) -> Tensor:
     _, e = torch.frexp(amax)
     shift = torch.clamp(bits - e.to(torch.float32), -120.0, 120.0)
     q = torch.round(src.double() * pow2(shift).double())
-    acc = torch.zeros(out_shape, dtype=torch.float64, device=src.device).index_add_(0, index, q)
-    out = (acc * pow2(-shift).double()).to(torch.float32)
+    touched, slot = torch.unique(index, return_inverse=True)
+    acc = torch.zeros(len(touched), d, dtype=torch.float64, device=src.device)
+    acc.index_add_(0, slot, q)
+    out = src.new_zeros(out_shape)
+    out[touched] = (acc * pow2(-shift).double()).to(torch.float32)
     finite = torch.isfinite(amax)
     if not bool(finite.all()):
         out = torch.where(finite, out, float("nan"))
