@@ -31,7 +31,7 @@ from node.training.trainer import train
 ROUNDS = {"workers": 2, "rounds": 2, "quorum": 2}
 
 
-def _data(digits: bytes, **changes: Any) -> dict[str, Any]:
+def rounds_data(digits: bytes, **changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "model": {"architecture": "mlp", "hidden": [16]},
         "dataset": {"address": address_of(digits), "format": "classification"},
@@ -49,7 +49,7 @@ def _data(digits: bytes, **changes: Any) -> dict[str, Any]:
 
 def rounds_spec(digits: bytes, **changes: Any) -> JobSpec:
     """W=2, R=2, H=4 on the digits MLP: a whole job trains in well under a second."""
-    return parse_spec(_data(digits, **changes))
+    return parse_spec(rounds_data(digits, **changes))
 
 
 def _rounds_error(digits: bytes, **rounds: Any) -> str:
@@ -94,7 +94,7 @@ def test_schedule_spans_every_round(digits: bytes) -> None:
 
 def test_specs_without_rounds_keep_their_bytes_and_state_hashes(digits: bytes) -> None:
     """Pinned from the code before rounds jobs existed: spec hash and a 3-step state hash."""
-    data = _data(digits, schedule={"warmup_steps": 2}, steps=12, checkpoint_every=4)
+    data = rounds_data(digits, schedule={"warmup_steps": 2}, steps=12, checkpoint_every=4)
     del data["rounds"]
     spec = parse_spec(data)
     assert b"rounds" not in spec.canonical_json()
