@@ -53,6 +53,7 @@ def post_args(
     round_timeout: int = ROUND_TIMEOUT,
     inner_steps: int = INNER_STEPS,
     unit_reward: int = UNIT_REWARD,
+    sample_rate_bps: int = SAMPLE_RATE_BPS,
 ) -> tuple[Any, ...]:
     return (
         SPEC_HASH,
@@ -65,7 +66,7 @@ def post_args(
         UNIT_FEE,
         SOLVE_TIMEOUT,
         round_timeout,
-        SAMPLE_RATE_BPS,
+        sample_rate_bps,
     )
 
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from protocol_kit import ETHER, MIN_SOLVER_STAKE, JobStatus
+from chain_dispute_kit import (
+    ATTESTATION_SALT,
+    attestation_digest,
+    draw_attesters,
+    register_verifiers,
+)
+from full_trace import FullTrace
+from protocol_kit import ETHER, MIN_SOLVER_STAKE, REVEAL_PHASE, JobStatus
 from protocol_world import SPEC_HASH, Trace, World
 from rounds_kit import (
     CHECKPOINT_EVERY,
@@ -415,3 +422,47 @@ def test_only_the_rounds_market_posts_and_cancels_units(
     # wired once at deployment: not even the deployer can wire another rounds market
     world.expect_revert(market.initialize(owner), owner, "JobMarketUnauthorized", owner)
     assert market.roundsMarket().call() == world.rounds.address
+
+
+def test_attesters_of_a_unit_are_paid_and_the_fee_rest_refunds_the_submitter(
+    world: World, submitter: str, solver: str
+) -> None:
+    """A unit is attested exactly like a job: the drawn attesters earn fee / S per revealed segment
+    and the unpaid rest of the unit's fee goes to the rounds job's submitter."""
+    register_verifiers(world, 200 * ETHER)
+    rounds_id, _ = post_rounds(
+        world, submitter, workers=1, rounds=1, quorum=1, sample_rate_bps=6_000
+    )
+    (unit,) = units(world, rounds_id, 0)
+    claim(world, unit, solver)
+    trace = FullTrace.make(unit, 0, INNER_STEPS // CHECKPOINT_EVERY, CHECKPOINT_EVERY)
+    world.send(world.market.functions.commitTrace(*trace.commit_args()), solver)
+    attesters = draw_attesters(world, unit)
+    att = world.attestations.functions
+    assigned = {a: [int(i) for i in att.assignedSegments(unit, a).call()] for a in attesters}
+    revealing = attesters[:2]  # the third never attests
+    for a in revealing:
+        roots = [trace.seg_root(i) for i in assigned[a]]
+        world.send(
+            att.commitAttestation(unit, attestation_digest(unit, 0, assigned[a], roots, a)), a
+        )
+    world.mine_at(world.job(unit).deadline + 1)
+    for a in revealing:
+        roots = [trace.seg_root(i) for i in assigned[a]]
+        proofs = [trace.segments.proof(i - 1) for i in assigned[a]]
+        world.send(
+            att.revealAttestation(unit, trace.commitment, roots, ATTESTATION_SALT, proofs), a
+        )
+    world.mine_at(world.job(unit).deadline + REVEAL_PHASE + 1)
+    world.send(world.market.functions.finalizeJob(unit), world.owner)
+    assert rounds_events(close(world, rounds_id))[0][1]["includedMask"] == 1
+
+    sampled = sum(len(s) for s in assigned.values())  # S = ceil(0.6 · 8) = 5
+    per_segment = UNIT_FEE // sampled
+    paid = {a: per_segment * len(assigned[a]) for a in revealing}
+    _withdraw_all(world, submitter, solver, *attesters)
+    for a in revealing:
+        assert world.balance(a) == paid[a]
+    assert world.balance(attesters[2]) == 0
+    assert world.balance(solver) == UNIT_REWARD
+    assert world.balance(submitter) == UNIT_FEE - sum(paid.values())
