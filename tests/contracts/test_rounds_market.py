@@ -39,12 +39,10 @@ ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def _withdraw_all(world: World, *accounts: str) -> None:
-    """Pull every credit of ``accounts`` from both markets (pull payments)."""
+    """Pull every JobMarket credit of ``accounts`` (every payout and refund is one)."""
     for account in accounts:
         if world.credit(account):
             world.send(world.market.functions.withdraw(), account)
-        if world.rounds.functions.creditOf(account).call():
-            world.send(world.rounds.functions.withdraw(), account)
 
 
 def test_post_escrows_exactly_and_opens_round_zero(
@@ -55,9 +53,10 @@ def test_post_escrows_exactly_and_opens_round_zero(
     now = world.now()
     assert rounds_id == 1
     assert world.balance(submitter) == 0
-    assert world.balance(world.rounds.address) == 3 * UNIT  # round 1, not yet opened
-    assert world.rounds.functions.totalLiabilities().call() == 3 * UNIT
-    assert world.market.functions.totalLiabilities().call() == before_liabilities + 3 * UNIT
+    # the whole escrow is JobMarket's: round 0's units, and round 1's in the rounds reserve
+    assert world.balance(world.rounds.address) == 0
+    assert world.market.functions.roundsReserve().call() == 3 * UNIT
+    assert world.market.functions.totalLiabilities().call() == before_liabilities + 6 * UNIT
 
     first = units(world, rounds_id, 0)[0]
     assert units(world, rounds_id, 0) == [first, first + 1, first + 2]
@@ -172,7 +171,7 @@ def test_all_final_closes_early_and_the_last_close_finishes_with_exact_payouts(
     assert units(world, rounds_id, 1) == round1
     assert world.rounds.functions.includedMask(rounds_id, 0).call() == 0b11
     assert world.rounds.functions.unitOf(round1[1]).call() == [rounds_id, 1, 1]
-    assert world.balance(world.rounds.address) == 0
+    assert world.market.functions.roundsReserve().call() == 0  # every round's escrow is posted
 
     for job_id in round1:
         solve(world, job_id, solver, tag="r1")
@@ -182,6 +181,12 @@ def test_all_final_closes_early_and_the_last_close_finishes_with_exact_payouts(
         ("RoundsJobFinished", {"roundsId": rounds_id}),
     ]
     assert rounds_job(world, rounds_id).status == Rounds.FINISHED
+    assert [world.rounds.functions.includedMask(rounds_id, r).call() for r in (0, 1, 2)] == [
+        0b11,
+        0b11,
+        0,
+    ]
+    assert units(world, rounds_id, 0) == round0 and units(world, rounds_id, 1) == round1
     world.expect_revert(
         world.rounds.functions.closeRound(rounds_id),
         stranger,
@@ -196,8 +201,7 @@ def test_all_final_closes_early_and_the_last_close_finishes_with_exact_payouts(
     assert world.balance(submitter) == 4 * UNIT_FEE
     assert world.balance(solver) == 4 * UNIT_REWARD
     assert world.stake_info(solver) == (4 * MIN_SOLVER_STAKE, 0, 0, 0)
-    assert world.balance(world.rounds.address) == 0
-    assert world.rounds.functions.totalLiabilities().call() == 0
+    assert world.market.functions.roundsReserve().call() == 0
 
 
 def test_deadline_with_quorum_cancels_open_units_and_leaves_in_flight_ones_out(
@@ -372,8 +376,8 @@ def test_submitter_cancels_open_units_and_unopened_rounds(
     ]
     assert world.job(still_open).status == JobStatus.CANCELLED
     assert world.job(claimed).status == JobStatus.CLAIMED
-    assert world.rounds.functions.creditOf(submitter).call() == unopened
-    assert world.credit(submitter) == UNIT
+    assert world.credit(submitter) == unopened + UNIT
+    assert world.market.functions.roundsReserve().call() == 0
     assert rounds_job(world, rounds_id).status == Rounds.CANCELLED
     for fn in (
         world.rounds.functions.closeRound(rounds_id),
@@ -390,9 +394,6 @@ def test_submitter_cancels_open_units_and_unopened_rounds(
     assert world.balance(submitter) == unopened + UNIT + UNIT_FEE
     assert world.balance(solver) == UNIT_REWARD
     assert world.balance(world.rounds.address) == 0
-    world.expect_revert(
-        world.rounds.functions.withdraw(), submitter, "RoundsMarketNothingToWithdraw", submitter
-    )
 
 
 def test_submitter_cannot_cancel_a_unit(world: World, submitter: str) -> None:
@@ -418,7 +419,12 @@ def test_only_the_rounds_market_posts_and_cancels_units(
     )
     for caller in (submitter, owner):
         world.expect_revert(post, caller, "JobMarketNotRoundsMarket", caller)
-        world.expect_revert(market.cancelUnits(unit, 1), caller, "JobMarketNotRoundsMarket", caller)
+        for fn in (
+            market.cancelUnits(unit, 1),
+            market.depositRoundsEscrow(1),
+            market.refundRoundsEscrow(caller, 1),
+        ):
+            world.expect_revert(fn, caller, "JobMarketNotRoundsMarket", caller)
     # wired once at deployment: not even the deployer can wire another rounds market
     world.expect_revert(market.initialize(owner), owner, "JobMarketUnauthorized", owner)
     assert market.roundsMarket().call() == world.rounds.address
