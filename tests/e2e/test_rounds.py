@@ -163,16 +163,22 @@ def test_a_cheater_in_round_one_is_slashed_excluded_and_its_slot_reclaimed(
     cheat_job = run.unit_job(0, 0)
     honest_jobs = [run.unit_job(0, 1), run.unit_job(0, 2)]
 
+    def honest_done_and_cheater_convicted() -> bool:
+        """Each honest solver is paused once its unit is final, so nobody reclaims slot 0 inside
+        round 0: the round closes at its deadline without it."""
+        for job_id in honest_jobs:
+            job = p.market.get_job(job_id)
+            if job.status is JobStatus.FINALIZED:
+                next(s for s in honest if s.account.address == job.solver).solver = None
+        return p.market.get_job(cheat_job).attempt == 1 and all(
+            s.solver is None for s in honest[:2]
+        )
+
     world.drive(
-        lambda: (
-            p.market.get_job(cheat_job).attempt == 1
-            and all(p.market.get_job(j).status is JobStatus.FINALIZED for j in honest_jobs)
-        ),
+        honest_done_and_cheater_convicted,
         rounds=400,
         what="the forged unit convicted and the honest units final",
     )
-    for slot in honest[:2]:  # nobody reclaims slot 0 inside round 0: the round closes without it
-        slot.solver = None
     world.drive(lambda: run.round_closed(0), rounds=400, what="round 0 closed at its deadline")
     assert run.included(0) == [1, 2]
     assert p.market.get_job(cheat_job).status is JobStatus.CANCELLED
