@@ -17,6 +17,7 @@ from eth_account.signers.local import LocalAccount
 from market_kit import Market
 
 from node.chain.dispute_types import DisputeKind, DisputeOutcome
+from node.chain.rounds_market import RoundsMarketAdapter
 from node.chain.types import JobStatus
 from node.rounds import expected_initial_state, job_session
 from node.storage import LocalBlobStore
@@ -49,11 +50,11 @@ class RoundsRun:
     rounds_id: int
 
     @property
-    def rm(self):  # type: ignore[no-untyped-def]
+    def rm(self) -> RoundsMarketAdapter:
         return self.world.p.rounds_market
 
     def unit_job(self, round_: int, slot: int) -> int:
-        return int(self.rm.unit_job(self.rounds_id, round_, slot))
+        return int(self.rm.unit_job(self.rounds_id, round_, slot) or 0)
 
     def included(self, round_: int) -> list[int]:
         return sorted(self.rm.included_slots(self.rounds_id, round_))
@@ -70,8 +71,7 @@ class RoundsRun:
 
 def post_rounds(world: World, spec: JobSpec) -> RoundsRun:
     submitter = world.market.as_(world.market.submitter)
-    submitter.token.ensure_allowance(submitter.rounds_market.address, W * R * (REWARD + FEE))
-    posted = submitter.rounds_market.post_rounds_job(
+    posted = submitter.post_rounds_job(
         spec_hash=spec.spec_hash(),
         workers=W,
         rounds=R,
