@@ -48,6 +48,8 @@ from node.training.session import TrainingSession
 from node.training.spec import JobSpec, parse_spec
 from node.training.text_tokenizer import byte_tokenizer
 
+LOSS_TARGET = 1.05
+"""Issue 13's target for ``loss_ratio``."""
 CHAIN_KEYS = ("gas_per_unit", "gate_wait_share")
 """Keys of the JSON the chain side fills (None until it does)."""
 
@@ -192,7 +194,8 @@ def rounds_report(
     )
     report: dict[str, Any] = {
         "loss_ratio": round(ratio, 4),
-        "loss_target": 1.05,
+        "loss_target": LOSS_TARGET,
+        "loss_target_met": bool(ratio <= LOSS_TARGET),
         "final_val_loss_rounds": final_rounds,
         "final_val_loss_sync": final_sync,
         "val_loss_per_round": rounds_val,

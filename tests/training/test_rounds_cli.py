@@ -43,3 +43,4 @@ def test_bench_rounds_quick_prints_the_figures() -> None:
     assert result["checkpoint_bytes_per_unit"] == 2 * result["state_bytes"]
     assert result["gas_per_unit"] is None and result["gate_wait_share"] is None
     assert result["config"]["workers"] == 2
+    assert result["loss_target_met"] is (result["loss_ratio"] <= 1.05)
