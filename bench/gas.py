@@ -3,7 +3,8 @@
 A warm-up job runs the whole happy path first (so the measured job pays no first-write costs for
 the market's counters or the solver's credit slot), then a second job is measured: post, claim,
 commit (a valid final-state proof for N=4, K=2), finalize after the challenge window, withdraw.
-Stake, cancel, reclaimTimedOut and requestUnstake are measured alongside.
+Stake, cancel, reclaimTimedOut and requestUnstake are measured alongside, then the dispute moves
+(bench/gas_disputes.py) and rounds jobs' gas per unit and per round (bench/gas_rounds.py).
 """
 
 from __future__ import annotations
@@ -123,8 +124,16 @@ def run_gas_bench() -> dict[str, Any]:
         ).gas_used
         total = sum(bench.actions[name] for name in HAPPY_PATH)
         from bench.gas_disputes import run_dispute_gas
+        from bench.gas_rounds import run_rounds_gas
 
         disputes = run_dispute_gas(owner, bench.submitter, bench.solver)
-        return {"actions": bench.actions, "happy_path_total": total, "bar": BAR, **disputes}
+        rounds = run_rounds_gas(bench.submitter, bench.solver)
+        return {
+            "actions": bench.actions,
+            "happy_path_total": total,
+            "bar": BAR,
+            **disputes,
+            **rounds,
+        }
     finally:
         anvil.stop()

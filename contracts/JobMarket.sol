@@ -17,16 +17,19 @@ import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 /// can be reclaimed or finalized only once `block.timestamp > deadline`.
 ///
 /// Solvency invariant, exact to the wei after every transaction:
-/// `token.balanceOf(this) == totalLiabilities() == Σ escrow of Open/Claimed/Committed jobs + Σ credits`.
+/// `token.balanceOf(this) == totalLiabilities() == Σ escrow of Open/Claimed/Committed jobs + Σ credits
+/// + roundsReserve()`.
 ///
 /// Gas: a job is five storage slots (submitter+reward, solver+verifierFee, specHash, the small
 /// fields, commitment); job ids start at 1 and share a slot with the liability total. A credit slot
 /// stores `credit + 1` once an account has been credited, so a withdrawal leaves it at 1 instead of
 /// zeroing it, and the next credit to that account is a cheap non-zero to non-zero write.
 ///
-/// Rounds jobs (docs/ROUNDS.md): the RoundsMarket wired once by `initialize` posts each round's units
-/// as ordinary jobs (`postUnits`) and alone may cancel them (`cancelUnits`); a bitmap of 256 job ids
-/// per word marks units, so a round's consecutive ids cost one word write, not one slot per unit.
+/// Rounds jobs (docs/ROUNDS.md): the RoundsMarket wired once by `initialize` deposits a rounds job's
+/// whole escrow here at posting (the rounds reserve, in the RoundsMarket's slot), posts each round's
+/// units as ordinary jobs from it (`postUnits`, no token transfer) and alone may cancel them
+/// (`cancelUnits`); a bitmap of 256 job ids per word marks units, so a round's consecutive ids cost
+/// one word write, not one slot per unit.
 contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -67,6 +70,9 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     /// @dev Bit (jobId & 255) of word (jobId >> 8) is set when the job is a unit of a rounds job.
     mapping(uint256 word => uint256 bits) private _unitBits;
     address private _roundsMarket;
+    /// @dev Escrow of rounds not yet opened (shares the RoundsMarket's slot: one read checks the
+    /// caller and loads it).
+    uint96 private _roundsReserve;
 
     /// @param token_ the escrow ERC20 (CrowdToken).
     /// @param stakeRegistry_ where solver stakes are locked; it must allow this contract.
@@ -169,8 +175,29 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IJobMarket
-    /// @dev One escrow transfer and one liability update for the whole round; each unit is stored
-    /// and announced (`JobPosted`) exactly as `postJob` does.
+    /// @dev The balance check makes the booking safe even if the caller's transfer went wrong.
+    function depositRoundsEscrow(uint256 amount) external {
+        if (msg.sender != _roundsMarket) revert JobMarketNotRoundsMarket(msg.sender);
+        uint256 liabilities = _totalLiabilities + amount;
+        if (_token.balanceOf(address(this)) < liabilities) revert JobMarketDepositMissing(amount);
+        _totalLiabilities = uint192(liabilities);
+        _roundsReserve = SafeCast.toUint96(_roundsReserve + amount);
+    }
+
+    /// @inheritdoc IJobMarket
+    function refundRoundsEscrow(address account, uint256 amount) external {
+        if (msg.sender != _roundsMarket) revert JobMarketNotRoundsMarket(msg.sender);
+        uint256 reserve = _roundsReserve;
+        if (reserve < amount) revert JobMarketInsufficientReserve(reserve, amount);
+        unchecked {
+            _roundsReserve = uint96(reserve - amount);
+        }
+        _credit(account, amount); // reserve becomes credit: the liability total does not change
+    }
+
+    /// @inheritdoc IJobMarket
+    /// @dev No token moves and the liability total does not change: reserve becomes escrow. Each
+    /// unit is stored and announced (`JobPosted`) exactly as `postJob` does.
     function postUnits(
         address submitter,
         bytes32 specHash,
@@ -181,18 +208,22 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         uint32 solveTimeout,
         uint16 sampleRateBps,
         uint256 count
-    ) external nonReentrant returns (uint256 firstJobId) {
+    ) external returns (uint256 firstJobId) {
         if (msg.sender != _roundsMarket) revert JobMarketNotRoundsMarket(msg.sender);
         if (count == 0 || count > 64) revert JobMarketInvalidUnitCount(count);
         uint256 escrow =
             _checkJob(specHash, steps, checkpointEvery, reward, verifierFee, solveTimeout, sampleRateBps) * count;
+        uint256 reserve = _roundsReserve;
+        if (reserve < escrow) revert JobMarketInsufficientReserve(reserve, escrow);
+        unchecked {
+            _roundsReserve = uint96(reserve - escrow);
+        }
         uint256 end;
         unchecked {
             firstJobId = _jobCount + 1;
             end = firstJobId + count;
         }
         _jobCount = uint64(end - 1);
-        _totalLiabilities += uint192(escrow);
         uint256 word = firstJobId >> 8;
         uint256 bits;
         for (uint256 jobId = firstJobId; jobId < end; ++jobId) {
@@ -204,7 +235,6 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
             bits |= 1 << (jobId & 255);
         }
         _unitBits[word] |= bits;
-        _token.safeTransferFrom(msg.sender, address(this), escrow);
     }
 
     /// @inheritdoc IJobMarket
@@ -483,6 +513,11 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     /// @inheritdoc IJobMarket
     function roundsMarket() external view returns (address) {
         return _roundsMarket;
+    }
+
+    /// @inheritdoc IJobMarket
+    function roundsReserve() external view returns (uint256) {
+        return _roundsReserve;
     }
 
     /// @inheritdoc IJobMarket

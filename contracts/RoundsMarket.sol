@@ -13,12 +13,14 @@ import {IRoundsMarket} from "./interfaces/IRoundsMarket.sol";
 /// ordinary JobMarket job posted through `IJobMarket.postUnits`, so claims, commits, attestations,
 /// disputes, timeouts and payouts of units are JobMarket's, unchanged. This contract decides only
 /// when a round closes, which units it includes, and when the next round's units are posted.
-/// @dev Solvency, exact to the wei after every transaction:
-/// `token.balanceOf(this) == totalLiabilities() == Σ escrow of rounds not yet opened + Σ credits`.
-/// A round's escrow moves to JobMarket when the round opens; from then on JobMarket owes it.
+/// @dev It never holds tokens: `postRoundsJob` moves the whole escrow from the submitter straight to
+/// JobMarket (its rounds reserve), so opening a round moves no token, and every refund is a JobMarket
+/// credit. JobMarket's solvency rule covers the reserve: Σ over Running rounds jobs of the escrow of
+/// rounds not yet opened == `JobMarket.roundsReserve()`.
 ///
-/// Gas: a rounds job is four slots; a round is one slot (`_Round`, keyed by its first job id), linked
-/// to the next round's, so opening a round writes one new slot and closing it rewrites that slot.
+/// Gas: a rounds job is four slots; a round is one slot (`_Round`, keyed by its first job id) written
+/// once, when it opens, together with the previous round's first job id and included mask (the last
+/// round's mask is kept in the rounds job's own slot), so a close writes no slot of its own.
 contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -41,38 +43,36 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
         uint32 roundTimeout;
         uint32 round;
         uint40 roundDeadline;
-        uint64 firstJobId; // of the current round
-        uint64 firstJobId0; // of round 0: the head of the rounds' linked list
+        uint64 firstJobId; // of the current round: the head of the rounds' list, linked backwards
+        uint64 lastIncludedMask; // of the last round, once the job finished
         RoundsStatus status;
     }
 
-    /// @dev One round, keyed by its first job id: which rounds job it belongs to, the included mask
-    /// (0 until closed: a closed round always includes at least one unit) and the next round's first id.
+    /// @dev One round, keyed by its first job id: which rounds job it belongs to, and the first job id
+    /// and included mask of the round before it (a closed round always includes at least one unit).
     struct _Round {
         uint64 roundsId;
         uint32 round;
-        uint64 includedMask;
-        uint64 nextFirstJobId;
+        uint64 prevFirstJobId;
+        uint64 prevIncludedMask;
     }
 
     IJobMarket private immutable _market;
     IERC20 private immutable _token;
+    /// @dev Challenge window + reveal phase of the JobMarket (its immutables), read once.
+    uint256 private immutable _finalizeDelay;
 
     mapping(uint256 roundsId => _Job) private _jobs;
     mapping(uint256 firstJobId => _Round) private _rounds;
-    mapping(address account => uint256 amount) private _credits;
-    uint64 private _roundsJobCount;
-    uint192 private _totalLiabilities;
+    uint256 private _roundsJobCount;
 
     /// @param market_ the JobMarket whose `initialize` must then be called with this contract's
     /// address (by its deployer, once): only then may this contract post and cancel units.
-    /// @dev The JobMarket may pull escrow from here without bound: it is the protocol contract that
-    /// holds every unit's escrow, and it pulls exactly a round's escrow in `postUnits`.
     constructor(address market_) {
         if (market_ == address(0)) revert RoundsMarketInvalidConfiguration();
         _market = IJobMarket(market_);
         _token = IERC20(IJobMarket(market_).token());
-        _token.forceApprove(market_, type(uint256).max);
+        _finalizeDelay = IJobMarket(market_).challengeWindow() + IJobMarket(market_).revealPhase();
     }
 
     // --- submitter ---
@@ -94,7 +94,7 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
         if (workers == 0 || workers > _MAX_WORKERS) revert RoundsMarketInvalidWorkers(workers);
         if (rounds == 0) revert RoundsMarketInvalidRounds(rounds);
         if (quorum == 0 || quorum > workers) revert RoundsMarketInvalidQuorum(quorum, workers);
-        uint256 minTimeout = uint256(solveTimeout) + _market.challengeWindow() + _market.revealPhase();
+        uint256 minTimeout = uint256(solveTimeout) + _finalizeDelay;
         if (roundTimeout < minTimeout) revert RoundsMarketRoundTimeoutTooShort(roundTimeout, minTimeout);
         // < 2^97 · 2^6 · 2^32: no overflow
         uint256 escrow = (uint256(unitReward) + unitVerifierFee) * workers * rounds;
@@ -102,10 +102,9 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
         if (allowance < escrow) revert RoundsMarketInsufficientAllowance(allowance, escrow);
 
         unchecked {
-            roundsId = _roundsJobCount + 1; // a uint64 of ids never runs out
+            roundsId = _roundsJobCount + 1;
         }
-        _roundsJobCount = uint64(roundsId);
-        _totalLiabilities += uint192(escrow);
+        _roundsJobCount = roundsId;
         _Job storage job = _jobs[roundsId];
         job.submitter = msg.sender;
         job.unitReward = unitReward;
@@ -123,14 +122,14 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
         emit RoundsJobPosted(
             roundsId, msg.sender, specHash, workers, rounds, quorum, unitReward, unitVerifierFee
         );
-        _token.safeTransferFrom(msg.sender, address(this), escrow);
-        uint64 firstJobId = _openRound(job, roundsId, 0);
-        job.firstJobId0 = firstJobId;
+        _token.safeTransferFrom(msg.sender, address(_market), escrow);
+        _market.depositRoundsEscrow(escrow);
+        _openRound(job, roundsId, 0, 0, 0);
     }
 
     /// @inheritdoc IRoundsMarket
-    /// @dev The cancelled units' escrow is credited by JobMarket to the submitter directly (the
-    /// units' submitter); only the rounds never opened are refunded from here.
+    /// @dev The cancelled units' escrow is credited by JobMarket to their submitter; the rounds never
+    /// opened are refunded from JobMarket's rounds reserve to the same credit.
     function cancelRoundsJob(uint256 roundsId) external nonReentrant {
         _Job storage job = _running(roundsId);
         address submitter = job.submitter;
@@ -143,20 +142,7 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
         }
         uint256 unitsRefund = _market.cancelUnits(job.firstJobId, job.workers);
         emit RoundsJobCancelled(roundsId, unopened + unitsRefund);
-        if (unopened != 0) {
-            _credits[submitter] += unopened; // the escrow stays a liability, now as credit
-            emit Credited(submitter, unopened);
-        }
-    }
-
-    /// @inheritdoc IRoundsMarket
-    function withdraw() external nonReentrant returns (uint256 amount) {
-        amount = _credits[msg.sender];
-        if (amount == 0) revert RoundsMarketNothingToWithdraw(msg.sender);
-        _credits[msg.sender] = 0;
-        _totalLiabilities -= uint192(amount);
-        emit CreditWithdrawn(msg.sender, amount);
-        _token.safeTransfer(msg.sender, amount);
+        if (unopened != 0) _market.refundRoundsEscrow(submitter, unopened);
     }
 
     // --- anyone ---
@@ -181,17 +167,14 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
             }
             _market.cancelUnits(firstJobId, workers);
         }
-        _Round storage closed = _rounds[firstJobId];
         emit RoundClosed(roundsId, round, mask);
         unchecked {
             if (round + 1 == job.rounds) {
-                closed.includedMask = uint64(mask);
-                job.status = RoundsStatus.Finished;
+                (job.lastIncludedMask, job.status) = (uint64(mask), RoundsStatus.Finished);
                 emit RoundsJobFinished(roundsId);
                 return;
             }
-            uint64 next = _openRound(job, roundsId, round + 1);
-            (closed.includedMask, closed.nextFirstJobId) = (uint64(mask), next);
+            _openRound(job, roundsId, round + 1, uint64(firstJobId), uint64(mask));
         }
     }
 
@@ -244,23 +227,15 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
 
     /// @inheritdoc IRoundsMarket
     function includedMask(uint256 roundsId, uint32 round) external view returns (uint256) {
-        uint256 first = _firstJobOf(_jobs[roundsId], round);
-        return first == 0 ? 0 : _rounds[first].includedMask;
+        _Job storage job = _jobs[roundsId];
+        if (round == job.round) return job.status == RoundsStatus.Finished ? job.lastIncludedMask : 0;
+        if (round > job.round) return 0;
+        return _rounds[_firstJobOf(job, round + 1)].prevIncludedMask;
     }
 
     /// @inheritdoc IRoundsMarket
     function roundsJobCount() external view returns (uint256) {
         return _roundsJobCount;
-    }
-
-    /// @inheritdoc IRoundsMarket
-    function creditOf(address account) external view returns (uint256) {
-        return _credits[account];
-    }
-
-    /// @inheritdoc IRoundsMarket
-    function totalLiabilities() external view returns (uint256) {
-        return _totalLiabilities;
     }
 
     /// @inheritdoc IRoundsMarket
@@ -285,15 +260,15 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Post round `round`'s W units (JobMarket pulls their escrow from here) and record the round.
-    function _openRound(_Job storage job, uint256 roundsId, uint32 round) private returns (uint64 firstJobId) {
+    /// @dev Post round `round`'s W units (escrowed from JobMarket's rounds reserve) and record the round
+    /// with the first job id and included mask of the round it follows.
+    function _openRound(_Job storage job, uint256 roundsId, uint32 round, uint64 prevFirstJobId, uint64 prevMask)
+        private
+    {
         uint256 workers = job.workers;
         uint96 reward = job.unitReward;
         uint96 fee = job.unitVerifierFee;
-        unchecked {
-            _totalLiabilities -= uint192((uint256(reward) + fee) * workers); // part of the escrow held here
-        }
-        firstJobId = uint64(
+        uint64 firstJobId = uint64(
             _market.postUnits(
                 job.submitter,
                 job.specHash,
@@ -308,17 +283,22 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
         );
         uint64 deadline = uint64(block.timestamp) + job.roundTimeout;
         (job.round, job.roundDeadline, job.firstJobId) = (round, uint40(deadline), firstJobId);
-        _rounds[firstJobId] = _Round({roundsId: uint64(roundsId), round: round, includedMask: 0, nextFirstJobId: 0});
+        _rounds[firstJobId] = _Round({
+            roundsId: uint64(roundsId),
+            round: round,
+            prevFirstJobId: prevFirstJobId,
+            prevIncludedMask: prevMask
+        });
         emit RoundOpened(roundsId, round, firstJobId, deadline);
     }
 
-    /// @dev First job id of round `round` (0 when not opened): follows the rounds' links from round 0.
+    /// @dev First job id of round `round` (0 when not opened): follows the rounds' links back from
+    /// the current round.
     function _firstJobOf(_Job storage job, uint32 round) private view returns (uint256 first) {
         if (job.status == RoundsStatus.None || round > job.round) return 0;
-        if (round == job.round) return job.firstJobId;
-        first = job.firstJobId0;
-        for (uint32 r; r < round; ++r) {
-            first = _rounds[first].nextFirstJobId;
+        first = job.firstJobId;
+        for (uint32 r = job.round; r > round; --r) {
+            first = _rounds[first].prevFirstJobId;
         }
     }
 

@@ -33,6 +33,26 @@ contract HandlerPathsTest {
         require(bytes(h.drainAll()).length == 0, "drain");
     }
 
+    /// @dev A rounds job of W = 2, R = 2, q = 2: round 0's units (jobs 1, 2) are solved and finalized like
+    /// any job, the close includes both and opens round 1 (jobs 3, 4); the drain cancels it, nothing stuck.
+    function test_roundsJobClosesARoundAndDrains() public {
+        h.postRoundsJob(0, 1_045, 50e18); // W = 2, R = 2, q = 2, K = 2, N = 1, solve timeout 62 s
+        require(sys.market().isUnit(1) && sys.market().isUnit(2), "units");
+        h.claimJob(1, 0);
+        h.claimJob(2, 1);
+        h.commitTrace(0, 0);
+        h.commitTrace(1, 0);
+        h.advance(121, 1);
+        h.advance(61, 1);
+        h.finalizeJob(0);
+        h.finalizeJob(1);
+        h.closeRound(0);
+        require(sys.rounds().includedMask(1, 0) == 3, "round 0 includes both slots");
+        require(sys.rounds().unitJob(1, 1, 1) == 4, "round 1 is jobs 3 and 4");
+        require(sys.market().roundsReserve() == 0, "every round's escrow is posted");
+        require(bytes(h.drainAll()).length == 0, "drain");
+    }
+
     function test_lyingSolverLosesTheBisection() public {
         h.postJob(0, 50e18, 3e18, 1, 100); // K = 4, N = 1
         h.claimJob(1, 0);

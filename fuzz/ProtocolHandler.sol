@@ -5,6 +5,7 @@ import {IAttestations} from "../contracts/interfaces/IAttestations.sol";
 import {IDisputeGame} from "../contracts/interfaces/IDisputeGame.sol";
 import {IJobMarket} from "../contracts/interfaces/IJobMarket.sol";
 import {IJury} from "../contracts/interfaces/IJury.sol";
+import {IRoundsMarket} from "../contracts/interfaces/IRoundsMarket.sol";
 import {IStakeRegistry} from "../contracts/interfaces/IStakeRegistry.sol";
 import {TraceMerkle} from "../contracts/libraries/TraceMerkle.sol";
 
@@ -33,6 +34,8 @@ contract ProtocolHandler {
     uint256 internal constant CROWD = 1e18;
     uint256 internal constant ACTORS = 6;
     uint256 internal constant MAX_JOBS = 10;
+    /// @dev Rounds jobs of at most 3 slots by 2 rounds: their units are ordinary jobs beyond MAX_JOBS.
+    uint256 internal constant MAX_ROUNDS_JOBS = 2;
     uint256 internal constant HONEST = type(uint256).max;
     address public constant BURN = address(0xdEaD);
 
@@ -43,6 +46,7 @@ contract ProtocolHandler {
     IJury internal immutable jury;
     IDisputeGame internal immutable game;
     IJobMarket internal immutable market;
+    IRoundsMarket internal immutable rounds;
     Sabotage public immutable sabotage;
     address[] public actors;
 
@@ -93,7 +97,7 @@ contract ProtocolHandler {
         sabotage = sabotage_;
         sys = new ProtocolSystem();
         (token, registry, attestations) = (sys.token(), sys.registry(), sys.attestations());
-        (jury, game, market) = (sys.jury(), sys.game(), sys.market());
+        (jury, game, market, rounds) = (sys.jury(), sys.game(), sys.market(), sys.rounds());
         now_ = 1_700_000_000;
         blockNo = 1_000;
         VM.warp(now_);
@@ -137,6 +141,43 @@ contract ProtocolHandler {
         _topUp(submitter, uint256(reward) + fee);
         _postJob(submitter, keccak256(abi.encode("spec", shapeSeed)), n * k, k, reward, fee, timeout, rate);
         ghostEscrowPosted += uint256(reward) + fee;
+    }
+
+    /// @notice A rounds job (docs/ROUNDS.md): its whole escrow enters JobMarket's rounds reserve, round 0's
+    /// units are posted as ordinary jobs that every job action then drives.
+    function postRoundsJob(uint256 actorSeed, uint256 shapeSeed, uint256 rewardSeed) external action {
+        require(rounds.roundsJobCount() < MAX_ROUNDS_JOBS, "enough rounds jobs");
+        address submitter = _actor(actorSeed);
+        uint32 workers = uint32(1 + shapeSeed % 3);
+        uint32 roundCount = uint32(1 + (shapeSeed >> 2) % 2);
+        uint32 quorum = uint32(1 + (shapeSeed >> 4) % workers);
+        uint32 k = (shapeSeed >> 6) % 2 == 0 ? 2 : 4;
+        uint32 n = uint32(1 + (shapeSeed >> 7) % 4);
+        uint96 reward = uint96(1 + rewardSeed % (150 * CROWD));
+        uint96 fee = uint96((rewardSeed >> 128) % (20 * CROWD));
+        uint32 timeout = uint32(60 + (shapeSeed >> 9) % 600);
+        uint32 roundTimeout = timeout + 180 + uint32((shapeSeed >> 20) % 600);
+        uint256 escrow = (uint256(reward) + fee) * workers * roundCount;
+        _topUp(submitter, escrow);
+        VM.prank(submitter);
+        token.approve(address(rounds), escrow);
+        VM.prank(submitter);
+        rounds.postRoundsJob(
+            keccak256(abi.encode("rounds", shapeSeed)), workers, roundCount, quorum, n * k, k, reward, fee, timeout, roundTimeout, 1_000
+        );
+        ghostEscrowPosted += escrow;
+    }
+
+    /// @notice Anyone closes (or reopens) a rounds job's current round.
+    function closeRound(uint256 roundsSeed) external action {
+        rounds.closeRound(_roundsId(roundsSeed));
+    }
+
+    /// @notice A rounds job's submitter cancels it.
+    function cancelRoundsJob(uint256 roundsSeed) external action {
+        uint256 id = _roundsId(roundsSeed);
+        VM.prank(rounds.getRoundsJob(id).submitter);
+        rounds.cancelRoundsJob(id);
     }
 
     function cancelJob(uint256 jobSeed) external action {
@@ -591,12 +632,13 @@ contract ProtocolHandler {
     // ====================================================================================
 
     /// @notice Warp far ahead and take every timeout path (move clocks, empty jury rounds, solve
-    /// timeouts, finalizations; open jobs are cancelled by their submitters), then have everyone
-    /// withdraw everything. Returns "" when every job ended and both escrow contracts are empty,
+    /// timeouts, finalizations; open jobs and running rounds jobs are cancelled by their submitters),
+    /// then have everyone withdraw everything. Returns "" when every job ended and both escrow contracts are empty,
     /// else what was stuck. Callers wrap it in a state snapshot.
     function drainAll() external returns (string memory stuck) {
         VM.warp(now_);
         VM.roll(blockNo);
+        _drainRounds();
         for (uint256 pass; pass < 24; ++pass) {
             bool busy = _drainDisputes();
             busy = _drainJobs() || busy;
@@ -611,6 +653,12 @@ contract ProtocolHandler {
         for (uint256 id = 1; id <= disputes; ++id) {
             if (game.getDispute(id).phase != IDisputeGame.Phase.Resolved) return string.concat("dispute ", _str(id), " open");
         }
+        for (uint256 id = 1; id <= rounds.roundsJobCount(); ++id) {
+            if (rounds.getRoundsJob(id).status == IRoundsMarket.RoundsStatus.Running) {
+                return string.concat("rounds job ", _str(id), " still running");
+            }
+        }
+        if (market.roundsReserve() != 0) return "the rounds reserve is not empty";
         for (uint256 k; k < actors.length; ++k) {
             address actor = actors[k];
             if (market.creditOf(actor) != 0) {
@@ -643,6 +691,17 @@ contract ProtocolHandler {
             return "StakeRegistry still holds tokens";
         }
         return "";
+    }
+
+    /// @dev Every running rounds job is cancelled by its submitter: its open units are cancelled and the
+    /// rounds never opened refunded; its claimed and committed units then drain like any job.
+    function _drainRounds() internal {
+        for (uint256 id = 1; id <= rounds.roundsJobCount(); ++id) {
+            IRoundsMarket.RoundsJob memory job = rounds.getRoundsJob(id);
+            if (job.status != IRoundsMarket.RoundsStatus.Running) continue;
+            VM.prank(job.submitter);
+            try rounds.cancelRoundsJob(id) {} catch {}
+        }
     }
 
     function _drainDisputes() internal returns (bool busy) {
@@ -700,8 +759,10 @@ contract ProtocolHandler {
         return actors.length;
     }
 
-    /// @notice Escrow of the jobs still live (Open, Claimed, Committed): reward + fee still held.
+    /// @notice Escrow of the jobs still live (Open, Claimed, Committed): reward + fee still held, plus
+    /// the rounds reserve (escrow of rounds not yet opened), which nobody has been credited either.
     function liveEscrow() external view returns (uint256 sum) {
+        sum = market.roundsReserve();
         uint256 jobs = market.jobCount();
         for (uint256 j = 1; j <= jobs; ++j) {
             IJobMarket.Job memory job = market.getJob(j);
@@ -862,6 +923,22 @@ contract ProtocolHandler {
             if (job.status == status) return (jobId, job);
         }
         revert("no job in that status");
+    }
+
+    /// @notice Σ over running rounds jobs of the escrow of rounds not yet opened: what the rounds
+    /// reserve must hold, recounted from RoundsMarket's own records.
+    function unopenedRoundsEscrow() external view returns (uint256 sum) {
+        for (uint256 id = 1; id <= rounds.roundsJobCount(); ++id) {
+            IRoundsMarket.RoundsJob memory job = rounds.getRoundsJob(id);
+            if (job.status != IRoundsMarket.RoundsStatus.Running) continue;
+            sum += (uint256(job.unitReward) + job.unitVerifierFee) * job.workers * (job.rounds - job.round - 1);
+        }
+    }
+
+    function _roundsId(uint256 seed) internal view returns (uint256) {
+        uint256 count = rounds.roundsJobCount();
+        require(count != 0, "no rounds jobs");
+        return 1 + seed % count;
     }
 
     function _disputeId(uint256 seed) internal view returns (uint256) {

@@ -19,7 +19,7 @@ abstract contract ProtocolInvariantsBase is InvariantTargets {
     function setUp() public {
         handler = new ProtocolHandler(_sabotage());
         sys = handler.sys();
-        bytes4[] memory selectors = new bytes4[](_sabotage() == ProtocolHandler.Sabotage.None ? 31 : 32);
+        bytes4[] memory selectors = new bytes4[](_sabotage() == ProtocolHandler.Sabotage.None ? 34 : 35);
         selectors[0] = ProtocolHandler.postJob.selector;
         selectors[1] = ProtocolHandler.cancelJob.selector;
         selectors[2] = ProtocolHandler.claimJob.selector;
@@ -51,7 +51,10 @@ abstract contract ProtocolInvariantsBase is InvariantTargets {
         selectors[28] = ProtocolHandler.progress.selector; // a third of all calls move a job or dispute on
         selectors[29] = ProtocolHandler.progress.selector;
         selectors[30] = ProtocolHandler.advance.selector;
-        if (_sabotage() != ProtocolHandler.Sabotage.None) selectors[31] = ProtocolHandler.sabotageStep.selector;
+        selectors[31] = ProtocolHandler.postRoundsJob.selector;
+        selectors[32] = ProtocolHandler.closeRound.selector;
+        selectors[33] = ProtocolHandler.cancelRoundsJob.selector;
+        if (_sabotage() != ProtocolHandler.Sabotage.None) selectors[34] = ProtocolHandler.sabotageStep.selector;
         _target(address(handler), selectors);
     }
 
@@ -68,6 +71,9 @@ abstract contract ProtocolInvariantsBase is InvariantTargets {
         require(marketBalance == sys.market().totalLiabilities(), "JobMarket balance differs from its liabilities");
         require(registryBalance == sys.registry().totalStaked(), "StakeRegistry balance differs from total staked");
         require(held + marketBalance + registryBalance == handler.ghostMinted(), "tokens left the tracked holders");
+        // rounds jobs: RoundsMarket holds nothing; JobMarket's reserve is exactly the unopened rounds' escrow
+        require(sys.token().balanceOf(address(sys.rounds())) == 0, "RoundsMarket holds tokens");
+        require(sys.market().roundsReserve() == handler.unopenedRoundsEscrow(), "rounds reserve differs from unopened rounds");
         // the burn address holds exactly the stake burned (challenge fees, slashed jurors), nothing else
         require(sys.token().balanceOf(handler.BURN()) == handler.ghostBurned(), "burned tokens differ from StakeBurned");
     }

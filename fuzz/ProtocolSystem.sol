@@ -7,6 +7,7 @@ import {IAttestations} from "../contracts/interfaces/IAttestations.sol";
 import {IDisputeGame} from "../contracts/interfaces/IDisputeGame.sol";
 import {IJobMarket} from "../contracts/interfaces/IJobMarket.sol";
 import {IJury} from "../contracts/interfaces/IJury.sol";
+import {IRoundsMarket} from "../contracts/interfaces/IRoundsMarket.sol";
 import {IStakeRegistry} from "../contracts/interfaces/IStakeRegistry.sol";
 import {IVerifierDraws} from "../contracts/interfaces/IVerifierDraws.sol";
 import {VM} from "./Vm.sol";
@@ -39,6 +40,7 @@ contract ProtocolSystem {
     IJuryInit public immutable jury;
     IDisputeGame public immutable game;
     IJobMarket public immutable market;
+    IRoundsMarket public immutable rounds;
 
     constructor() {
         token = ICrowdToken(VM.deployCode("CrowdToken.sol:CrowdToken", abi.encode(address(this), 0)));
@@ -70,6 +72,8 @@ contract ProtocolSystem {
                 )
             )
         );
+        rounds = IRoundsMarket(VM.deployCode("RoundsMarket.sol:RoundsMarket", abi.encode(address(market))));
+        market.initialize(address(rounds)); // wired once: nobody can wire another rounds market
         attestations.initialize(address(market));
         jury.initialize(address(game));
         registry.setProtocolContract(address(market), true);

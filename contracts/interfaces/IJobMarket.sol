@@ -88,6 +88,10 @@ interface IJobMarket {
     error JobMarketUnitNotCancellable(uint256 jobId);
     /// @notice A unit batch of `count` jobs is empty or larger than a round may be (64 slots).
     error JobMarketInvalidUnitCount(uint256 count);
+    /// @notice The rounds reserve holds `reserve`, less than the `required` escrow.
+    error JobMarketInsufficientReserve(uint256 reserve, uint256 required);
+    /// @notice The rounds market booked a deposit of `amount` this contract did not receive.
+    error JobMarketDepositMissing(uint256 amount);
 
     /// @notice Emitted when `submitter` posted job `jobId` and escrowed `reward + verifierFee`.
     event JobPosted(
@@ -195,11 +199,20 @@ interface IJobMarket {
     /// nobody can change it.
     function initialize(address roundsMarket) external;
 
+    /// @notice Book `amount` tokens the RoundsMarket just transferred here (a rounds job's whole
+    /// escrow) as the rounds reserve, from which `postUnits` escrows each round's units: the escrow
+    /// moves once, at posting, instead of once per round. Reverts unless the tokens arrived.
+    /// Only the RoundsMarket.
+    function depositRoundsEscrow(uint256 amount) external;
+
+    /// @notice Credit `amount` of the rounds reserve to `account` (the escrow of rounds never opened
+    /// of a cancelled rounds job, refunded to its submitter). Only the RoundsMarket.
+    function refundRoundsEscrow(address account, uint256 amount) external;
+
     /// @notice Post `count` units of a rounds job (consecutive job ids from the returned one), each
     /// an ordinary job whose `submitter` is the rounds job's submitter, so cancellations and
-    /// attester-fee leftovers credit it directly. The escrow `count × (reward + verifierFee)` is
-    /// pulled from the caller (the RoundsMarket). Only the RoundsMarket; parameters are checked as
-    /// in `postJob`.
+    /// attester-fee leftovers credit it directly. The escrow `count × (reward + verifierFee)` comes
+    /// from the rounds reserve. Only the RoundsMarket; parameters are checked as in `postJob`.
     function postUnits(
         address submitter,
         bytes32 specHash,
@@ -248,13 +261,15 @@ interface IJobMarket {
     function isUnit(uint256 jobId) external view returns (bool);
     /// @notice The RoundsMarket wired at deployment (zero until `initialize`).
     function roundsMarket() external view returns (address);
+    /// @notice Escrow of rounds not yet opened, held for the RoundsMarket (part of the liabilities).
+    function roundsReserve() external view returns (uint256);
     /// @notice The job's submitter (0 for an unknown job): one storage read, for the jury draw.
     function submitterOf(uint256 jobId) external view returns (address);
     function jobCount() external view returns (uint256);
     function creditOf(address account) external view returns (uint256);
     /// @notice Stake a solver locks for this job: max(minSolverStake, 2 × reward).
     function solverLockOf(uint256 jobId) external view returns (uint256);
-    /// @notice Tokens this contract must hold: open escrows plus unpaid credits.
+    /// @notice Tokens this contract must hold: open escrows, unpaid credits and the rounds reserve.
     function totalLiabilities() external view returns (uint256);
     function token() external view returns (address);
     function stakeRegistry() external view returns (address);

@@ -6,7 +6,8 @@ pragma solidity ^0.8.24;
 /// (round r, slot w) is an ordinary JobMarket job. The rounds market escrows the whole job, posts a
 /// round's W units (consecutive job ids) when the previous round closes, and records which units of
 /// each round were final at its close (the included mask the outer step averages over).
-/// Payouts of units are JobMarket's; this contract only credits refunds of rounds never opened.
+/// It holds no tokens: the escrow goes straight to JobMarket at posting (its rounds reserve), and every
+/// payout and refund, including the escrow of rounds never opened, is a JobMarket credit.
 interface IRoundsMarket {
     enum RoundsStatus {
         None,
@@ -54,8 +55,6 @@ interface IRoundsMarket {
     error RoundsMarketNotSubmitter(uint256 roundsId, address caller);
     /// @notice Round `round` has units not final and its deadline `deadline` has not passed.
     error RoundsMarketRoundNotDue(uint256 roundsId, uint256 round, uint256 deadline);
-    /// @notice The caller has no credit to withdraw.
-    error RoundsMarketNothingToWithdraw(address account);
     /// @notice The JobMarket address is zero.
     error RoundsMarketInvalidConfiguration();
 
@@ -78,16 +77,13 @@ interface IRoundsMarket {
     event RoundReopened(uint256 indexed roundsId, uint32 round, uint64 deadline);
     /// @notice The last round closed: the rounds job is done.
     event RoundsJobFinished(uint256 indexed roundsId);
-    /// @notice The submitter cancelled the rounds job; `refund` went back to it (credits: the escrow
-    /// of rounds never opened here, the escrow of the current round's open units in JobMarket).
+    /// @notice The submitter cancelled the rounds job; `refund` (the escrow of rounds never opened
+    /// and of the current round's open units) was credited to it in JobMarket.
     event RoundsJobCancelled(uint256 indexed roundsId, uint256 refund);
-    /// @notice `account` was credited `amount` (pull payment).
-    event Credited(address indexed account, uint256 amount);
-    /// @notice `account` withdrew `amount` of credit.
-    event CreditWithdrawn(address indexed account, uint256 amount);
 
-    /// @notice Post a rounds job: escrow W·R·(unitReward + unitVerifierFee) (pulled with transferFrom)
-    /// and open round 0 (its W units are posted to JobMarket at once). Ids start at 1.
+    /// @notice Post a rounds job: escrow W·R·(unitReward + unitVerifierFee) (moved with transferFrom
+    /// from the caller, which approves this contract, straight to JobMarket) and open round 0 (its W
+    /// units are posted to JobMarket at once). Ids start at 1.
     /// @param innerSteps H, each unit's steps, a positive multiple of `checkpointEvery`.
     /// @param roundTimeout seconds each round has before it may close with a quorum (or reopen).
     function postRoundsJob(
@@ -111,12 +107,9 @@ interface IRoundsMarket {
     /// final units, reopen the round instead: its deadline becomes now + roundTimeout.
     function closeRound(uint256 roundsId) external;
 
-    /// @notice Submitter: stop the rounds job. Open units of the current round are cancelled (refund
-    /// in JobMarket); the escrow of rounds never opened becomes the submitter's credit here.
+    /// @notice Submitter: stop the rounds job. Open units of the current round are cancelled and the
+    /// escrow of rounds never opened refunded, both as the submitter's JobMarket credit.
     function cancelRoundsJob(uint256 roundsId) external;
-
-    /// @notice Withdraw all of the caller's credit (refunds of rounds never opened).
-    function withdraw() external returns (uint256 amount);
 
     // --- views ---
 
@@ -129,9 +122,6 @@ interface IRoundsMarket {
     /// @notice Bit w set when unit (round, w) was Finalized at the round's close; 0 until closed.
     function includedMask(uint256 roundsId, uint32 round) external view returns (uint256);
     function roundsJobCount() external view returns (uint256);
-    function creditOf(address account) external view returns (uint256);
-    /// @notice Tokens this contract must hold: escrow of rounds not yet opened plus unpaid credits.
-    function totalLiabilities() external view returns (uint256);
     function jobMarket() external view returns (address);
     function token() external view returns (address);
 }

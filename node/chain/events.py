@@ -214,8 +214,6 @@ ROUNDS_MARKET_EVENTS: dict[str, type[ChainEvent]] = {
         RoundReopened,
         RoundsJobFinished,
         RoundsJobCancelled,
-        Credited,
-        CreditWithdrawn,
     )
 }
 

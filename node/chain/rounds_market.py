@@ -2,7 +2,8 @@
 
 A unit (round r, slot w) is an ordinary JobMarket job (claim, commit, finalize it with
 ``JobMarketAdapter``); this adapter posts the rounds job, closes rounds and answers which job is
-which unit and which slots a closed round included (docs/ROUNDS.md).
+which unit and which slots a closed round included (docs/ROUNDS.md). It holds no tokens: every
+refund of a rounds job (cancelled units, rounds never opened) is a JobMarket credit.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from eth_typing import ChecksumAddress
 from node.chain.adapter import ContractAdapter, first_event
 from node.chain.events import (
     ROUNDS_MARKET_EVENTS,
-    CreditWithdrawn,
     RoundClosed,
     RoundReopened,
     RoundsJobCancelled,
@@ -79,10 +79,6 @@ class RoundsMarketAdapter(ContractAdapter):
         sent = self._transact("cancelRoundsJob", rounds_id)
         return first_event(self.events_in(sent.receipt), RoundsJobCancelled)
 
-    def withdraw(self) -> CreditWithdrawn:
-        """Withdraw the sender's credit here (refunds of rounds never opened)."""
-        return first_event(self.events_in(self._transact("withdraw").receipt), CreditWithdrawn)
-
     # --- views ---
 
     def get_rounds_job(self, rounds_id: int) -> RoundsJob:
@@ -122,12 +118,6 @@ class RoundsMarketAdapter(ContractAdapter):
 
     def rounds_job_count(self) -> int:
         return int(self._call("roundsJobCount"))
-
-    def credit_of(self, account: str) -> Wei:
-        return Wei(int(self._call("creditOf", self.w3.to_checksum_address(account))))
-
-    def total_liabilities(self) -> Wei:
-        return Wei(int(self._call("totalLiabilities")))
 
     def job_market(self) -> ChecksumAddress:
         return self.w3.to_checksum_address(self._call("jobMarket"))

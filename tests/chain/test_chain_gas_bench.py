@@ -20,7 +20,7 @@ def test_gas_bench_json() -> None:
     result = json.loads(done.stdout)
     assert set(result) == {
         "actions", "happy_path_total", "bar", "attestation_actions", "dispute_actions",
-        "dispute_total", "max_bisection_move",
+        "dispute_total", "max_bisection_move", "rounds",
     }  # fmt: skip
     assert result["dispute_total"] == sum(result["dispute_actions"].values()) <= 2_500_000
     assert result["max_bisection_move"] <= 150_000
@@ -32,3 +32,14 @@ def test_gas_bench_json() -> None:
     assert result["happy_path_total"] == sum(actions[name] for name in happy)
     assert result["bar"] == 400_000
     assert result["happy_path_total"] <= result["bar"]
+    # rounds jobs (issue 13): a unit's share of the gates plus its own happy path stays under the
+    # single job's from the `bench rounds` shape (W=4, R=8) on; tiny jobs pay the fixed costs
+    rounds = result["rounds"]
+    assert set(rounds) == {"W3xR2", "W3xR4", "W4xR8"}
+    for shape in rounds.values():
+        own = sum(
+            shape["actions"][a] for a in ("claimJob", "commitTrace", "finalizeJob", "withdraw")
+        )
+        assert shape["gas_per_unit"] > own // 32 > 0
+    assert rounds["W4xR8"]["gas_per_unit"] <= result["happy_path_total"]
+    assert rounds["W3xR4"]["gas_per_unit"] <= result["happy_path_total"]

@@ -33,6 +33,34 @@ def register_verifiers(
     return accounts
 
 
+ATTESTATION_SALT = b"\x09" * 32
+
+
+def attestation_digest(
+    job_id: int, attempt: int, segments: list[int], roots: list[bytes], who: str
+) -> bytes:
+    """The digest an attester commits for its segments' roots (salted with ATTESTATION_SALT)."""
+    hashes = [
+        Web3.keccak(
+            abi_encode(
+                ["uint256", "uint256", "uint256", "bytes32", "address", "bytes32"],
+                [job_id, attempt, i, r, who, ATTESTATION_SALT],
+            )
+        )
+        for i, r in zip(segments, roots, strict=True)
+    ]
+    return Web3.keccak(abi_encode(["bytes32[]"], [hashes]))
+
+
+def draw_attesters(world: World, job_id: int) -> list[str]:
+    """Record the attester seed of a committed job; the attesters drawn, in draw order."""
+    world.mine(SEED_DELAY)
+    receipt = world.send(world.attestations.functions.recordSeed(job_id), world.owner)
+    ((name, args),) = world.logs(receipt)
+    assert name == "AttestersDrawn"
+    return [str(a) for a in args["attesters"]]
+
+
 def commit_full(
     world: World, submitter: str, solver: str, trace_kw: dict[str, Any], **post: Any
 ) -> tuple[int, FullTrace]:

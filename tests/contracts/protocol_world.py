@@ -1,4 +1,5 @@
-"""A deployed protocol (token, registry, market) with the helpers every contract test uses."""
+"""A deployed protocol (token, registry, market, rounds market) with the helpers every contract
+test uses."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ class World:
     errors: ErrorTable
     attestations: Contract
     jury: Contract
+    rounds: Contract
     game: Contract | None = None
 
     @classmethod
@@ -107,7 +109,8 @@ class World:
             MAX_SOLVE_TIMEOUT,
             MAX_WINDOW_EXTENSION,
         )
-        abis = [token.abi, registry.abi, market.abi, attestations.abi, jury.abi]
+        rounds = deploy(w3, "RoundsMarket", owner, market.address)
+        abis = [token.abi, registry.abi, market.abi, attestations.abi, jury.abi, rounds.abi]
         if game is not None:
             abis.append(game.abi)
         errors = ErrorTable.from_abis(abis)
@@ -122,8 +125,10 @@ class World:
             errors,
             attestations,
             jury,
+            rounds,
             game,
         )
+        world.send(market.functions.initialize(rounds.address), owner)
         world.send(attestations.functions.initialize(market.address), owner)
         world.send(jury.functions.initialize(dispute_game), owner)
         for protocol in (market, jury, game):
@@ -154,7 +159,14 @@ class World:
         assert decoded == (name, args), f"expected {name}{args}, got {decoded[0]}{decoded[1]}"
 
     def logs(self, receipt: TxReceipt) -> list[tuple[str, dict[str, Any]]]:
-        contracts = [self.token, self.registry, self.market, self.attestations, self.jury]
+        contracts = [
+            self.token,
+            self.registry,
+            self.market,
+            self.attestations,
+            self.jury,
+            self.rounds,
+        ]
         if self.game is not None:
             contracts.append(self.game)
         return decode_logs(receipt, *contracts)
@@ -238,6 +250,7 @@ class World:
     def assert_balances_match(self) -> None:
         market_balance = self.balance(self.market.address)
         assert market_balance == self.market.functions.totalLiabilities().call()
+        assert self.balance(self.rounds.address) == 0  # the rounds escrow is JobMarket's reserve
         assert self.balance(self.registry.address) == self.registry.functions.totalStaked().call()
 
     def assert_solvent(self) -> None:
@@ -249,12 +262,27 @@ class World:
             if job.status in LIVE_STATUSES:
                 escrow += job.reward + job.verifier_fee
         credits = sum(self.credit(a) for a in [*self.accounts, DEAD])
-        assert self.balance(self.market.address) == escrow + credits
+        reserve = int(self.market.functions.roundsReserve().call())
+        assert self.balance(self.market.address) == escrow + credits + reserve
         stakes = 0
         for account in self.accounts:
             staked, _, unbonding, _ = self.stake_info(account)
             stakes += staked + unbonding
         assert self.balance(self.registry.address) == stakes
+        unopened = 0  # the rounds reserve: the escrow of rounds not yet opened
+        for rounds_id in range(1, self.rounds.functions.roundsJobCount().call() + 1):
+            job = self.rounds.functions.getRoundsJob(rounds_id).call()
+            workers, rounds, reward, fee, round_, status = (
+                job[2],
+                job[3],
+                job[7],
+                job[8],
+                job[12],
+                job[14],
+            )
+            if status == 1:  # Running
+                unopened += (reward + fee) * workers * (rounds - round_ - 1)
+        assert reserve == unopened
 
 
 @dataclass(frozen=True)

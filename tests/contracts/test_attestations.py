@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from chain_dispute_kit import commit_full, register_verifiers
-from eth_abi import encode as abi_encode
+from chain_dispute_kit import (
+    ATTESTATION_SALT,
+    attestation_digest,
+    commit_full,
+    draw_attesters,
+    register_verifiers,
+)
 from protocol_kit import CHALLENGE_WINDOW, ETHER, REVEAL_PHASE, SEED_DELAY
 from protocol_world import World
-from web3 import Web3
 
 from verifier.assignment import assigned_segments
 
 pytestmark = pytest.mark.chain
 
 FEE = 2 * ETHER
-SALT = b"\x09" * 32
-
-
-def _digest(job_id: int, attempt: int, segments: list[int], roots: list[bytes], who: str) -> bytes:
-    hashes = [
-        Web3.keccak(
-            abi_encode(
-                ["uint256", "uint256", "uint256", "bytes32", "address", "bytes32"],
-                [job_id, attempt, i, r, who, SALT],
-            )
-        )
-        for i, r in zip(segments, roots, strict=True)
-    ]
-    return Web3.keccak(abi_encode(["bytes32[]"], [hashes]))
-
-
-def _drawn(world: World, job_id: int) -> list[str]:
-    world.mine(SEED_DELAY)
-    receipt = world.send(world.attestations.functions.recordSeed(job_id), world.owner)
-    ((name, args),) = world.logs(receipt)
-    assert name == "AttestersDrawn"
-    return [str(a) for a in args["attesters"]]
+SALT = ATTESTATION_SALT
 
 
 def test_honest_attestations_are_paid_per_segment(world: World) -> None:
@@ -44,7 +27,7 @@ def test_honest_attestations_are_paid_per_segment(world: World) -> None:
     job_id, trace = commit_full(
         world, submitter, solver, {}, verifier_fee=FEE, sample_rate_bps=6_000
     )
-    attesters = _drawn(world, job_id)
+    attesters = draw_attesters(world, job_id)
     assert len(attesters) == 3 and solver not in attesters and len(set(attesters)) == 3
     att = world.attestations.functions
     assigned = {a: [int(i) for i in att.assignedSegments(job_id, a).call()] for a in attesters}
@@ -57,7 +40,10 @@ def test_honest_attestations_are_paid_per_segment(world: World) -> None:
     first, second, absent = attesters
     roots = {a: [trace.seg_root(i) for i in assigned[a]] for a in attesters}
     for a in (first, second):
-        world.send(att.commitAttestation(job_id, _digest(job_id, 0, assigned[a], roots[a], a)), a)
+        world.send(
+            att.commitAttestation(job_id, attestation_digest(job_id, 0, assigned[a], roots[a], a)),
+            a,
+        )
     world.expect_revert(
         att.commitAttestation(job_id, b"\x00" * 32),
         absent,
@@ -87,7 +73,7 @@ def test_honest_attestations_are_paid_per_segment(world: World) -> None:
     assert world.credit(submitter) == FEE - 4 * per_segment  # no-show share and dust
 
 
-def test_sybil_stake_after_the_commit_is_never_drawn(world: World) -> None:
+def test_sybil_stake_after_the_commit_is_neverdraw_attesters(world: World) -> None:
     register_verifiers(world, 100 * ETHER, (4, 5))
     submitter, solver, sybil = world.accounts[1], world.accounts[2], world.accounts[6]
     job_id, _ = commit_full(world, submitter, solver, {})
@@ -95,7 +81,7 @@ def test_sybil_stake_after_the_commit_is_never_drawn(world: World) -> None:
     register_verifiers(world, 10_000 * ETHER, (6,))  # after the seed target is fixed
     assert world.registry.functions.verifierWeightAt(sybil, commit_block).call() == 0
     assert world.registry.functions.activeVerifiersAt(commit_block).call() == 2
-    attesters = _drawn(world, job_id)
+    attesters = draw_attesters(world, job_id)
     assert sorted(attesters) == sorted([world.accounts[4], world.accounts[5]])
     latest = world.w3.eth.block_number - 1
     drawn, weights = world.registry.functions.drawVerifiers(
@@ -118,6 +104,6 @@ def test_an_old_seed_target_moves(world: World) -> None:
     assert (
         name == "AttesterSeedMoved" and args["targetBlock"] == receipt["blockNumber"] + SEED_DELAY
     )
-    assert _drawn(world, job_id) == [world.accounts[4]]
+    assert draw_attesters(world, job_id) == [world.accounts[4]]
     world.expect_revert(att.recordSeed(job_id), world.owner, "AttestationsSeedRecorded", job_id, 0)
     assert CHALLENGE_WINDOW > 0
