@@ -108,8 +108,10 @@ def rounds(
     workers: int | None = typer.Option(None, help="W (default 4)."),
     inner_steps: int | None = typer.Option(None, help="H (default 25)."),
     rounds_: int | None = typer.Option(None, "--rounds", help="R (default 8)."),
-    outer_lr: float | None = typer.Option(None, help="Outer learning rate (default 0.7)."),
-    outer_momentum: float | None = typer.Option(None, help="Outer Nesterov momentum (0.9)."),
+    outer_lr: float | None = typer.Option(None, help="Outer learning rate (default 0.8)."),
+    outer_momentum: float | None = typer.Option(
+        None, help="Outer Nesterov momentum (default 0.3)."
+    ),
     runtime: str | None = typer.Option(None, help="native (default) | repro-v1."),
     chain: bool = typer.Option(
         True, "--chain/--no-chain", help="Also run the rounds job on a fresh Anvil (gas, gates)."
