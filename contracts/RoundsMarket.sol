@@ -148,6 +148,17 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
     // --- anyone ---
 
     /// @inheritdoc IRoundsMarket
+    function cancelStaleUnits(uint256 roundsId, uint32 round) external nonReentrant returns (uint256 refund) {
+        _Job storage job = _jobs[roundsId];
+        RoundsStatus status = job.status;
+        if (status == RoundsStatus.None) revert RoundsMarketUnknownRoundsJob(roundsId);
+        if (round > job.round || (round == job.round && status == RoundsStatus.Running)) {
+            revert RoundsMarketRoundNotStale(roundsId, round);
+        }
+        refund = _market.cancelUnits(_firstJobOf(job, round), job.workers);
+    }
+
+    /// @inheritdoc IRoundsMarket
     /// @dev Reopening moves the deadline to now + roundTimeout (not old deadline + roundTimeout): a
     /// late call must not leave a deadline already past, or anyone could reopen the round every block.
     function closeRound(uint256 roundsId) external nonReentrant {

@@ -180,6 +180,14 @@ contract ProtocolHandler {
         rounds.cancelRoundsJob(id);
     }
 
+    /// @notice Anyone cancels the units of a round that no longer gates its rounds job and are Open again.
+    function cancelStaleUnits(uint256 jobSeed) external action {
+        (uint256 jobId,) = _jobIn(jobSeed, IJobMarket.JobStatus.Open);
+        (uint256 roundsId, uint32 round,) = rounds.unitOf(jobId);
+        require(roundsId != 0, "not a unit");
+        rounds.cancelStaleUnits(roundsId, round);
+    }
+
     function cancelJob(uint256 jobSeed) external action {
         (uint256 jobId, IJobMarket.Job memory job) = _jobIn(jobSeed, IJobMarket.JobStatus.Open);
         VM.prank(job.submitter);
@@ -737,7 +745,10 @@ contract ProtocolHandler {
             IJobMarket.Job memory job = market.getJob(j);
             if (sys.isTerminal(job.status) || job.openDisputes != 0) continue;
             busy = true;
-            if (job.status == IJobMarket.JobStatus.Open) {
+            if (job.status == IJobMarket.JobStatus.Open && market.isUnit(j)) {
+                (uint256 roundsId, uint32 round,) = rounds.unitOf(j); // its rounds job was cancelled
+                try rounds.cancelStaleUnits(roundsId, round) {} catch {}
+            } else if (job.status == IJobMarket.JobStatus.Open) {
                 VM.prank(job.submitter);
                 try market.cancelJob(j) {} catch {}
             } else if (job.status == IJobMarket.JobStatus.Claimed) {

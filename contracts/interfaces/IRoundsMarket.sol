@@ -55,6 +55,9 @@ interface IRoundsMarket {
     error RoundsMarketNotSubmitter(uint256 roundsId, address caller);
     /// @notice Round `round` has units not final and its deadline `deadline` has not passed.
     error RoundsMarketRoundNotDue(uint256 roundsId, uint256 round, uint256 deadline);
+    /// @notice Round `round` still gates its rounds job (it is the current round of a running job) or
+    /// was never opened: its units are not stale.
+    error RoundsMarketRoundNotStale(uint256 roundsId, uint256 round);
     /// @notice The JobMarket address is zero.
     error RoundsMarketInvalidConfiguration();
 
@@ -110,6 +113,13 @@ interface IRoundsMarket {
     /// @notice Submitter: stop the rounds job. Open units of the current round are cancelled and the
     /// escrow of rounds never opened refunded, both as the submitter's JobMarket credit.
     function cancelRoundsJob(uint256 roundsId) external;
+
+    /// @notice Anyone: cancel the Open units of a round that no longer gates anything (closed, or of a
+    /// finished or cancelled rounds job). A unit still claimed or committed when its round closed runs
+    /// on; if it then times out or is convicted it is Open again, and without this nobody could cancel
+    /// it (`cancelJob` refuses units): its escrow would wait for a solver whose work no round uses.
+    /// Their escrow is credited to the submitter in JobMarket; returns it.
+    function cancelStaleUnits(uint256 roundsId, uint32 round) external returns (uint256 refund);
 
     // --- views ---
 

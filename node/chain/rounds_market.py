@@ -22,6 +22,7 @@ from node.chain.events import (
     RoundsJobPosted,
     slots_of_mask,
 )
+from node.chain.tx import SentTx
 from node.chain.types import JobId, RoundsJob, RoundsStatus, Timestamp, Unit, Wei
 from node.errors import TransactionRevertedError
 
@@ -78,6 +79,11 @@ class RoundsMarketAdapter(ContractAdapter):
     def cancel_rounds_job(self, rounds_id: int) -> RoundsJobCancelled:
         sent = self._transact("cancelRoundsJob", rounds_id)
         return first_event(self.events_in(sent.receipt), RoundsJobCancelled)
+
+    def cancel_stale_units(self, rounds_id: int, round_: int) -> SentTx:
+        """Cancel the Open units of a round that no longer gates its rounds job (a late unit that
+        timed out or was convicted after the close); their escrow is credited to the submitter."""
+        return self._transact("cancelStaleUnits", rounds_id, round_)
 
     # --- views ---
 

@@ -151,15 +151,22 @@ class Solver:
 
     def _unit_live(self, job_id: int) -> bool:
         """False for a unit whose round is closed (or whose rounds job ended): a unit reopened
-        after its round closed is left out of the mean, so training it would be wasted work."""
+        after its round closed is left out of the mean, so training it would be wasted work.
+        Such a stale unit is cancelled instead (anyone may: ``cancelStaleUnits``), which refunds
+        its escrow to the submitter."""
         ref = unit_of_job(self.protocol, job_id)
         if ref is None:
             return True
-        rounds_job = self.protocol.rounds_market.get_rounds_job(ref.rounds_id)
-        live = rounds_job.status is RoundsStatus.RUNNING and rounds_job.round == ref.unit.round_
-        if not live:
-            log.info("skipping job %d: unit %s of a closed round", job_id, ref.unit)
-        return live
+        rounds_market = self.protocol.rounds_market
+        rounds_job = rounds_market.get_rounds_job(ref.rounds_id)
+        if rounds_job.status is RoundsStatus.RUNNING and rounds_job.round == ref.unit.round_:
+            return True
+        try:
+            rounds_market.cancel_stale_units(ref.rounds_id, ref.unit.round_)
+            log.info("job %d: cancelled as a stale unit %s of a closed round", job_id, ref.unit)
+        except TransactionRevertedError as err:  # another daemon was first
+            log.info("skipping job %d: unit %s of a closed round (%s)", job_id, ref.unit, err)
+        return False
 
     def _load_spec(self, job: Job) -> JobSpec | None:
         """The job's spec if we can do it: spec and dataset fetchable, valid and consistent.

@@ -472,3 +472,46 @@ def test_attesters_of_a_unit_are_paid_and_the_fee_rest_refunds_the_submitter(
     assert world.balance(attesters[2]) == 0
     assert world.balance(solver) == UNIT_REWARD
     assert world.balance(submitter) == UNIT_FEE - sum(paid.values())
+
+
+def test_a_late_unit_that_reopens_after_its_round_closed_is_cancelled_as_stale(
+    world: World, submitter: str, solver: str, stranger: str
+) -> None:
+    """Found by the Forge drain: a unit still claimed at its round's close runs on; when it then
+    times out it is Open again, the submitter may not cancel it and no round uses it, so anyone
+    cancels it as stale and its escrow goes back to the submitter."""
+    rounds_id, _ = post_rounds(world, submitter, workers=2, rounds=2, quorum=1)
+    final, late = units(world, rounds_id, 0)
+    solve(world, final, solver)
+    finalize(world, final)
+    world.expect_revert(
+        world.rounds.functions.cancelStaleUnits(rounds_id, 0),
+        stranger,
+        "RoundsMarketRoundNotStale",
+        rounds_id,
+        0,
+    )
+    deadline = rounds_job(world, rounds_id).round_deadline
+    world.mine_at(deadline - 100)
+    claim(world, late, stranger)
+    world.mine_at(deadline + 1)
+    close(world, rounds_id)  # round 0 closes on slot 0; round 1 opens
+    world.advance(SOLVE_TIMEOUT)
+    world.send(world.market.functions.reclaimTimedOut(late), solver)
+    assert world.job(late).status == JobStatus.OPEN
+    world.expect_revert(
+        world.market.functions.cancelJob(late), submitter, "JobMarketUnitNotCancellable", late
+    )
+    world.expect_revert(
+        world.rounds.functions.cancelStaleUnits(rounds_id, 2),
+        stranger,
+        "RoundsMarketRoundNotStale",
+        rounds_id,
+        2,
+    )
+    credit = world.credit(submitter)
+    receipt = world.send(world.rounds.functions.cancelStaleUnits(rounds_id, 0), stranger)
+    assert ("JobCancelled", {"jobId": late}) in world.logs(receipt)
+    assert world.credit(submitter) == credit + UNIT
+    assert world.rounds.functions.includedMask(rounds_id, 0).call() == 0b01
+    assert all(world.job(j).status == JobStatus.OPEN for j in units(world, rounds_id, 1))

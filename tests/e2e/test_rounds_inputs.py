@@ -9,11 +9,13 @@ import json
 
 import pytest
 from e2e_dispute_kit import FEE, REWARD, tiny_spec
+from eth_account.signers.local import LocalAccount
 from market_kit import Market
 
-from node.chain.types import Commitment
+from node.chain.types import Commitment, JobStatus
 from node.rounds import committed_unit_states, job_session, resolve_round_inputs
 from node.rounds.inputs import RoundsInputError, UnitRef
+from node.solver.daemon import Solver
 from node.storage import LocalBlobStore
 from node.trace.merkle import MerkleTree, checkpoint_leaf
 from node.training.spec import JobSpec, parse_spec
@@ -100,3 +102,30 @@ def test_an_ordinary_job_keeps_its_own_session(market: Market) -> None:
     )
     session, ref = job_session(p, store, spec, posted.job_id, None)
     assert ref is None and session.unit is None
+
+
+def test_a_solver_daemon_cancels_a_unit_that_reopened_after_its_round_closed(
+    market: Market, dev_accounts: list[LocalAccount]
+) -> None:
+    p, store = market.deployer, LocalBlobStore(market.root / "blobs")
+    spec = _spec(store)
+    store.put(spec.canonical_json())
+    rounds_id = _post(market, spec)
+    first, late = p.rounds_market.round_jobs(rounds_id, 0)
+    _finalize_synthetic(market, first)
+    slow = market.as_(dev_accounts[9])
+    p.token.mint(slow.address, 2 * REWARD)
+    slow.stake(2 * REWARD)
+    slow.market.claim_job(late)  # in flight at the close: runs on, left out
+    market.advance(1_000)
+    p.rounds_market.close_round(rounds_id)
+    assert p.rounds_market.included_slots(rounds_id, 0) == [0]
+    p.market.reclaim_timed_out(late)  # times out after the close: Open in a closed round
+    assert p.market.get_job(late).status is JobStatus.OPEN
+    submitter_credit = p.market.credit_of(market.submitter.address)
+
+    daemon = Solver(market.as_(market.solver), store, market.root / "solver")
+    daemon.tick()
+    assert p.market.get_job(late).status is JobStatus.CANCELLED
+    assert p.market.credit_of(market.submitter.address) == submitter_credit + REWARD + FEE
+    assert late not in daemon.stats.claimed
