@@ -115,9 +115,13 @@ def rounds(
         None, help="Outer Nesterov momentum (default 0.3)."
     ),
     runtime: str | None = typer.Option(None, help="native (default) | repro-v1."),
+    chain: bool = typer.Option(
+        True, "--chain/--no-chain", help="Also run the rounds job on a fresh Anvil (gas, gates)."
+    ),
 ) -> None:
     """Rounds job (DiLoCo) vs synchronous data parallel at equal tokens: `loss_ratio`, and
-    `bytes_ratio` (all-reduce bytes per worker per round over a rounds worker's)."""
+    `bytes_ratio` (all-reduce bytes per worker per round over a rounds worker's); with the chain
+    (default): `gas_per_unit` and `gate_wait_share` at the devnet window."""
     from bench.rounds import RoundsBenchConfig, run_rounds_bench
 
     config = RoundsBenchConfig.quick() if quick else RoundsBenchConfig()
@@ -129,4 +133,9 @@ def rounds(
         "outer_momentum": outer_momentum,
         "runtime": runtime,
     }
-    _emit(run_rounds_bench(config, **{k: v for k, v in changes.items() if v is not None}), as_json)
+    report = run_rounds_bench(config, **{k: v for k, v in changes.items() if v is not None})
+    if chain:
+        from bench.rounds_chain import add_chain_figures
+
+        report = add_chain_figures(report)
+    _emit(report, as_json)
