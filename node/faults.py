@@ -99,11 +99,13 @@ def initial_state(
 ) -> TrainState:
     if not is_active(plan, Fault.WRONG_INITIAL_STATE):
         return state
+    unit = None if session.unit is None else dataclasses.replace(session.unit, round_=0)
     other = TrainingSession(
         session.spec.with_overrides(seed=session.spec.seed + 1),
         None,
         session.ops,
         store=session.store,
+        unit=unit,  # a rounds job: round 0's state 0 of another seed (other parameters)
     ).initial_state()
     return dataclasses.replace(state, params=other.params)
 
@@ -118,7 +120,7 @@ def _rotated(session: TrainingSession) -> TrainingSession:
     else:
         assert isinstance(data, TokenData)
         other = TokenData(torch.roll(data.tokens, 1), data.vocab, data.block_size)
-    return TrainingSession(session.spec, other, session.ops, session.device)
+    return TrainingSession(session.spec, other, session.ops, session.device, unit=session.unit)
 
 
 def step(plan: FaultPlan | None, session: TrainingSession, prev: TrainState) -> TrainState:

@@ -10,6 +10,9 @@ The state holds everything the next step needs and everything the step reports:
                     the key plus ``step`` or the data cursor: no hidden RNG counter)
 ``data.epoch``      int64 scalar, ``data.cursor`` int64 scalar
 ``loss``            float32 scalar, the loss of step t (a fixed NaN at t = 0)
+``outer.momentum.`` the outer momentum of a rounds job's unit (float32, one per
+``<name>``          parameter; docs/ROUNDS.md): carried unchanged by every step,
+                    absent from every other state (whose bytes it leaves alone)
 ==================  ===========================================================
 
 ``stateHash`` = BLAKE3-256 of the canonical safetensors bytes, hashed straight from the tensor
@@ -20,7 +23,7 @@ BLAKE3 of the blob.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from blake3 import blake3
@@ -32,6 +35,7 @@ from node.trace import tensorfile
 
 STATE_METADATA = {"format": "crowdtrain-state-v1"}
 _SCALARS = ("step", "data.epoch", "data.cursor")
+OUTER_MOMENTUM = "outer.momentum."
 
 Layout = dict[str, tuple[tuple[int, ...], torch.dtype]]
 
@@ -52,6 +56,8 @@ class TrainState:
     data_epoch: int
     data_cursor: int
     loss: Tensor
+    outer: dict[str, Tensor] = field(default_factory=dict)
+    """Outer momentum by parameter name: only a rounds job's unit states have it."""
 
     def tensors(self) -> dict[str, Tensor]:
         """The named tensors of the serialization."""
@@ -62,6 +68,7 @@ class TrainState:
         named["data.epoch"] = torch.tensor(self.data_epoch, dtype=torch.int64)
         named["data.cursor"] = torch.tensor(self.data_cursor, dtype=torch.int64)
         named["loss"] = self.loss.detach().to(torch.float32).reshape(())
+        named.update({OUTER_MOMENTUM + n: t.detach() for n, t in self.outer.items()})
         return named
 
     def layout(self) -> Layout:
@@ -134,4 +141,9 @@ def decode_state(
         data_epoch=scalars["data.epoch"],
         data_cursor=scalars["data.cursor"],
         loss=tensors["loss"],
+        outer={
+            n[len(OUTER_MOMENTUM) :]: t
+            for n, t in sorted(tensors.items())
+            if n.startswith(OUTER_MOMENTUM)
+        },
     )

@@ -27,6 +27,7 @@ from node.trace.state import Layout, TrainState, no_loss
 from node.training.data import Dataset, ShardedTokenData
 from node.training.init_weights import load_init
 from node.training.spec import AdamWSpec, JobSpec
+from node.training.unit import UnitId, unit_key
 
 
 def optimizer_config(spec: JobSpec) -> optim.OptimizerConfig:
@@ -50,7 +51,7 @@ def lr_schedule(spec: JobSpec) -> Schedule:
     s = spec.schedule
     if s is None:
         return Schedule(peak_lr=spec.optimizer.lr)
-    decay_steps = s.decay_steps if s.decay_steps is not None else spec.steps - s.warmup_steps
+    decay_steps = s.decay_steps if s.decay_steps is not None else spec.total_steps - s.warmup_steps
     return Schedule(
         peak_lr=spec.optimizer.lr,
         warmup_steps=s.warmup_steps,
@@ -64,6 +65,9 @@ class TrainingSession:
     """The model, ops, optimizer and data of one spec; ``dataset`` may be None to only read states.
 
     ``store`` serves the pretrained weights of a spec with ``init`` (needed for ``initial_state``).
+    ``unit`` names the unit of a rounds job this session trains (docs/ROUNDS.md): its states carry
+    the unit's RNG key and its step ``t`` runs at the schedule's inner step ``round·steps + t``.
+    A rounds spec without a unit only reads states.
     """
 
     def __init__(
@@ -74,8 +78,12 @@ class TrainingSession:
         device: torch.device | str = "cpu",
         *,
         store: BlobStore | None = None,
+        unit: UnitId | None = None,
     ) -> None:
+        if unit is not None:
+            unit.check(spec)
         self.spec = spec
+        self.unit = unit
         self.dataset = dataset
         self.store = store
         self.ops = ops if ops is not None else get_ops(spec.runtime)
@@ -84,25 +92,52 @@ class TrainingSession:
         self.model = build_model(spec.model.architecture, hparams, self.ops).to(self.device)
         self.optimizer = optimizer_config(spec)
         self.schedule = lr_schedule(spec)
-        self.key = RngKey.from_seed(spec.seed)
+        self.init_key = RngKey.from_seed(spec.seed)
+        """The key of the spec's initial parameters (``G_0`` of a rounds job)."""
+        self.key = self.init_key if unit is None else unit_key(spec, unit.round_, unit.slot)
+        """The key of this session's states: batches and dropout draw from it."""
+        self.step_offset = 0 if unit is None else unit.round_ * spec.steps
+        """Inner steps before this session's first: its step ``t`` is the schedule's step
+        ``step_offset + t`` (a unit's trace counts its own steps 0..H, like any job's)."""
         self._layout: Layout | None = None
 
     def initial_state(self) -> TrainState:
-        """``state(0)``: a pure function of the spec (model, seed, optimizer, init weights)."""
+        """``state(0)``: a pure function of the spec (model, seed, optimizer, init weights).
+
+        For a unit of round 0 of a rounds job: ``G_0``, zero outer momentum, the unit's key. A
+        later round's state 0 depends on the previous round's units
+        (``node.training.rounds.round_start_state``)."""
+        if self.spec.rounds is not None and (self.unit is None or self.unit.round_ > 0):
+            raise SpecError(
+                "state 0 of a rounds job's unit past round 0 comes from the previous round's "
+                "units (node.training.rounds.round_start_state)"
+                if self.unit is not None
+                else "a rounds job has no single initial state: name the unit"
+            )
         params = self._initial_parameters()
+        return self.start_state(params, optim.initial_state(self.optimizer, params), {})
+
+    def start_state(
+        self, params: dict[str, Tensor], optim_state: dict[str, Tensor], outer: dict[str, Tensor]
+    ) -> TrainState:
+        """A state 0 of this session from its parts: step 0, this session's key, data cursor 0,
+        no loss; ``outer`` is filled with zeros for a rounds job when empty."""
+        if self.spec.rounds is not None and not outer:
+            outer = {n: torch.zeros_like(p) for n, p in params.items()}
         return TrainState(
             step=0,
             params=params,
-            optim=optim.initial_state(self.optimizer, params),
+            optim=optim_state,
             rng_key=self.key,
             data_epoch=0,
             data_cursor=0,
             loss=no_loss(),
+            outer=outer,
         )
 
     def _initial_parameters(self) -> dict[str, Tensor]:
         if self.spec.init is None:
-            return initial_parameters(self.model, self.key)
+            return initial_parameters(self.model, self.init_key)
         if self.store is None:
             raise SpecError("the spec's init weights need a blob store to build the initial state")
         return load_init(
@@ -132,6 +167,7 @@ class TrainingSession:
                 data_epoch=0,
                 data_cursor=0,
                 loss=no_loss(),
+                outer={} if self.spec.rounds is None else dict(meta),
             ).layout()
         return self._layout
 
@@ -155,7 +191,13 @@ class TrainingSession:
         if self.dataset is None:
             raise SpecError("this session has no dataset: it can read states but not train")
         if state.rng_key != self.key:
-            raise SpecError("state belongs to another seed (RNG key mismatch)")
+            raise SpecError(
+                "state belongs to another seed (RNG key mismatch)"
+                if self.unit is None
+                else f"state does not belong to unit {self.unit} (RNG key mismatch)"
+            )
+        if self.spec.rounds is not None and self.unit is None:
+            raise SpecError("a rounds job trains by units: name the unit of this session")
         t = state.step + 1
         x, y, epoch, cursor = self.dataset.batch(
             self.key, state.data_epoch, state.data_cursor, self.spec.batch_size
@@ -167,7 +209,7 @@ class TrainingSession:
         with torch.no_grad():
             params, optim_state = optim.step(
                 self.ops,
-                replace(self.optimizer, lr=self.schedule.lr_at(t)),
+                replace(self.optimizer, lr=self.schedule.lr_at(self.step_offset + t)),
                 on_device,
                 dict(zip(names, grads, strict=True)),
                 {n: v.to(dev) for n, v in state.optim.items()},
@@ -180,6 +222,7 @@ class TrainingSession:
             data_epoch=epoch,
             data_cursor=cursor,
             loss=loss.detach().reshape(()).cpu(),
+            outer=state.outer,
         )
 
     def _loss_and_grads(

@@ -45,7 +45,9 @@ Count = Annotated[int, Field(strict=True, ge=1, le=MAX_STEPS)]
 Width = Annotated[int, Field(strict=True, ge=1, le=65536)]
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 # Top-level fields left out of the canonical JSON while None (see ``JobSpec.canonical_json``).
-OMITTED_WHEN_UNSET = ("schedule", "micro_batch_size", "init")
+OMITTED_WHEN_UNSET = ("schedule", "micro_batch_size", "init", "rounds")
+MAX_WORKERS = 64
+"""Slots per round: a round's included set is a 64-bit mask (docs/ROUNDS.md)."""
 
 
 class _Section(BaseModel):
@@ -203,6 +205,25 @@ class ScheduleSpec(_Section):
     min_lr: float = Field(default=0.0, ge=0.0)
 
 
+class RoundsSpec(_Section):
+    """A rounds job (docs/ROUNDS.md): ``workers`` slots run ``steps`` inner steps per round from the
+    same global parameters, ``rounds`` times; an outer SGD step with Nesterov momentum merges them.
+    """
+
+    workers: Annotated[int, Field(strict=True, ge=1, le=MAX_WORKERS)]
+    rounds: Annotated[int, Field(strict=True, ge=1, le=MAX_STEPS)]
+    quorum: Annotated[int, Field(strict=True, ge=1, le=MAX_WORKERS)]
+    outer_lr: float = Field(default=0.7, gt=0.0, le=10.0)
+    outer_momentum: Fraction = 0.9
+    inner_state: Literal["carry", "fresh"] = "carry"
+
+    @model_validator(mode="after")
+    def _quorum(self) -> RoundsSpec:
+        if self.quorum > self.workers:
+            raise ValueError(f"quorum ({self.quorum}) exceeds workers ({self.workers})")
+        return self
+
+
 def _known(value: Any, key: str, known: tuple[str, ...], what: str) -> Any:
     if isinstance(value, dict) and key in value and value[key] not in known:
         raise ValueError(f"unknown {what} {_short(value[key])} (known: {', '.join(known)})")
@@ -253,6 +274,7 @@ class JobSpec(_Section):
     schedule: ScheduleSpec | None = None
     micro_batch_size: Annotated[int, Field(strict=True, ge=1)] | None = None
     init: InitSpec | None = None
+    rounds: RoundsSpec | None = None
 
     @field_validator("model", mode="before")
     @classmethod
@@ -281,11 +303,16 @@ class JobSpec(_Section):
                 f"micro_batch_size ({self.micro_batch_size}) must divide batch_size "
                 f"({self.batch_size})"
             )
+        if self.rounds is not None and self.steps * self.rounds.rounds > MAX_STEPS:
+            raise ValueError(
+                f"steps x rounds.rounds ({self.steps} x {self.rounds.rounds}) exceeds 2^32 "
+                f"inner steps"
+            )
         if self.schedule is not None:
-            if self.schedule.warmup_steps > self.steps:
+            if self.schedule.warmup_steps > self.total_steps:
                 raise ValueError(
-                    f"schedule.warmup_steps ({self.schedule.warmup_steps}) exceeds steps "
-                    f"({self.steps})"
+                    f"schedule.warmup_steps ({self.schedule.warmup_steps}) exceeds "
+                    f"{self._total_steps_name} ({self.total_steps})"
                 )
             if self.schedule.min_lr > self.optimizer.lr:
                 raise ValueError(
@@ -296,8 +323,18 @@ class JobSpec(_Section):
 
     @property
     def segments(self) -> int:
-        """N = steps / checkpoint_every."""
+        """N = steps / checkpoint_every (of one unit, for a rounds job)."""
         return self.steps // self.checkpoint_every
+
+    @property
+    def total_steps(self) -> int:
+        """Inner steps the learning-rate schedule spans: ``steps``, or ``rounds · steps`` (R·H)
+        for a rounds job, whose units each run ``steps`` of them."""
+        return self.steps if self.rounds is None else self.steps * self.rounds.rounds
+
+    @property
+    def _total_steps_name(self) -> str:
+        return "steps" if self.rounds is None else "steps x rounds.rounds"
 
     def canonical_json(self) -> bytes:
         """Sorted keys, no whitespace, UTF-8, every default written out.

@@ -32,6 +32,7 @@ from node.training.checkpoint import load_checkpoint
 from node.training.data import load_dataset
 from node.training.session import TrainingSession
 from node.training.spec import JobSpec
+from node.training.unit import UnitId
 
 CheckpointCallback = Callable[[CheckpointRecord], None]
 
@@ -98,24 +99,33 @@ def train(
     threads: int | None = None,
     on_checkpoint: CheckpointCallback | None = None,
     device: torch.device | str = "cpu",
+    unit: UnitId | None = None,
+    start: TrainState | None = None,
 ) -> TrainResult:
     """Train ``spec`` (resuming from ``work_dir`` if it holds progress) and commit its trace.
 
     Steps run on ``device``; states, hashes and checkpoints are the same bytes on any device for
-    ``repro-v1``.
+    ``repro-v1``. A rounds job's unit trains as ``unit`` from ``start``, its round-start state
+    (``node.training.rounds.round_start_state``; ``None``: the session's ``initial_state``).
     """
     started = time.perf_counter()
     if threads is not None:
         torch.set_num_threads(threads)
     k = spec.checkpoint_every
     work = WorkDir(work_dir, spec_hash=spec.spec_hash(), job_id=job_id, attempt=attempt)
-    session = TrainingSession(spec, load_dataset(spec, store), device=device, store=store)
+    session = TrainingSession(
+        spec, load_dataset(spec, store), device=device, store=store, unit=unit
+    )
     fault = faults.active()  # FAULT HOOK: test-only, None unless CROWDTRAIN_FAULT is set
     records = work.checkpoints()
     if records:
         state = _resume(spec, session, store, records)
     else:
-        state = faults.initial_state(fault, session, session.initial_state())  # FAULT HOOK
+        if start is None:
+            start = session.initial_state()
+        elif start.step != 0 or start.rng_key != session.key:
+            raise TraceError(f"the start state is not a state 0 of unit {unit}")
+        state = faults.initial_state(fault, session, start)  # FAULT HOOK
         blob, h = encode_state(state)
         records = [CheckpointRecord(0, 0, store.put(blob), h, session.validation_loss(state))]
         work.record_checkpoint(records)
