@@ -23,6 +23,10 @@ import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 /// fields, commitment); job ids start at 1 and share a slot with the liability total. A credit slot
 /// stores `credit + 1` once an account has been credited, so a withdrawal leaves it at 1 instead of
 /// zeroing it, and the next credit to that account is a cheap non-zero to non-zero write.
+///
+/// Rounds jobs (docs/ROUNDS.md): the RoundsMarket wired once by `initialize` posts each round's units
+/// as ordinary jobs (`postUnits`) and alone may cancel them (`cancelUnits`); a bitmap of 256 job ids
+/// per word marks units, so a round's consecutive ids cost one word write, not one slot per unit.
 contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -41,6 +45,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         uint32 attempt;
     }
 
+    address private immutable _deployer;
     IERC20 private immutable _token;
     IStakeRegistry private immutable _stakeRegistry;
     address private immutable _disputeGame;
@@ -59,6 +64,9 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     mapping(address account => uint256 creditPlusOne) private _credits;
     uint64 private _jobCount;
     uint192 private _totalLiabilities;
+    /// @dev Bit (jobId & 255) of word (jobId >> 8) is set when the job is a unit of a rounds job.
+    mapping(uint256 word => uint256 bits) private _unitBits;
+    address private _roundsMarket;
 
     /// @param token_ the escrow ERC20 (CrowdToken).
     /// @param stakeRegistry_ where solver stakes are locked; it must allow this contract.
@@ -89,6 +97,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
                 || attestations_ == address(0)
                 || minSampleRateBps_ > _BPS || minSolveTimeout_ > maxSolveTimeout_
         ) revert JobMarketInvalidConfiguration();
+        _deployer = msg.sender;
         _token = IERC20(token_);
         _stakeRegistry = IStakeRegistry(stakeRegistry_);
         _disputeGame = disputeGame_;
@@ -120,18 +129,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         uint32 solveTimeout,
         uint16 sampleRateBps
     ) external nonReentrant returns (uint256 jobId) {
-        if (specHash == bytes32(0)) revert JobMarketZeroSpecHash();
-        if (checkpointEvery < 2 || steps == 0 || steps % checkpointEvery != 0) {
-            revert JobMarketInvalidSteps(steps, checkpointEvery);
-        }
-        if (reward == 0) revert JobMarketZeroReward();
-        if (sampleRateBps < _minSampleRateBps || sampleRateBps > _BPS) {
-            revert JobMarketInvalidSampleRate(sampleRateBps, _minSampleRateBps);
-        }
-        if (solveTimeout < _minSolveTimeout || solveTimeout > _maxSolveTimeout) {
-            revert JobMarketInvalidSolveTimeout(solveTimeout, _minSolveTimeout, _maxSolveTimeout);
-        }
-        uint256 escrow = uint256(reward) + verifierFee;
+        uint256 escrow = _checkJob(specHash, steps, checkpointEvery, reward, verifierFee, solveTimeout, sampleRateBps);
         uint256 allowance = _token.allowance(msg.sender, address(this));
         if (allowance < escrow) revert JobMarketInsufficientAllowance(allowance, escrow);
 
@@ -140,34 +138,89 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         }
         _jobCount = uint64(jobId);
         _totalLiabilities += uint192(escrow);
-        Job storage job = _jobs[jobId];
-        job.submitter = msg.sender;
-        job.reward = reward;
-        job.verifierFee = verifierFee;
-        job.specHash = specHash;
-        unchecked {
-            job.numSegments = steps / checkpointEvery;
-        }
-        job.checkpointEvery = checkpointEvery;
-        job.solveTimeout = solveTimeout;
-        job.sampleRateBps = sampleRateBps;
-        job.status = JobStatus.Open;
-        emit JobPosted(
-            jobId, msg.sender, specHash, reward, verifierFee, steps, checkpointEvery, solveTimeout, sampleRateBps
-        );
+        _writeJob(jobId, msg.sender, specHash, steps, checkpointEvery, reward, verifierFee, solveTimeout, sampleRateBps);
         _token.safeTransferFrom(msg.sender, address(this), escrow);
     }
 
     /// @inheritdoc IJobMarket
+    /// @dev A unit is cancelled only by the RoundsMarket (`cancelUnits`): a submitter cancelling an open
+    /// unit could starve a running round of its quorum after solvers planned on it.
     function cancelJob(uint256 jobId) external {
         Job storage job = _jobs[jobId];
         _requireStatus(jobId, job.status, JobStatus.Open);
         address submitter = job.submitter;
         if (msg.sender != submitter) revert JobMarketNotSubmitter(jobId, msg.sender);
+        if (_isUnit(jobId)) revert JobMarketUnitNotCancellable(jobId);
         job.status = JobStatus.Cancelled;
         emit JobCancelled(jobId);
         unchecked {
             _credit(submitter, uint256(job.reward) + job.verifierFee); // escrow stays a liability
+        }
+    }
+
+    // --- rounds market ---
+
+    /// @inheritdoc IJobMarket
+    function initialize(address roundsMarket_) external {
+        if (msg.sender != _deployer || _roundsMarket != address(0) || roundsMarket_ == address(0)) {
+            revert JobMarketUnauthorized(msg.sender);
+        }
+        _roundsMarket = roundsMarket_;
+    }
+
+    /// @inheritdoc IJobMarket
+    /// @dev One escrow transfer and one liability update for the whole round; each unit is stored
+    /// and announced (`JobPosted`) exactly as `postJob` does.
+    function postUnits(
+        address submitter,
+        bytes32 specHash,
+        uint32 steps,
+        uint32 checkpointEvery,
+        uint96 reward,
+        uint96 verifierFee,
+        uint32 solveTimeout,
+        uint16 sampleRateBps,
+        uint256 count
+    ) external nonReentrant returns (uint256 firstJobId) {
+        if (msg.sender != _roundsMarket) revert JobMarketNotRoundsMarket(msg.sender);
+        if (count == 0 || count > 64) revert JobMarketInvalidUnitCount(count);
+        uint256 escrow =
+            _checkJob(specHash, steps, checkpointEvery, reward, verifierFee, solveTimeout, sampleRateBps) * count;
+        uint256 end;
+        unchecked {
+            firstJobId = _jobCount + 1;
+            end = firstJobId + count;
+        }
+        _jobCount = uint64(end - 1);
+        _totalLiabilities += uint192(escrow);
+        uint256 word = firstJobId >> 8;
+        uint256 bits;
+        for (uint256 jobId = firstJobId; jobId < end; ++jobId) {
+            _writeJob(jobId, submitter, specHash, steps, checkpointEvery, reward, verifierFee, solveTimeout, sampleRateBps);
+            if (jobId >> 8 != word) {
+                _unitBits[word] |= bits;
+                (word, bits) = (jobId >> 8, 0);
+            }
+            bits |= 1 << (jobId & 255);
+        }
+        _unitBits[word] |= bits;
+        _token.safeTransferFrom(msg.sender, address(this), escrow);
+    }
+
+    /// @inheritdoc IJobMarket
+    /// @dev Jobs of the range that are not units are skipped, so a fault in the caller cannot cancel
+    /// an ordinary job.
+    function cancelUnits(uint256 firstJobId, uint256 count) external returns (uint256 refund) {
+        if (msg.sender != _roundsMarket) revert JobMarketNotRoundsMarket(msg.sender);
+        uint256 end = firstJobId + count;
+        for (uint256 jobId = firstJobId; jobId < end; ++jobId) {
+            Job storage job = _jobs[jobId];
+            if (job.status != JobStatus.Open || !_isUnit(jobId)) continue;
+            job.status = JobStatus.Cancelled;
+            emit JobCancelled(jobId);
+            uint256 escrow = uint256(job.reward) + job.verifierFee;
+            refund += escrow;
+            _credit(job.submitter, escrow); // escrow stays a liability
         }
     }
 
@@ -416,6 +469,23 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IJobMarket
+    function finalizedMask(uint256 firstJobId, uint256 count) external view returns (uint256 mask) {
+        for (uint256 k; k < count; ++k) {
+            if (_jobs[firstJobId + k].status == JobStatus.Finalized) mask |= 1 << k;
+        }
+    }
+
+    /// @inheritdoc IJobMarket
+    function isUnit(uint256 jobId) external view returns (bool) {
+        return _isUnit(jobId);
+    }
+
+    /// @inheritdoc IJobMarket
+    function roundsMarket() external view returns (address) {
+        return _roundsMarket;
+    }
+
+    /// @inheritdoc IJobMarket
     function jobCount() external view returns (uint256) {
         return _jobCount;
     }
@@ -494,6 +564,63 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     }
 
     // --- internals ---
+
+    /// @dev The checks of a posted job (docs/PROTOCOL.md §2); returns its escrow, reward + verifierFee.
+    function _checkJob(
+        bytes32 specHash,
+        uint32 steps,
+        uint32 checkpointEvery,
+        uint96 reward,
+        uint96 verifierFee,
+        uint32 solveTimeout,
+        uint16 sampleRateBps
+    ) private view returns (uint256) {
+        if (specHash == bytes32(0)) revert JobMarketZeroSpecHash();
+        if (checkpointEvery < 2 || steps == 0 || steps % checkpointEvery != 0) {
+            revert JobMarketInvalidSteps(steps, checkpointEvery);
+        }
+        if (reward == 0) revert JobMarketZeroReward();
+        if (sampleRateBps < _minSampleRateBps || sampleRateBps > _BPS) {
+            revert JobMarketInvalidSampleRate(sampleRateBps, _minSampleRateBps);
+        }
+        if (solveTimeout < _minSolveTimeout || solveTimeout > _maxSolveTimeout) {
+            revert JobMarketInvalidSolveTimeout(solveTimeout, _minSolveTimeout, _maxSolveTimeout);
+        }
+        return uint256(reward) + verifierFee;
+    }
+
+    /// @dev Store a new Open job and announce it.
+    function _writeJob(
+        uint256 jobId,
+        address submitter,
+        bytes32 specHash,
+        uint32 steps,
+        uint32 checkpointEvery,
+        uint96 reward,
+        uint96 verifierFee,
+        uint32 solveTimeout,
+        uint16 sampleRateBps
+    ) private {
+        Job storage job = _jobs[jobId];
+        job.submitter = submitter;
+        job.reward = reward;
+        job.verifierFee = verifierFee;
+        job.specHash = specHash;
+        unchecked {
+            job.numSegments = steps / checkpointEvery;
+        }
+        job.checkpointEvery = checkpointEvery;
+        job.solveTimeout = solveTimeout;
+        job.sampleRateBps = sampleRateBps;
+        job.status = JobStatus.Open;
+        emit JobPosted(
+            jobId, submitter, specHash, reward, verifierFee, steps, checkpointEvery, solveTimeout, sampleRateBps
+        );
+    }
+
+    function _isUnit(uint256 jobId) private view returns (bool) {
+        return (_unitBits[jobId >> 8] >> (jobId & 255)) & 1 == 1;
+    }
 
     /// @dev Revert unless `status` is `expected`: unknown jobs get their own error.
     function _requireStatus(uint256 jobId, JobStatus status, JobStatus expected) private pure {

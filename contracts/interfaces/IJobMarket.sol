@@ -79,6 +79,15 @@ interface IJobMarket {
     error JobMarketInvalidPayouts(uint256 total, uint256 available);
     /// @notice The caller has no credit to withdraw.
     error JobMarketNothingToWithdraw(address account);
+    /// @notice `caller` is not the deployer, or the rounds market is already wired (or zero).
+    error JobMarketUnauthorized(address caller);
+    /// @notice `caller` is not the wired RoundsMarket, the only poster and canceller of units.
+    error JobMarketNotRoundsMarket(address caller);
+    /// @notice Job `jobId` is a unit of a rounds job: only RoundsMarket may cancel it, so a
+    /// submitter cannot pull a unit out of a running round.
+    error JobMarketUnitNotCancellable(uint256 jobId);
+    /// @notice A unit batch of `count` jobs is empty or larger than a round may be (64 slots).
+    error JobMarketInvalidUnitCount(uint256 count);
 
     /// @notice Emitted when `submitter` posted job `jobId` and escrowed `reward + verifierFee`.
     event JobPosted(
@@ -179,6 +188,35 @@ interface IJobMarket {
     /// @notice Withdraw all of the caller's credit.
     function withdraw() external returns (uint256 amount);
 
+    // --- rounds jobs (docs/ROUNDS.md): only the RoundsMarket wired at deployment ---
+
+    /// @notice One-time wiring by the deployer: the RoundsMarket allowed to post and cancel units.
+    /// Until it is called the deployer holds this one power (`crowdtrain deploy` lists it); after,
+    /// nobody can change it.
+    function initialize(address roundsMarket) external;
+
+    /// @notice Post `count` units of a rounds job (consecutive job ids from the returned one), each
+    /// an ordinary job whose `submitter` is the rounds job's submitter, so cancellations and
+    /// attester-fee leftovers credit it directly. The escrow `count × (reward + verifierFee)` is
+    /// pulled from the caller (the RoundsMarket). Only the RoundsMarket; parameters are checked as
+    /// in `postJob`.
+    function postUnits(
+        address submitter,
+        bytes32 specHash,
+        uint32 steps,
+        uint32 checkpointEvery,
+        uint96 reward,
+        uint96 verifierFee,
+        uint32 solveTimeout,
+        uint16 sampleRateBps,
+        uint256 count
+    ) external returns (uint256 firstJobId);
+
+    /// @notice Cancel the units among jobs `firstJobId .. firstJobId + count - 1` that are still
+    /// Open (their escrow becomes the submitter's credit); Claimed and Committed ones run on.
+    /// Only the RoundsMarket. Returns the escrow credited.
+    function cancelUnits(uint256 firstJobId, uint256 count) external returns (uint256 refund);
+
     // --- entry points of the dispute game (only `disputeGame`) ---
 
     /// @notice Freeze a committed (or, for a dataset claim, claimed) job while a dispute is open: no
@@ -203,6 +241,13 @@ interface IJobMarket {
     // --- views ---
 
     function getJob(uint256 jobId) external view returns (Job memory);
+    /// @notice Bit k set when job `firstJobId + k` is Finalized (k < count ≤ 256): one call for a
+    /// round's gate.
+    function finalizedMask(uint256 firstJobId, uint256 count) external view returns (uint256 mask);
+    /// @notice Whether job `jobId` is a unit of a rounds job (posted by the RoundsMarket).
+    function isUnit(uint256 jobId) external view returns (bool);
+    /// @notice The RoundsMarket wired at deployment (zero until `initialize`).
+    function roundsMarket() external view returns (address);
     /// @notice The job's submitter (0 for an unknown job): one storage read, for the jury draw.
     function submitterOf(uint256 jobId) external view returns (address);
     function jobCount() external view returns (uint256);

@@ -1,4 +1,5 @@
-"""Deploy the protocol (token, registry, attestations, jury, dispute game, market), wire it, record it.
+"""Deploy the protocol (token, registry, attestations, jury, dispute game, market, rounds market),
+wire it, record it.
 
 ``deployments/<chainId>.json`` (docs/PROTOCOL.md §3) holds the chain id, the deployment block, the
 parameters, and for each contract its address and ABI hash. ``load_deployment`` checks it against
@@ -27,7 +28,15 @@ from node.config import Settings
 from node.errors import ChainError, DeploymentError
 
 DEVNET_CHAIN_ID = 31_337
-CONTRACTS = ("CrowdToken", "StakeRegistry", "Attestations", "Jury", "DisputeGame", "JobMarket")
+CONTRACTS = (
+    "CrowdToken",
+    "StakeRegistry",
+    "Attestations",
+    "Jury",
+    "DisputeGame",
+    "JobMarket",
+    "RoundsMarket",
+)
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,11 @@ class Deployment:
     deployer: ChecksumAddress
     contracts: Mapping[str, ContractRecord]
     params: DeploymentParams = field(default_factory=DeploymentParams)
+
+    @property
+    def rounds_market(self) -> ChecksumAddress:
+        """The RoundsMarket (docs/ROUNDS.md): posts and gates the units of rounds jobs."""
+        return self.address("RoundsMarket")
 
     def address(self, name: str) -> ChecksumAddress:
         try:
@@ -208,6 +222,8 @@ def deploy_protocol(sender: TxSender, params: DeploymentParams | None = None) ->
         params.max_solve_timeout,
         params.max_window_extension,
     )
+    rounds_market, _ = _deploy(sender, "RoundsMarket", market)
+    _call(sender, "JobMarket", market, "initialize", rounds_market)
     _call(sender, "Attestations", attestations, "initialize", market)
     _call(sender, "Jury", jury, "initialize", dispute_game)
     adapter = StakeRegistryAdapter(w3, registry, sender=sender)
@@ -219,6 +235,7 @@ def deploy_protocol(sender: TxSender, params: DeploymentParams | None = None) ->
         "Attestations": attestations,
         "Jury": jury,
         "JobMarket": market,
+        "RoundsMarket": rounds_market,
     }
     if game is not None:
         _call(sender, "DisputeGame", game, "initialize", market, attestations, jury)
@@ -275,6 +292,14 @@ def remaining_powers(w3: Web3, deployment: Deployment) -> list[str]:
             powers.append(
                 f"StakeRegistry.setProtocolContract by {holder}: can lock and slash stakes"
             )
+    market = w3.eth.contract(
+        address=deployment.address("JobMarket"), abi=load_artifact("JobMarket").abi
+    )
+    if int(market.functions.roundsMarket().call(), 16) == 0:
+        powers.append(
+            "JobMarket.initialize by its deployer: can wire a rounds market that posts and "
+            "cancels units"
+        )
     if "DisputeGame" not in deployment.contracts and deployment.params.dispute_game:
         powers.append(
             f"JobMarket dispute game is {deployment.params.dispute_game}: it can freeze, reopen "

@@ -149,6 +149,82 @@ JOB_MARKET_EVENTS: dict[str, type[ChainEvent]] = {
     )
 }
 
+# --- RoundsMarket (docs/ROUNDS.md) ---
+
+
+@dataclass(frozen=True)
+class RoundsJobPosted(ChainEvent):
+    rounds_id: int
+    submitter: ChecksumAddress
+    spec_hash: bytes
+    workers: int
+    rounds: int
+    quorum: int
+    unit_reward: Wei
+    unit_verifier_fee: Wei
+
+
+@dataclass(frozen=True)
+class RoundOpened(ChainEvent):
+    """Unit (round, w) is job ``first_job_id + w``; the round may close after ``deadline``."""
+
+    rounds_id: int
+    round: int
+    first_job_id: JobId
+    deadline: Timestamp
+
+
+@dataclass(frozen=True)
+class RoundClosed(ChainEvent):
+    """Bit w of ``included_mask``: unit (round, w) was final at the close (the outer step's set)."""
+
+    rounds_id: int
+    round: int
+    included_mask: int
+
+    @property
+    def included_slots(self) -> list[int]:
+        return slots_of_mask(self.included_mask)
+
+
+@dataclass(frozen=True)
+class RoundReopened(ChainEvent):
+    rounds_id: int
+    round: int
+    deadline: Timestamp
+
+
+@dataclass(frozen=True)
+class RoundsJobFinished(ChainEvent):
+    rounds_id: int
+
+
+@dataclass(frozen=True)
+class RoundsJobCancelled(ChainEvent):
+    rounds_id: int
+    refund: Wei
+
+
+ROUNDS_MARKET_EVENTS: dict[str, type[ChainEvent]] = {
+    cls.__name__: cls
+    for cls in (
+        RoundsJobPosted,
+        RoundOpened,
+        RoundClosed,
+        RoundReopened,
+        RoundsJobFinished,
+        RoundsJobCancelled,
+        Credited,
+        CreditWithdrawn,
+    )
+}
+
+
+def slots_of_mask(mask: int) -> list[int]:
+    """The slots whose bit is set, in increasing order (the outer step's summation order)."""
+    return [w for w in range(mask.bit_length()) if mask >> w & 1]
+
+
 # --- StakeRegistry ---
 
 

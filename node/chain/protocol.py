@@ -15,10 +15,11 @@ from node.chain.attestations import AttestationsAdapter
 from node.chain.client import connect
 from node.chain.deploy import Deployment, load_deployment
 from node.chain.dispute_game import DisputeGameAdapter
-from node.chain.events import JobPosted, Staked
+from node.chain.events import JobPosted, RoundsJobPosted, Staked
 from node.chain.job_market import JobMarketAdapter
 from node.chain.jury import JuryAdapter
 from node.chain.reverts import RevertDecoder, project_decoder
+from node.chain.rounds_market import RoundsMarketAdapter
 from node.chain.stake_registry import StakeRegistryAdapter
 from node.chain.token import CrowdTokenAdapter
 from node.chain.tx import TxSender
@@ -50,6 +51,7 @@ class Protocol:
     dispute_game: DisputeGameAdapter
     jury: JuryAdapter
     sender: TxSender | None
+    rounds_market: RoundsMarketAdapter
 
     @classmethod
     def connect(cls, settings: Settings, *, signer: bool = True) -> Protocol:
@@ -95,6 +97,7 @@ class Protocol:
             ),
             jury=bind(JuryAdapter, "Jury"),
             sender=sender,
+            rounds_market=bind(RoundsMarketAdapter, "RoundsMarket"),
         )
 
     def as_account(self, account: LocalAccount) -> Protocol:
@@ -136,5 +139,38 @@ class Protocol:
             reward=reward,
             verifier_fee=verifier_fee,
             solve_timeout=solve_timeout,
+            sample_rate_bps=sample_rate_bps,
+        )
+
+    def post_rounds_job(
+        self,
+        *,
+        spec_hash: bytes,
+        workers: int,
+        rounds: int,
+        quorum: int,
+        inner_steps: int,
+        checkpoint_every: int,
+        unit_reward: int,
+        unit_verifier_fee: int,
+        solve_timeout: int,
+        round_timeout: int,
+        sample_rate_bps: int,
+    ) -> RoundsJobPosted:
+        """Approve the escrow W·R·(unit_reward + unit_verifier_fee) (if needed) and post the
+        rounds job; round 0's units are JobMarket jobs from then on."""
+        escrow = workers * rounds * (unit_reward + unit_verifier_fee)
+        self.token.ensure_allowance(self.rounds_market.address, escrow)
+        return self.rounds_market.post_rounds_job(
+            spec_hash=spec_hash,
+            workers=workers,
+            rounds=rounds,
+            quorum=quorum,
+            inner_steps=inner_steps,
+            checkpoint_every=checkpoint_every,
+            unit_reward=unit_reward,
+            unit_verifier_fee=unit_verifier_fee,
+            solve_timeout=solve_timeout,
+            round_timeout=round_timeout,
             sample_rate_bps=sample_rate_bps,
         )

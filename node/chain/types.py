@@ -61,6 +61,52 @@ class Job:
         return Wei(self.reward + self.verifier_fee)
 
 
+class RoundsStatus(IntEnum):
+    """``IRoundsMarket.RoundsStatus``, value for value."""
+
+    NONE = 0
+    RUNNING = 1
+    FINISHED = 2
+    CANCELLED = 3
+
+
+@dataclass(frozen=True)
+class RoundsJob:
+    """``IRoundsMarket.RoundsJob``: a rounds job of W slots by R rounds (docs/ROUNDS.md)."""
+
+    rounds_id: int
+    submitter: ChecksumAddress
+    spec_hash: bytes
+    workers: int
+    rounds: int
+    quorum: int
+    inner_steps: int
+    checkpoint_every: int
+    unit_reward: Wei
+    unit_verifier_fee: Wei
+    solve_timeout: int
+    round_timeout: int
+    sample_rate_bps: int
+    round: int
+    """The current round: open while Running, the last one reached otherwise."""
+    round_deadline: Timestamp
+    status: RoundsStatus
+
+    @property
+    def escrow(self) -> Wei:
+        """What posting it escrows: W·R·(unit reward + unit verifier fee)."""
+        return Wei(self.workers * self.rounds * (self.unit_reward + self.unit_verifier_fee))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Unit (round, slot) of rounds job ``rounds_id``: one JobMarket job."""
+
+    rounds_id: int
+    round: int
+    slot: int
+
+
 @dataclass(frozen=True)
 class StakeInfo:
     """``IStakeRegistry.StakeInfo``: all amounts in token wei."""

@@ -40,6 +40,7 @@ def test_deployment_file_matches_chain_and_build(
         "Attestations",
         "DisputeGame",
         "Jury",
+        "RoundsMarket",
     }
     for name, record in data["contracts"].items():
         assert record["abiHash"] == load_artifact(name).abi_hash
@@ -110,6 +111,10 @@ def test_the_deployer_keeps_no_power_but_the_devnet_faucet(
     with pytest.raises(ChainError, match="OwnableUnauthorizedAccount"):
         registry.set_protocol_contract(owner.deployment.deployer, True)
     assert not registry.is_protocol_contract(owner.deployment.deployer)
+    # the rounds market is wired once (docs/ROUNDS.md): nobody can wire another
+    with pytest.raises(ChainError, match="JobMarketUnauthorized"):
+        owner.market.call_as(owner.deployment.deployer, "initialize", owner.deployment.deployer)
+    assert owner.rounds_market.job_market() == owner.market.address
     assert remaining_powers(w3, deployment) == [
         f"CrowdToken.mint by {deployment.deployer}: the devnet faucet (chain id 31337 only)"
     ]
