@@ -7,10 +7,12 @@ that published data is unavailable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from node.storage import BlobStore
 from node.trace.manifest import Manifest
+from node.trace.state import TrainState
 from node.training.session import TrainingSession
 from verifier.evidence import ManifestView, TraceFault, TraceFaultError, fetch_checkpoint
 from verifier.replay import SegmentReplay, Verdict, initial_state_ok, judge_segment, replay_segment
@@ -40,11 +42,13 @@ def audit_segment(
     job_id: int,
     attempt: int,
     segment: int,
+    initial_state: Callable[[], TrainState] | None = None,
 ) -> Finding:
-    """Replay ``segment`` (1..N) from its checked start, or check the initial state (0)."""
+    """Replay ``segment`` (1..N) from its checked start, or check the initial state (0) against
+    ``initial_state()`` (the spec's by default; a unit's round-start state for a rounds job)."""
     view = ManifestView(manifest)
     if segment == 0:
-        ok = initial_state_ok(session, view)
+        ok = initial_state_ok(session, view, initial_state)
         return Finding(0, Verdict.MATCH if ok else Verdict.CHECKPOINT_MISMATCH)
     try:
         start = fetch_checkpoint(session.spec, store, manifest, segment - 1)

@@ -18,6 +18,7 @@ from node.chain.dispute_types import DisputePhase
 from node.chain.protocol import Protocol
 from node.chain.types import JobStatus
 from node.outage import OUTAGES, note_outage
+from node.rounds import RoundGates
 from node.storage import BlobStore
 from verifier.actions import Withdraw
 from verifier.journal import VerifierJournal
@@ -50,6 +51,8 @@ class VerifierNode:
         self.poll_interval = poll_interval
         self._now = now or (lambda: int(chain_time(protocol.w3)))
         self.withdrawn = 0
+        self.gates = RoundGates(protocol, self._now)
+        """closes rounds and reopens timed-out units of rounds jobs (anyone may; docs/ROUNDS.md)."""
 
     def tick(self) -> bool:
         """One pass over every live job and dispute; True if a transaction was sent."""
@@ -72,7 +75,8 @@ class VerifierNode:
         if credit > 0:
             self.responder.execute(Withdraw())
             self.withdrawn += credit
-        return len(self.responder.sent) > sent_before
+        gated = self.gates.tick()
+        return len(self.responder.sent) > sent_before or gated
 
     def idle(self) -> bool:
         """No committed job and no open dispute left to watch."""

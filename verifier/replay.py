@@ -10,6 +10,7 @@ an interior step ``j`` for a dispute (solver side) and runs one step for jury du
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -77,9 +78,15 @@ def judge_segment(replay: SegmentReplay, view: ManifestView) -> Verdict:
     return Verdict.MATCH
 
 
-def initial_state_ok(session: TrainingSession, view: ManifestView) -> bool:
-    """Whether checkpoint 0 is the spec's initial state (challenge ``i = 0`` when not)."""
-    return state_hash(session.initial_state()) == view.checkpoint_hash(0)
+def initial_state_ok(
+    session: TrainingSession,
+    view: ManifestView,
+    initial_state: Callable[[], TrainState] | None = None,
+) -> bool:
+    """Whether checkpoint 0 is the honest state 0 (challenge ``i = 0`` when not): the spec's
+    initial state, or ``initial_state()`` (a unit's round-start state, docs/ROUNDS.md)."""
+    expected = (initial_state or session.initial_state)()
+    return state_hash(expected) == view.checkpoint_hash(0)
 
 
 def regenerate_state(session: TrainingSession, start: TrainState, step: int) -> TrainState:

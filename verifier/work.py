@@ -9,14 +9,16 @@ or the published blob of an availability claim.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from node.chain.dispute_types import Dispute, DisputeKind, Target
+from node.chain.protocol import Protocol
 from node.chain.types import Commitment, Job
 from node.errors import CrowdtrainError
+from node.rounds import UnitRef, expected_initial_state, job_session
 from node.storage import BlobStore, address_of
 from node.trace.manifest import Manifest
-from node.trace.state import encode_state
+from node.trace.state import TrainState, encode_state
 from node.training.data import load_dataset
 from node.training.session import TrainingSession
 from node.training.spec import JobSpec, load_spec
@@ -40,14 +42,30 @@ class JobContext:
     commitment: Commitment
     manifest: Manifest | None
     manifest_fault: str | None
+    protocol: Protocol
+    store: BlobStore
+    unit: UnitRef | None = None
+    """where the job sits in a rounds job (None: a single job)."""
+    _initial: TrainState | None = field(default=None, repr=False)
+
+    def initial_state(self) -> TrainState:
+        """The honest state 0: the spec's, or a unit's round-start state resolved from the chain
+        (the function solvers train from and jurors recompute; computed once per context)."""
+        if self._initial is None:
+            self._initial = expected_initial_state(
+                self.protocol, self.store, self.session, self.unit
+            )
+        return self._initial
 
 
 def open_context(
-    store: BlobStore, job: Job, commitment: Commitment, device: str = "cpu"
+    protocol: Protocol, store: BlobStore, job: Job, commitment: Commitment, device: str = "cpu"
 ) -> JobContext:
     """Fetch the spec, dataset and manifest of ``job``'s current attempt; replays run on ``device``."""
     spec = load_spec(store.get("sha256:" + job.spec_hash.hex()))
-    session = TrainingSession(spec, load_dataset(spec, store), device=device, store=store)
+    session, unit = job_session(
+        protocol, store, spec, job.job_id, load_dataset(spec, store), device=device
+    )
     manifest, fault = None, None
     try:
         manifest = fetch_manifest(
@@ -55,7 +73,9 @@ def open_context(
         )
     except TraceFaultError as err:
         fault = str(err)
-    return JobContext(job.job_id, job.attempt, spec, session, commitment, manifest, fault)
+    return JobContext(
+        job.job_id, job.attempt, spec, session, commitment, manifest, fault, protocol, store, unit
+    )
 
 
 def unavailable_outcome(checkpoint: int | None) -> str:
@@ -74,7 +94,13 @@ def replay_finding(ctx: JobContext, store: BlobStore, segment: int) -> StoredFin
     if ctx.manifest is None:
         return StoredFinding(job, attempt, segment, unavailable_outcome(None), None, ())
     found = audit_segment(
-        ctx.session, store, ctx.manifest, job_id=job, attempt=attempt, segment=segment
+        ctx.session,
+        store,
+        ctx.manifest,
+        job_id=job,
+        attempt=attempt,
+        segment=segment,
+        initial_state=ctx.initial_state,
     )
     if found.verdict is None:
         return StoredFinding(
@@ -91,7 +117,7 @@ def vote_digest(
     """The salted digest this verifier votes in dispute ``d`` (``UNAVAILABLE`` when it cannot)."""
     try:
         if d.kind is DisputeKind.INITIAL_STATE:
-            return state_digest(salt, ctx.session.initial_state())
+            return state_digest(salt, ctx.initial_state())
         if d.kind is DisputeKind.AVAILABILITY:
             return _blob_digest(ctx, store, d, salt)
         return _step_digest(ctx, store, d, salt, challenger=challenger)

@@ -32,6 +32,8 @@ from node.errors import (
     TransactionRevertedError,
 )
 from node.outage import OUTAGES, note_outage
+from node.rounds import RoundGates, expected_initial_state, job_session, unit_of_job
+from node.rounds.inputs import RoundsInputError
 from node.solver.decide import Action, DatasetClaim, can_claim, next_action
 from node.solver.disputes import SolverDisputes
 from node.solver.journal import Phase, SolverJournal
@@ -85,6 +87,7 @@ class Solver:
         self.disputes = SolverDisputes(protocol, store, data_dir, self.journal, self._now)
         self.open_jobs = OpenJobs(protocol)
         self.reveal_phase = protocol.deployment.params.reveal_phase
+        self.gates = RoundGates(protocol, self._now)
 
     # --- the loop ---
 
@@ -112,7 +115,7 @@ class Solver:
     def tick(self) -> bool:
         """One pass: answer disputes, advance active claims, else try to claim. True if anything
         happened."""
-        answered = self.disputes.tick()
+        answered = self.disputes.tick() | self.gates.tick()
         active = self.journal.active()
         if active:
             entry = active[0]
@@ -131,7 +134,7 @@ class Solver:
                 continue
             if not can_claim(job, free_stake=free, lock=market.solver_lock_of(job_id)):
                 continue
-            if self._load_spec(job) is None:
+            if self._load_spec(job) is None or not self._unit_live(job_id):
                 self._skipped.add((job_id, job.attempt))
                 continue
             claimed = market.claim_job(job_id)
@@ -145,6 +148,19 @@ class Solver:
             )
             return True
         return False
+
+    def _unit_live(self, job_id: int) -> bool:
+        """False for a unit whose round is closed (or whose rounds job ended): a unit reopened
+        after its round closed is left out of the mean, so training it would be wasted work."""
+        ref = unit_of_job(self.protocol, job_id)
+        if ref is None:
+            return True
+        rounds_market = self.protocol.rounds_market  # type: ignore[attr-defined]
+        rounds_job = rounds_market.get_rounds_job(ref.rounds_id)
+        live = bool(rounds_job.status.name == "RUNNING" and rounds_job.round == ref.unit.round_)
+        if not live:
+            log.info("skipping job %d: unit %s of a closed round", job_id, ref.unit)
+        return live
 
     def _load_spec(self, job: Job) -> JobSpec | None:
         """The job's spec if we can do it: spec and dataset fetchable, valid and consistent.
@@ -268,6 +284,16 @@ class Solver:
         if spec is None:
             return  # the spec vanished after the claim (a missing dataset is claimed instead)
         work_dir = self.data_dir / "work" / f"job-{job.job_id}-attempt-{attempt}"
+        session, ref = job_session(self.protocol, self.store, spec, job.job_id, None)
+        try:  # a unit starts from its round-start state (docs/ROUNDS.md), resolved from the chain
+            start = (
+                None
+                if ref is None
+                else expected_initial_state(self.protocol, self.store, session, ref)
+            )
+        except RoundsInputError as err:
+            log.warning("job %d: state 0 not resolvable yet: %s", job.job_id, err)
+            return  # retried next tick, until the solve deadline
         result = train(
             spec,
             store=self.store,
@@ -276,6 +302,8 @@ class Solver:
             attempt=attempt,
             threads=self.threads,
             device=self.device,
+            unit=None if ref is None else ref.unit,
+            start=start,
         )
         self.journal.record(job.job_id, attempt, Phase.TRAINED, result.manifest_address)
         fresh = self.protocol.market.get_job(job.job_id)

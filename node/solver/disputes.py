@@ -25,6 +25,7 @@ from node.chain.events import JobCommitted
 from node.chain.protocol import Protocol
 from node.chain.types import Commitment
 from node.errors import CrowdtrainError, TransactionRevertedError
+from node.rounds import unit_of_job
 from node.solver.decide import DatasetClaim
 from node.solver.dispute_decide import SolverDisputeKnowledge, SolverMove, decide_solver_dispute
 from node.solver.journal import SolverJournal
@@ -130,7 +131,9 @@ class SolverDisputes:
             job = self.p.market.get_job(d.job_id)
             spec = load_spec(self.store.get("sha256:" + job.spec_hash.hex()))
             work = self.data_dir / "work" / f"job-{d.job_id}-attempt-{d.attempt}"
-            self._traces[key] = SolverTrace(spec, self.store, work, d.job_id, d.attempt)
+            ref = unit_of_job(self.p, d.job_id)
+            unit = None if ref is None else ref.unit
+            self._traces[key] = SolverTrace(spec, self.store, work, d.job_id, d.attempt, unit)
         return self._traces[key]
 
     def _commitment(self, d: Dispute) -> Commitment:

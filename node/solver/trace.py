@@ -23,6 +23,7 @@ from node.training.checkpoint import load_checkpoint
 from node.training.data import load_dataset
 from node.training.session import TrainingSession
 from node.training.spec import JobSpec
+from node.training.unit import UnitId
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,17 @@ class Opening:
 class SolverTrace:
     """One committed attempt of the solver: proofs and regenerated states on demand."""
 
-    def __init__(self, spec: JobSpec, store: BlobStore, work_dir: Path, job_id: int, attempt: int):
+    def __init__(
+        self,
+        spec: JobSpec,
+        store: BlobStore,
+        work_dir: Path,
+        job_id: int,
+        attempt: int,
+        unit: UnitId | None = None,
+    ):
         self.spec, self.store, self.job_id, self.attempt = spec, store, job_id, attempt
+        self.unit = unit  # a rounds job's unit: its own key and schedule offset
         self.work = WorkDir(work_dir, spec_hash=spec.spec_hash(), job_id=job_id, attempt=attempt)
         self.records: list[CheckpointRecord] = self.work.checkpoints()
         result = read_json(work_dir / "result.json")
@@ -94,7 +104,9 @@ class SolverTrace:
         """The state at global ``step`` as this solver computed it (from checkpoint ``i-1``)."""
         k = self.spec.checkpoint_every
         state = self._load(self.records[step // k])  # a checkpoint is stored as claimed
-        session = TrainingSession(self.spec, load_dataset(self.spec, self.store))
+        session = TrainingSession(
+            self.spec, load_dataset(self.spec, self.store), store=self.store, unit=self.unit
+        )
         while state.step < step:  # interior steps only: the next checkpoint is beyond ``step``
             state = faults.step(self.plan, session, state)  # FAULT HOOK: session.step(state)
         return state
