@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]  # bench/ sits at the top level
 SPEC_DIR = REPO_ROOT / "examples" / "specs"
 EXAMPLE_SPECS = ("mlp_digits", "cnn_digits", "gpt_text", "llama_text")
 # Variables that select kernels; a variant starts from an environment without any of them.

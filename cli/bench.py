@@ -99,3 +99,30 @@ def api(
     from bench.api import run_api_bench
 
     _emit(run_api_bench(jobs=jobs, duration=duration), as_json)
+
+
+@app.command("rounds")
+def rounds(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    quick: bool = typer.Option(False, "--quick", help="A seconds-long run (W=2, H=4, R=3)."),
+    workers: int | None = typer.Option(None, help="W (default 4)."),
+    inner_steps: int | None = typer.Option(None, help="H (default 25)."),
+    rounds_: int | None = typer.Option(None, "--rounds", help="R (default 8)."),
+    outer_lr: float | None = typer.Option(None, help="Outer learning rate (default 0.7)."),
+    outer_momentum: float | None = typer.Option(None, help="Outer Nesterov momentum (0.9)."),
+    runtime: str | None = typer.Option(None, help="native (default) | repro-v1."),
+) -> None:
+    """Rounds job (DiLoCo) vs synchronous data parallel at equal tokens: `loss_ratio`, and
+    `bytes_ratio` (all-reduce bytes per worker per round over a rounds worker's)."""
+    from bench.rounds import RoundsBenchConfig, run_rounds_bench
+
+    config = RoundsBenchConfig.quick() if quick else RoundsBenchConfig()
+    changes = {
+        "workers": workers,
+        "inner_steps": inner_steps,
+        "rounds": rounds_,
+        "outer_lr": outer_lr,
+        "outer_momentum": outer_momentum,
+        "runtime": runtime,
+    }
+    _emit(run_rounds_bench(config, **{k: v for k, v in changes.items() if v is not None}), as_json)

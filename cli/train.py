@@ -1,10 +1,22 @@
-"""``crowdtrain train``: run a job spec locally (no chain) and print its final stateHash."""
+"""``crowdtrain train``: run a job spec locally (no chain) and print its final stateHash.
+
+A rounds spec (docs/ROUNDS.md) runs every unit of every round on this machine instead
+(``simulate_rounds``, all slots included): one line per round, then the hash of the final global
+parameters and outer momentum.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+    from node.storage import BlobStore
+    from node.training.spec import JobSpec
 
 import typer
 
@@ -38,7 +50,9 @@ def train_cmd(
         "of the final model (llama).",
     ),
 ) -> None:
-    """Train SPEC with jobId 0, attempt 0; checkpoints and the manifest go to the blob store."""
+    """Train SPEC with jobId 0, attempt 0; checkpoints and the manifest go to the blob store.
+
+    A rounds spec runs all its units locally and writes OUT/rounds.json."""
     from node.config import load_settings
     from node.errors import SpecError
     from node.runtime.device import resolve_device
@@ -58,6 +72,11 @@ def train_cmd(
 
         hf_config(spec.model.model_dump())  # refuses a model that has no Hugging Face form
     store = open_store(settings)
+    if spec.rounds is not None:
+        if fmt != "state":
+            raise SpecError("--format hf is not available for a rounds spec")
+        _train_rounds(spec, store, out, run_device, as_json)
+        return
 
     def progress(record: object) -> None:
         from node.trace.workdir import CheckpointRecord
@@ -103,3 +122,41 @@ def train_cmd(
         typer.echo(f"loss          {result.losses[0]:.4f} -> {result.losses[-1]:.4f}")
         typer.echo(f"seconds       {result.seconds:.2f} on {run_device}")
         typer.echo(f"0x{result.final_state_hash.hex()}")
+
+
+def _train_rounds(
+    spec: JobSpec, store: BlobStore, out: Path, device: torch.device, as_json: bool
+) -> None:
+    """Every unit of every round locally; per-round losses on stderr, a summary in OUT."""
+    import time
+
+    from node.training.data import load_dataset
+    from node.training.rounds import simulate_rounds
+
+    def progress(r: int, loss: float, val: float | None) -> None:
+        tail = "" if val is None else f" val_loss {val:.4f}"
+        typer.echo(f"round {r} train_loss {loss:.4f}{tail}", err=True)
+
+    assert spec.rounds is not None
+    started = time.perf_counter()
+    run = simulate_rounds(
+        spec, load_dataset(spec, store), device=device, store=store, on_round=progress
+    )
+    summary = {
+        "spec_hash": "0x" + spec.spec_hash().hex(),
+        "workers": spec.rounds.workers,
+        "rounds": spec.rounds.rounds,
+        "inner_steps": spec.steps,
+        "losses": run.losses,
+        "validation_losses": run.validation_losses,
+        "final_hash": "0x" + run.final_hash().hex(),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "rounds.json").write_text(json.dumps(summary, sort_keys=True) + "\n")
+    if as_json:
+        typer.echo(json.dumps(summary, sort_keys=True))
+    else:
+        typer.echo(f"loss          {run.losses[0]:.4f} -> {run.losses[-1]:.4f}")
+        typer.echo(f"seconds       {summary['seconds']:.2f} on {device}")
+        typer.echo(str(summary["final_hash"]))

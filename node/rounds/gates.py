@@ -13,11 +13,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
+from node.chain.events import RoundsJobCancelled, RoundsJobFinished, RoundsJobPosted
 from node.chain.poller import EventPoller
 from node.chain.protocol import Protocol
-from node.chain.types import Job, JobStatus
+from node.chain.types import Job, JobStatus, RoundsStatus
 from node.errors import TransactionRevertedError
 
 log = logging.getLogger("crowdtrain.rounds")
@@ -59,37 +59,30 @@ class RoundGates:
     def __init__(self, protocol: Protocol, now: Callable[[], int]) -> None:
         self.p = protocol
         self._now = now
-        self._market: Any = getattr(protocol, "rounds_market", None)
+        self._market = protocol.rounds_market
         self._running: set[int] = set()
-        self._poller = (
-            None
-            if self._market is None
-            else EventPoller(
-                protocol.w3, [self._market], start_block=protocol.deployment.deployment_block
-            )
+        self._poller = EventPoller(
+            protocol.w3, [self._market], start_block=protocol.deployment.deployment_block
         )
 
     def running(self) -> list[int]:
         """Ids of rounds jobs not yet finished or cancelled (from the rounds market's logs)."""
-        if self._poller is None:
-            return []
         for event in self._poller.poll():
-            name = type(event).__name__
-            if name == "RoundsJobPosted":
-                self._running.add(int(event.rounds_id))  # type: ignore[attr-defined]
-            elif name in ("RoundsJobFinished", "RoundsJobCancelled"):
-                self._running.discard(int(event.rounds_id))  # type: ignore[attr-defined]
+            if isinstance(event, RoundsJobPosted):
+                self._running.add(event.rounds_id)
+            elif isinstance(event, RoundsJobFinished | RoundsJobCancelled):
+                self._running.discard(event.rounds_id)
         return sorted(self._running)
 
     def views(self) -> list[RoundView]:
         out = []
         for rounds_id in self.running():
             job = self._market.get_rounds_job(rounds_id)
-            if job.status.name != "RUNNING":
+            if job.status is not RoundsStatus.RUNNING:
                 self._running.discard(rounds_id)
                 continue
-            ids = [self._market.unit_job(rounds_id, job.round, w) for w in range(job.workers)]
-            units = tuple(self.p.market.get_job(i) for i in ids if i != 0)
+            ids = self._market.round_jobs(rounds_id, job.round)
+            units = tuple(self.p.market.get_job(i) for i in ids)
             out.append(RoundView(rounds_id, int(job.round), int(job.round_deadline), units))
         return out
 

@@ -47,13 +47,10 @@ class UnitRef:
 
 def unit_of_job(protocol: Protocol, job_id: int) -> UnitRef | None:
     """The unit a JobMarket job is (``RoundsMarket.unitOf``), or None for a single job."""
-    rounds_market = getattr(protocol, "rounds_market", None)
-    if rounds_market is None:
-        return None
-    found = rounds_market.unit_of(job_id)
+    found = protocol.rounds_market.unit_of(job_id)
     if found is None:
         return None
-    return UnitRef(int(found.rounds_id), UnitId(int(found.round_), int(found.slot)))
+    return UnitRef(found.rounds_id, UnitId(found.round, found.slot))
 
 
 def job_session(
@@ -91,7 +88,7 @@ def resolve_round_inputs(
     r = ref.unit.round_
     if r == 0:
         return None
-    rounds_market = protocol.rounds_market  # type: ignore[attr-defined]
+    rounds_market = protocol.rounds_market
     previous = r - 1
     included = tuple(sorted(rounds_market.included_slots(ref.rounds_id, previous)))
     if not included:
@@ -101,7 +98,7 @@ def resolve_round_inputs(
     finals: dict[int, TrainState] = {}
     start: TrainState | None = None
     for w in included:
-        job_id = rounds_market.unit_job(ref.rounds_id, previous, w)
+        job_id = _unit_job(protocol, ref.rounds_id, UnitId(previous, w))
         first, final = committed_unit_states(
             protocol, store, spec, job_id, UnitId(previous, w), with_start=w == included[0]
         )
@@ -132,15 +129,21 @@ def _slot_last_final(
     slot = ref.unit.slot
     if slot in finals:
         return finals[slot]
-    rounds_market = protocol.rounds_market  # type: ignore[attr-defined]
     for earlier in range(ref.unit.round_ - 2, -1, -1):
-        if slot in rounds_market.included_slots(ref.rounds_id, earlier):
-            job_id = rounds_market.unit_job(ref.rounds_id, earlier, slot)
+        if slot in protocol.rounds_market.included_slots(ref.rounds_id, earlier):
+            job_id = _unit_job(protocol, ref.rounds_id, UnitId(earlier, slot))
             _, final = committed_unit_states(
                 protocol, store, spec, job_id, UnitId(earlier, slot), with_start=False
             )
             return final
     return None
+
+
+def _unit_job(protocol: Protocol, rounds_id: int, unit: UnitId) -> int:
+    job_id = protocol.rounds_market.unit_job(rounds_id, unit.round_, unit.slot)
+    if job_id is None:
+        raise RoundsInputError(f"rounds job {rounds_id} has no unit {unit} on-chain")
+    return int(job_id)
 
 
 def committed_unit_states(

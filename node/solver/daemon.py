@@ -23,7 +23,7 @@ from node import faults
 from node.chain.client import chain_time
 from node.chain.dispute_types import Target
 from node.chain.protocol import Protocol
-from node.chain.types import Job, JobStatus
+from node.chain.types import Job, JobStatus, RoundsStatus
 from node.errors import (
     CrowdtrainError,
     SpecError,
@@ -155,9 +155,8 @@ class Solver:
         ref = unit_of_job(self.protocol, job_id)
         if ref is None:
             return True
-        rounds_market = self.protocol.rounds_market  # type: ignore[attr-defined]
-        rounds_job = rounds_market.get_rounds_job(ref.rounds_id)
-        live = bool(rounds_job.status.name == "RUNNING" and rounds_job.round == ref.unit.round_)
+        rounds_job = self.protocol.rounds_market.get_rounds_job(ref.rounds_id)
+        live = rounds_job.status is RoundsStatus.RUNNING and rounds_job.round == ref.unit.round_
         if not live:
             log.info("skipping job %d: unit %s of a closed round", job_id, ref.unit)
         return live

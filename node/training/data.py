@@ -82,12 +82,13 @@ class ClassificationData:
 
     x: Tensor
     y: Tensor
-    _perm: tuple[int, Tensor] | None = field(default=None, repr=False)
+    _perm: tuple[rng.RngKey, int, Tensor] | None = field(default=None, repr=False)
 
     def _permutation(self, key: rng.RngKey, epoch: int) -> Tensor:
-        if self._perm is None or self._perm[0] != epoch:
-            self._perm = (epoch, rng.permutation(key, ("data-order", epoch), self.x.shape[0]))
-        return self._perm[1]
+        # Cached per (key, epoch): the units of a rounds job share one dataset, each with its key.
+        if self._perm is None or self._perm[:2] != (key, epoch):
+            self._perm = (key, epoch, rng.permutation(key, ("data-order", epoch), self.x.shape[0]))
+        return self._perm[2]
 
     def batch(
         self, key: rng.RngKey, epoch: int, cursor: int, size: int

@@ -17,6 +17,7 @@ from eth_account.signers.local import LocalAccount
 from market_kit import Market
 
 from node.chain.dispute_types import DisputeKind, DisputeOutcome
+from node.chain.rounds_market import RoundsMarketAdapter
 from node.chain.types import JobStatus
 from node.rounds import expected_initial_state, job_session
 from node.storage import LocalBlobStore
@@ -49,11 +50,11 @@ class RoundsRun:
     rounds_id: int
 
     @property
-    def rm(self):  # type: ignore[no-untyped-def]
+    def rm(self) -> RoundsMarketAdapter:
         return self.world.p.rounds_market
 
     def unit_job(self, round_: int, slot: int) -> int:
-        return int(self.rm.unit_job(self.rounds_id, round_, slot))
+        return int(self.rm.unit_job(self.rounds_id, round_, slot) or 0)
 
     def included(self, round_: int) -> list[int]:
         return sorted(self.rm.included_slots(self.rounds_id, round_))
@@ -70,8 +71,7 @@ class RoundsRun:
 
 def post_rounds(world: World, spec: JobSpec) -> RoundsRun:
     submitter = world.market.as_(world.market.submitter)
-    submitter.token.ensure_allowance(submitter.rounds_market.address, W * R * (REWARD + FEE))
-    posted = submitter.rounds_market.post_rounds_job(
+    posted = submitter.post_rounds_job(
         spec_hash=spec.spec_hash(),
         workers=W,
         rounds=R,
@@ -163,16 +163,22 @@ def test_a_cheater_in_round_one_is_slashed_excluded_and_its_slot_reclaimed(
     cheat_job = run.unit_job(0, 0)
     honest_jobs = [run.unit_job(0, 1), run.unit_job(0, 2)]
 
+    def honest_done_and_cheater_convicted() -> bool:
+        """Each honest solver is paused once its unit is final, so nobody reclaims slot 0 inside
+        round 0: the round closes at its deadline without it."""
+        for job_id in honest_jobs:
+            job = p.market.get_job(job_id)
+            if job.status is JobStatus.FINALIZED:
+                next(s for s in honest if s.account.address == job.solver).solver = None
+        return p.market.get_job(cheat_job).attempt == 1 and all(
+            s.solver is None for s in honest[:2]
+        )
+
     world.drive(
-        lambda: (
-            p.market.get_job(cheat_job).attempt == 1
-            and all(p.market.get_job(j).status is JobStatus.FINALIZED for j in honest_jobs)
-        ),
+        honest_done_and_cheater_convicted,
         rounds=400,
         what="the forged unit convicted and the honest units final",
     )
-    for slot in honest[:2]:  # nobody reclaims slot 0 inside round 0: the round closes without it
-        slot.solver = None
     world.drive(lambda: run.round_closed(0), rounds=400, what="round 0 closed at its deadline")
     assert run.included(0) == [1, 2]
     assert p.market.get_job(cheat_job).status is JobStatus.CANCELLED
