@@ -88,6 +88,7 @@ def test_cancelled_rounds_job_shows_its_refund(market: Market, state: AppState) 
     indexer = market.indexer(state)
     with TestClient(make_app(state)) as client:
         rounds_id = market.post_rounds(workers=2, rounds=3, quorum=1)
+        units = market.deployer.rounds_market.round_jobs(rounds_id, 0)
         cancelled = market.submitter.rounds_market.cancel_rounds_job(rounds_id)
         indexer.run_until_head()
         detail = client.get(f"/rounds/{rounds_id}").json()
@@ -96,3 +97,12 @@ def test_cancelled_rounds_job_shows_its_refund(market: Market, state: AppState) 
         assert detail["status"] == "cancelled" and detail["refund"] == str(cancelled.refund)
         assert [u["status"] for u in detail["grid"][0]["units"]] == ["cancelled", "cancelled"]
         assert client.get("/rounds", params={"status": "cancelled"}).json()["total"] == 1
+        # both refunds are the submitter's own money: booked as refunds, never as earnings
+        account = client.get(f"/accounts/{market.submitter.address}").json()
+        assert account["earned"] == "0"
+        assert account["credited"] == str(cancelled.refund)
+        payouts = client.get(f"/accounts/{market.submitter.address}/ledger").json()["payouts"]
+        assert sorted((p["kind"], p["job_id"] or 0, int(p["amount"])) for p in payouts) == [
+            ("refund", 0, 2 * 2 * 11 * CROWD),  # rounds 1 and 2, never opened (no job)
+            *(("refund", job_id, 11 * CROWD) for job_id in units),  # round 0's open units
+        ]
