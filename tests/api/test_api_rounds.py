@@ -9,8 +9,10 @@ import dataclasses
 
 from api_kit import CROWD, Market, fake_trace, make_app
 from fastapi.testclient import TestClient
+from test_demo_report import check_report
 
 from marketplace_api.api.state import AppState
+from marketplace_api.report import DemoOutcome
 from node.chain.client import increase_time
 from node.storage.api import sign_upload
 from node.storage.base import address_of
@@ -32,6 +34,15 @@ def test_rounds_grid_through_the_read_api(market: Market, state: AppState) -> No
             assert put.status_code == 201
             market.solver.market.commit_trace(job_id, commitment, proof)
 
+        def wealth() -> dict[str, int]:
+            p = market.deployer
+            out = {}
+            for name, who in (("submitter", market.submitter), ("solver", market.solver)):
+                stake = p.registry.stake_of(who.address)
+                out[name] = p.token.balance_of(who.address) + stake.staked + stake.unbonding
+            return out
+
+        before = wealth()
         market.stake_solver()
         rounds_id = market.post_rounds()
         rm = market.deployer.rounds_market
@@ -82,6 +93,28 @@ def test_rounds_grid_through_the_read_api(market: Market, state: AppState) -> No
         assert all(u["disputes"] == 0 and u["convicted"] == [] for u in second["units"])
         assert client.get("/rounds/99").status_code == 404
         assert client.get("/rounds/0").status_code == 422
+
+        # demo-report.html of this small real run: the API's own JSON and the chain's balances
+        market.solver.market.withdraw()
+        after = wealth()
+        parties = {market.submitter.address: "submitter", market.solver.address: "solver"}
+        outcome = DemoOutcome.model_validate(
+            {
+                "rounds": [detail],
+                "disputes": client.get("/disputes").json()["items"],
+                "balances": [
+                    {"party": k, "before": str(before[k]), "after": str(after[k])} for k in before
+                ],
+                "parties": parties,
+            }
+        )
+        page = check_report(outcome)
+        ledger = client.get(f"/accounts/{market.solver.address}/ledger").json()
+        burned = sum(int(x["amount"]) for x in ledger["slashes"])
+        assert [x["kind"] for x in ledger["slashes"]] == ["solve_timeout"] and burned > 0
+        change = after["solver"] - before["solver"]
+        assert change == 5 * 10 * CROWD - burned  # five units paid, part of one lock burned
+        assert page.cells[page.cells.index("solver") + 3] == f"+{change / CROWD:,.2f}"
 
 
 def test_cancelled_rounds_job_shows_its_refund(market: Market, state: AppState) -> None:
