@@ -2,21 +2,22 @@
 the rounds-by-slots grid (a convicted cheater's unit marked and left out), the loss per round, the
 dispute timeline and every party's balance change, and it loads nothing from anywhere else.
 
-``check_report`` is shared with the small real run of ``test_api_rounds`` (Anvil, the indexer and
-the API's own JSON); here it reads an outcome recorded by a real `make demo` run, when present."""
+``check_report`` runs on the report of a small real run in ``test_api_rounds`` (Anvil, the indexer
+and the API's own JSON)."""
 
 from __future__ import annotations
 
-import json
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
+from api_dispute_kit import play
+from api_kit import Market, make_app
+from eth_account.signers.local import LocalAccount
+from fastapi.testclient import TestClient
 
+from marketplace_api.api.state import AppState
 from marketplace_api.report import DemoOutcome, render_report
-
-RECORDED = Path(__file__).parent / "data" / "demo_outcome.json"
 
 
 class _Page(HTMLParser):
@@ -85,21 +86,6 @@ def check_report(outcome: DemoOutcome) -> _Page:
     return page
 
 
-def _recorded() -> DemoOutcome:
-    if not RECORDED.is_file():
-        pytest.skip("no recorded demo outcome (run `make demo` and copy demo-outcome.json)")
-    return DemoOutcome.model_validate(json.loads(RECORDED.read_text()))
-
-
-def test_report_of_a_recorded_demo() -> None:
-    outcome = _recorded()
-    check_report(outcome)
-    job = outcome.rounds[0]
-    assert (job.workers, job.rounds, job.status) == (3, 2, "finished")
-    assert any(u.convicted for row in job.grid for u in row.units), "the cheater's unit"
-    assert any(d.outcome == "solver_wrong" for d in outcome.disputes)
-
-
 def test_report_escapes_what_came_from_the_chain() -> None:
     """Party names and titles reach the page as text, never as markup."""
     outcome = DemoOutcome(
@@ -110,3 +96,24 @@ def test_report_escapes_what_came_from_the_chain() -> None:
     assert "<img" not in text and "<script" not in text
     assert "<img src=x onerror=alert(1)>" in page.cells
     assert page.loads == []
+
+
+@pytest.mark.chain
+def test_report_shows_a_real_dispute_timeline(
+    market: Market, state: AppState, dev_accounts: list[LocalAccount]
+) -> None:
+    """A dispute played on Anvil (a wrong challenge, bisected, lost at the jury) and indexed:
+    the report lists it with its outcome and every move, with who moved, in chain order."""
+    played = play(market, dev_accounts[4:9])
+    market.indexer(state).run_until_head()
+    with TestClient(make_app(state)) as client:
+        disputes = client.get("/disputes", params={"order": "oldest"}).json()["items"]
+    names = {played.challenger: "challenger", market.solver.address: "solver"}
+    outcome = DemoOutcome.model_validate({"disputes": disputes, "parties": names})
+    page = check_report(outcome)
+    (dispute,) = outcome.disputes
+    assert dispute.outcome == "challenger_wrong" and len(dispute.moves) >= len(played.moves)
+    head = next(c for c in page.cells if c.startswith(f"dispute {played.dispute_id} on job"))
+    assert "challenger challenger" in head and "solver solver" in head
+    moved = [c for c in page.cells if c in {m.name for m in dispute.moves}]
+    assert moved == [m.name for m in dispute.moves]  # every move, in chain order
