@@ -32,6 +32,12 @@ def up(
     reveal_phase: int = typer.Option(
         60, help="Reveal phase of a new deployment (attesters reveal after the window), seconds."
     ),
+    jury_commit_phase: int = typer.Option(
+        60, help="Seconds jurors have to commit their votes in a new deployment."
+    ),
+    jury_reveal_phase: int = typer.Option(
+        60, help="Seconds jurors have to reveal their votes in a new deployment."
+    ),
 ) -> None:
     """Start Anvil (--block-time 1), deploy, mint 1,000,000 CROWD to dev accounts 0-9. Idempotent."""
     from node.chain.deploy import DeploymentParams
@@ -44,7 +50,12 @@ def up(
         devnet_home(home),
         port=port,
         deployments_dir=settings.deployments_dir,
-        params=DeploymentParams(challenge_window=challenge_window, reveal_phase=reveal_phase),
+        params=DeploymentParams(
+            challenge_window=challenge_window,
+            reveal_phase=reveal_phase,
+            jury_commit_phase=jury_commit_phase,
+            jury_reveal_phase=jury_reveal_phase,
+        ),
     )
     if not result.started and not result.deployed:
         typer.echo("devnet already up and deployed; nothing to do")

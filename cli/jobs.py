@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from node.chain.protocol import Protocol
     from node.chain.types import Job
     from node.storage import BlobStore
+    from node.training.spec import JobSpec
 
 app = typer.Typer(help="Submit, inspect, cancel and download training jobs.", no_args_is_help=True)
 
@@ -58,28 +59,14 @@ def submit(
     from node.training.spec import load_spec
 
     spec = load_spec(spec_path)
-    if spec.runtime != ON_CHAIN_RUNTIME:
+    if spec.rounds is not None:
         fail(
-            f"runtime {spec.runtime!r} is for local comparison only: on-chain jobs must use "
-            f"{ON_CHAIN_RUNTIME!r}, the only runtime whose results verifiers can reproduce bit for bit"
+            f"{spec_path} is a rounds job (it has a rounds section): post it with `crowdtrain rounds post`"
         )
     reward_wei = parse_amount(reward, "reward")
     fee_wei = parse_amount(verifier_fee, "verifier fee", allow_zero=True)
     store = _store(blob_dir)
-    if not store.has(spec.dataset.address):
-        fail(
-            f"dataset {spec.dataset.address} is not in the blob store {store!r}: "
-            "upload it first (e.g. `crowdtrain data prepare digits`)"
-        )
-    if spec.dataset.format == "token-shards":
-        from node.training.data import token_manifest
-
-        token_manifest(spec, store)  # fits the model, every shard uploaded
-    if spec.init is not None and not store.has(spec.init.address):
-        fail(
-            f"init weights {spec.init.address} are not in the blob store {store!r}: "
-            "import them first (`crowdtrain model import DIR`)"
-        )
+    check_spec_inputs(spec, store)
     protocol = open_protocol(rpc_url, private_key)
     me = protocol.address
     escrow = reward_wei + fee_wei
@@ -108,6 +95,30 @@ def submit(
         typer.echo(json.dumps({"job_id": posted.job_id, "spec": address, "escrow": str(escrow)}))
     else:
         typer.echo(f"posted job {posted.job_id} (spec {address}), escrowed {_crowd(escrow)}")
+
+
+def check_spec_inputs(spec: JobSpec, store: BlobStore) -> None:
+    """What every on-chain job needs before a token moves: the reproducible runtime, and the
+    dataset (every token shard) and init weights in the blob store solvers and verifiers read."""
+    if spec.runtime != ON_CHAIN_RUNTIME:
+        fail(
+            f"runtime {spec.runtime!r} is for local comparison only: on-chain jobs must use "
+            f"{ON_CHAIN_RUNTIME!r}, the only runtime whose results verifiers can reproduce bit for bit"
+        )
+    if not store.has(spec.dataset.address):
+        fail(
+            f"dataset {spec.dataset.address} is not in the blob store {store!r}: "
+            "upload it first (e.g. `crowdtrain data prepare digits`)"
+        )
+    if spec.dataset.format == "token-shards":
+        from node.training.data import token_manifest
+
+        token_manifest(spec, store)  # fits the model, every shard uploaded
+    if spec.init is not None and not store.has(spec.init.address):
+        fail(
+            f"init weights {spec.init.address} are not in the blob store {store!r}: "
+            "import them first (`crowdtrain model import DIR`)"
+        )
 
 
 def _dry_run_post(protocol: Protocol, args: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from cli import (
     jobs,
     keys,
     model,
+    rounds,
     solver,
     train,
     verifier,
@@ -47,6 +48,7 @@ def compile_cmd(
 
 app.add_typer(devnet.app, name="devnet")
 app.add_typer(jobs.app, name="job")
+app.add_typer(rounds.app, name="rounds")
 app.add_typer(solver.app, name="solver")
 app.add_typer(verifier.app, name="verifier")
 app.add_typer(data.app, name="data")

@@ -1,22 +1,36 @@
-"""`make demo`: paid training jobs on a local Anvil devnet, verified by four verifier nodes.
+"""`make demo`: paid training jobs and a rounds job on a local Anvil devnet, verified by four
+verifier nodes.
 
-Job 1 is solved honestly: the drawn attesters replay their segments, attest and are paid per
-segment. Job 2 is claimed by a cheating solver (``CROWDTRAIN_FAULT=alter_step:3``, the test-only
-fault hook): a verifier replays segment 3, challenges, wins the bisection and the jury, the
-cheater's lock is slashed, and the reopened job is then solved honestly. Every step is the real
-`crowdtrain` CLI in its own process, exactly as a user would type it; the script only sequences
-them, prints every party's balance change, and stops every process it started.
+Three stories run side by side. Job 1 is claimed by a cheating solver
+(``CROWDTRAIN_FAULT=alter_step:3``, the test-only fault hook): a verifier replays segment 3,
+challenges, wins the bisection and the jury, the cheater's lock is slashed, and the reopened job is
+then solved honestly. A rounds job (W=3 slots, R=2 rounds, docs/ROUNDS.md; units are jobs 2-4,
+then 6-8) has a cheater in slot 0 of its first round: its unit is convicted and slashed, the round
+closes at its deadline with the two honest units, and the second round, every slot solved
+honestly, finishes the job. Job 5 is solved honestly: the drawn attesters replay their segments,
+attest and are paid per segment.
+
+Every step is the real `crowdtrain` CLI in its own process, exactly as a user would type it; the
+script only sequences them, prints every party's balance change, writes ``demo-report.html`` and
+stops every process it started. The devnet is deployed with demo windows (a 45 s challenge window,
+10 s reveal and 15 s jury phases) so the whole story fits in a few minutes; the protocol's defaults
+(``crowdtrain devnet up``) are unchanged.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -24,26 +38,45 @@ sys.path.insert(0, str(REPO))
 from node.chain.anvil import free_port  # noqa: E402
 from node.chain.devnet import dev_account  # noqa: E402
 
-CHALLENGE_WINDOW = 30  # seconds: short, but long enough for verifiers to replay and attest
+# Demo windows (seconds): long enough for verifiers to replay and attest an MLP job on a loaded
+# 2-core machine, short enough that waiting does not dominate the run.
+CHALLENGE_WINDOW = 45  # --challenge-window: raise it on a slow or busy machine
+REVEAL_PHASE = 10
+JURY_PHASE = 15
+SOLVE_TIMEOUT = 60  # the deployment's minimum
 VERIFIERS = {f"verifier-{k}": 3 + k for k in range(1, 5)}  # dev accounts 4..7
 CHEATER = 8
+ROUNDS_SOLVERS = {"rounds solver-1": 3, "rounds solver-2": 9, "rounds solver-3": 10}
+ROUNDS_CHEATER = 11  # dev accounts 10 and 11 hold Anvil's ETH; the demo mints them CROWD
 FAULT = "alter_step:3"
 SPEC = REPO / "examples" / "specs" / "mlp_digits.json"
+ROUNDS_SPEC = REPO / "examples" / "specs" / "mlp_digits_rounds.json"
+REPORT = REPO / "demo-report.html"
+_print_lock = threading.Lock()
+
+
+def say(text: str) -> None:
+    with _print_lock:
+        print(text, flush=True)
 
 
 def banner(text: str) -> None:
-    print(f"\n=== {text} ===", flush=True)
+    say(f"\n=== {text} ===")
 
 
 class Demo:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, challenge_window: int = CHALLENGE_WINDOW) -> None:
         self.home = home
+        self.challenge_window = challenge_window
         self.port = free_port()
         self.submitter = dev_account(1)
         self.solver = dev_account(2)
         self.cheater = dev_account(CHEATER)
+        self.rounds_solvers = {name: dev_account(i) for name, i in ROUNDS_SOLVERS.items()}
+        self.rounds_cheater = dev_account(ROUNDS_CHEATER)
         self.verifiers = {name: dev_account(i) for name, i in VERIFIERS.items()}
-        self.procs: list[subprocess.Popen[bytes]] = []
+        self.procs: list[subprocess.Popen[Any]] = []
+        self.stages: list[tuple[str, float]] = []
         self.base_env = {k: v for k, v in os.environ.items() if not k.startswith("CROWDTRAIN_")}
         self.base_env.update(
             CROWDTRAIN_RPC_URL=f"http://127.0.0.1:{self.port}",
@@ -52,6 +85,8 @@ class Demo:
             CROWDTRAIN_BLOB_DIR=str(home / "blobs"),
             CROWDTRAIN_THREADS="1",
         )
+
+    # --- running the CLI ---
 
     def env(
         self, account: object | None, data_dir: str | None = None, **extra: str
@@ -66,8 +101,9 @@ class Demo:
     def crowdtrain(
         self, account: object | None, *args: str, data_dir: str | None = None, **extra: str
     ) -> str:
+        """Run one command to its end and print it with its output as one block."""
         shown = " ".join(f"{k}={v}" for k, v in extra.items())
-        print(f"$ {shown + ' ' if shown else ''}crowdtrain {' '.join(args)}", flush=True)
+        command = f"$ {shown + ' ' if shown else ''}crowdtrain {' '.join(args)}"
         done = subprocess.run(
             [sys.executable, "-m", "cli.main", *args],
             cwd=REPO,
@@ -76,13 +112,42 @@ class Demo:
             text=True,
         )
         out = (done.stdout + done.stderr).rstrip()
-        if out:
-            print("  " + out.replace("\n", "\n  "), flush=True)
+        say(command + ("\n  " + out.replace("\n", "\n  ") if out else ""))
         if done.returncode != 0:
             raise SystemExit(f"demo failed at: crowdtrain {' '.join(args)}")
         return done.stdout
 
-    def balances(self) -> dict[str, int]:
+    def side_by_side(self, *steps: Callable[[], object]) -> None:
+        """Run independent steps in threads and wait for all; the first failure is raised."""
+        errors: list[BaseException] = []
+
+        def guard(step: Callable[[], object]) -> None:
+            try:
+                step()
+            except BaseException as err:  # re-raised in the main thread
+                errors.append(err)
+
+        threads = [threading.Thread(target=guard, args=(s,)) for s in steps]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():  # a timed join keeps Ctrl-C working
+                thread.join(timeout=0.5)
+        if errors:
+            raise errors[0]
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        banner(name)
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.stages.append((name.split(":")[0], time.monotonic() - started))
+
+    # --- chain reads ---
+
+    def protocol(self) -> Any:
         from node.chain.protocol import Protocol
         from node.config import Settings
 
@@ -90,88 +155,236 @@ class Demo:
             rpc_url=self.base_env["CROWDTRAIN_RPC_URL"],
             deployments_dir=Path(self.base_env["CROWDTRAIN_DEPLOYMENTS_DIR"]),
         )
-        protocol = Protocol.connect(settings, signer=False)
+        return Protocol.connect(settings, signer=False)
+
+    def parties(self) -> list[tuple[str, Any]]:
+        return [
+            ("submitter", self.submitter),
+            ("solver", self.solver),
+            ("cheating solver", self.cheater),
+            *self.rounds_solvers.items(),
+            ("rounds cheater", self.rounds_cheater),
+            *self.verifiers.items(),
+        ]
+
+    def balances(self) -> dict[str, int]:
+        protocol = self.protocol()
         out = {}
-        parties = [("submitter", self.submitter), ("solver", self.solver)]
-        parties += [("cheating solver", self.cheater), *self.verifiers.items()]
-        for name, account in parties:
+        for name, account in self.parties():
             stake = protocol.registry.stake_of(account.address)
             out[name] = protocol.token.balance_of(account.address) + stake.staked + stake.unbonding
         out["escrow (JobMarket)"] = protocol.token.balance_of(protocol.market.address)
+        out["escrow (RoundsMarket)"] = protocol.token.balance_of(protocol.rounds_market.address)
         out["burned (0xdead)"] = protocol.token.balance_of(
             "0x000000000000000000000000000000000000dEaD"
         )
         return out
 
+    def wait_claimed(self, job_id: int, by: str | None, timeout: float = 180) -> None:
+        """Wait until ``by`` (anyone, for None) holds the claim on ``job_id``, so the next solver
+        started cannot take it."""
+        market = self.protocol().market
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if market.job_count() >= job_id:
+                solver = market.get_job(job_id).solver
+                if solver == by or (by is None and int(solver, 16) != 0):
+                    return
+            time.sleep(0.5)
+        raise SystemExit(f"demo failed: job {job_id} was not claimed by {by} in {timeout:.0f} s")
+
+    # --- the story ---
+
     def run(self) -> None:
-        banner("1. devnet: Anvil (block time 1 s), contracts deployed, dev accounts funded")
-        self.crowdtrain(
-            None,
-            "devnet",
-            "up",
-            "--port",
-            str(self.port),
-            "--challenge-window",
-            str(CHALLENGE_WINDOW),
+        with self.stage("1. devnet: Anvil (block time 1 s), contracts deployed with demo windows"):
+            windows = {
+                "--challenge-window": self.challenge_window,
+                "--reveal-phase": REVEAL_PHASE,
+                "--jury-commit-phase": JURY_PHASE,
+                "--jury-reveal-phase": JURY_PHASE,
+            }
+            options = [str(x) for kv in windows.items() for x in kv]
+            self.crowdtrain(None, "devnet", "up", "--port", str(self.port), *options)
+            self.fund_extra_accounts()
+            self.start_api()
+            self.before = self.balances()
+            stakes = [(self.solver, "300"), (self.cheater, "200"), (self.rounds_cheater, "200")]
+            stakes += [(account, "200") for account in self.rounds_solvers.values()]
+            self.side_by_side(
+                self.register_verifiers,
+                lambda: self.crowdtrain(self.submitter, "data", "prepare", "digits"),
+                *(
+                    lambda account=account, amount=amount: self.crowdtrain(account, "stake", amount)
+                    for account, amount in stakes
+                ),
+            )
+            self.start_verifiers()
+
+        with self.stage(
+            f"2. side by side: a cheater claims job 1 ({FAULT}); a rounds job (W=3, R=2) with a "
+            "cheater in slot 0 of round 0 (jobs 2-4); job 5 solved honestly"
+        ):
+            # The cheats are posted first: verifier-1 checks every segment, lowest job id first.
+            submit = ("job", "submit", str(SPEC), "--reward", "100", "--verifier-fee", "10")
+            cheat = self.start_solver(self.cheater, "cheater", fault=True)
+            self.crowdtrain(self.submitter, *submit)
+            self.wait_claimed(1, self.cheater.address)
+            rounds_cheat = self.start_solver(self.rounds_cheater, "rounds-cheater", fault=True)
+            self.crowdtrain(
+                self.submitter,
+                "rounds", "post", str(ROUNDS_SPEC), "--unit-reward", "20",
+                "--unit-verifier-fee", "2", "--solve-timeout", str(SOLVE_TIMEOUT),
+                "--round-timeout", str(self.round_timeout),
+            )  # fmt: skip
+            units = self.protocol().rounds_market.round_jobs(1, 0)
+            self.wait_claimed(units[0], self.rounds_cheater.address)
+            round0 = self.start_solvers_in_turn(list(self.rounds_solvers.items())[:2], units[1:])
+            honest = self.start_solver(self.solver, "solver")
+            self.crowdtrain(self.submitter, *submit)
+            self.finish(cheat, f"solver run --once  (cheater, {FAULT})")
+            self.expect_reopened(1)
+            self.finish(honest, "solver run --once  (job 5)")
+            honest = self.start_solver(self.solver, "solver")  # job 1, reopened
+            self.crowdtrain(
+                self.submitter, "job", "download", "5", "--out", str(self.home / "model")
+            )
+            self.finish(rounds_cheat, f"solver run --once  (rounds cheater, {FAULT})")
+            self.expect_reopened(units[0])
+            for proc in round0:
+                self.finish(proc, "solver run --once  (round 0)")
+            self.crowdtrain(None, "rounds", "show", "1")
+
+        with self.stage(
+            "3. round 0 closes at its deadline with the two honest units; round 1 runs every slot "
+            "honestly; job 1 is solved honestly"
+        ):
+            self.wait_round(1, 1)
+            round1 = self.start_solvers_in_turn(
+                list(self.rounds_solvers.items()), self.protocol().rounds_market.round_jobs(1, 1)
+            )
+            for proc in round1:
+                self.finish(proc, "solver run --once  (round 1)")
+            self.wait_finished(1)
+            self.finish(honest, "solver run --once  (job 1)")
+            self.crowdtrain(None, "rounds", "show", "1")
+
+        with self.stage("4. everyone is paid: submitter withdraws refunds, solver unstakes"):
+            self.side_by_side(
+                lambda: self.crowdtrain(self.submitter, "withdraw"),
+                lambda: self.crowdtrain(self.solver, "unstake", "300"),
+            )
+            self.crowdtrain(None, "job", "list")
+            self.wait_verifiers_paid()
+
+        with self.stage("5. balances and report"):
+            self.wait_indexed()
+            self.show_api()
+            after = self.balances()
+            say("  balances (CROWD; stakes included: the cheaters' locks were slashed)")
+            say(f"  {'party':<22} {'before':>14} {'after':>14} {'change':>10}")
+            for name in self.before:
+                b, a = self.before[name] / 1e18, after[name] / 1e18
+                say(f"  {name:<22} {b:>14,.2f} {a:>14,.2f} {a - b:>+10.2f}")
+            self.write_report(after)
+
+    def start_solvers_in_turn(
+        self, solvers: list[tuple[str, Any]], job_ids: list[int]
+    ) -> list[subprocess.Popen[str]]:
+        """Start one solver per job, each once the one before holds its claim: solvers started
+        together would race for the same oldest open unit."""
+        procs = []
+        for (name, account), job_id in zip(solvers, job_ids, strict=True):
+            procs.append(self.start_solver(account, name))
+            self.wait_claimed(job_id, None)
+        return procs
+
+    @property
+    def round_timeout(self) -> int:
+        """The least RoundsMarket accepts: a unit's solve timeout, window and reveal phase."""
+        return SOLVE_TIMEOUT + self.challenge_window + REVEAL_PHASE
+
+    def register_verifiers(self) -> None:
+        """One after the other: registrations in the same block would each be priced for a
+        verifier set without the others (gas estimated on a stale state)."""
+        for account in self.verifiers.values():
+            self.crowdtrain(account, "verifier", "register", "--stake", "200")
+
+    def fund_extra_accounts(self) -> None:
+        """Dev accounts 10 and 11 have Anvil's ETH but no CROWD: the devnet's owner mints them the
+        faucet amount, like `devnet up` does for accounts 0-9."""
+        from node.chain.devnet import FAUCET_AMOUNT
+        from node.chain.protocol import Protocol
+
+        base = self.protocol()
+        owner = Protocol.from_deployment(base.w3, base.deployment, dev_account(0))
+        for index in (10, 11):
+            owner.token.mint(dev_account(index).address, FAUCET_AMOUNT)
+        say("  dev accounts 10 and 11 funded (1,000,000 CROWD each)")
+
+    def expect_reopened(self, job_id: int) -> None:
+        """The cheater's job must be open again (convicted, lock slashed): otherwise the demo
+        failed to show what it is for, and says so."""
+        job = self.protocol().market.get_job(job_id)
+        if job.attempt < 1:
+            raise SystemExit(
+                f"demo failed: job {job_id} was not reopened (status {job.status.name.lower()}); "
+                "the verifiers did not convict the cheater within the challenge window "
+                f"({self.challenge_window} s): on a slow or busy machine, rerun with "
+                "`scripts/demo.py --challenge-window 120`"
+            )
+
+    def wait_round(self, rounds_id: int, round_: int, timeout: float = 300) -> None:
+        """Wait until round ``round_`` is open: the daemons close a round once its units are
+        final, or at its deadline with a quorum (any daemon runs the round gates)."""
+        market = self.protocol().rounds_market
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if market.get_rounds_job(rounds_id).round >= round_:
+                return
+            time.sleep(0.5)
+        raise SystemExit(f"demo failed: round {round_} of rounds job {rounds_id} never opened")
+
+    def wait_finished(self, rounds_id: int, timeout: float = 120) -> None:
+        from node.chain.types import RoundsStatus
+
+        market = self.protocol().rounds_market
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if market.get_rounds_job(rounds_id).status is RoundsStatus.FINISHED:
+                return
+            time.sleep(0.5)
+        raise SystemExit(f"demo failed: rounds job {rounds_id} did not finish")
+
+    # --- background processes ---
+
+    def start_solver(
+        self, account: Any, data_dir: str, *, fault: bool = False
+    ) -> subprocess.Popen[str]:
+        extra = {"CROWDTRAIN_FAULT": FAULT} if fault else {}
+        shown = f"CROWDTRAIN_FAULT={FAULT} " if fault else ""
+        say(f"$ {shown}crowdtrain solver run --once  (in the background: {data_dir})")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "solver", "run", "--once", "--max-seconds", "600"],
+            cwd=REPO,
+            env=self.env(account, data_dir=data_dir, **extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
-        self.start_api()
-        before = self.balances()
-        self.start_verifiers()
+        self.procs.append(proc)  # stopped with the others
+        return proc
 
-        banner("2. submitter prepares the digits dataset and posts an MLP training job")
-        self.crowdtrain(self.submitter, "data", "prepare", "digits")
-        self.crowdtrain(
-            self.submitter, "job", "submit", str(SPEC), "--reward", "100", "--verifier-fee", "10"
-        )
-        self.crowdtrain(None, "job", "list")
-
-        banner(
-            "3. solver stakes, claims, trains, commits; verifiers attest; the solver waits out "
-            "the window and reveal phase, finalizes and withdraws"
-        )
-        self.crowdtrain(self.solver, "stake", "300")
-        started = time.monotonic()
-        self.crowdtrain(self.solver, "solver", "run", "--once", data_dir="solver")
-        print(f"  (solver finished in {time.monotonic() - started:.1f} s)")
-        self.crowdtrain(None, "job", "status", "1")
-
-        banner("4. submitter withdraws the unpaid verifier fee and downloads the verified model")
-        self.crowdtrain(self.submitter, "withdraw")
-        self.crowdtrain(self.submitter, "job", "download", "1", "--out", str(self.home / "model"))
-
-        banner(f"5. a cheating solver claims job 2 ({FAULT}): caught, slashed, job reopened")
-        self.crowdtrain(
-            self.submitter, "job", "submit", str(SPEC), "--reward", "100", "--verifier-fee", "10"
-        )
-        self.crowdtrain(self.cheater, "stake", "200")
-        self.crowdtrain(
-            self.cheater,
-            "solver", "run", "--once", "--max-seconds", "900",
-            data_dir="cheater", CROWDTRAIN_FAULT=FAULT,
-        )  # fmt: skip
-        self.crowdtrain(None, "job", "status", "2")
-
-        banner("6. the honest solver solves the reopened job 2 to the end")
-        self.crowdtrain(self.solver, "solver", "run", "--once", data_dir="solver")
-        self.crowdtrain(self.submitter, "withdraw")
-        self.crowdtrain(self.solver, "unstake", "300")
-        self.wait_verifiers_paid()
-
-        time.sleep(2)  # let the indexer see the last blocks (block time 1 s)
-        self.show_api()
-        after = self.balances()
-        banner("7. balances (CROWD; stakes included: the cheater's lock was slashed)")
-        print(f"  {'party':<20} {'before':>14} {'after':>14} {'change':>10}")
-        for name in before:
-            b, a = before[name] / 1e18, after[name] / 1e18
-            print(f"  {name:<20} {b:>14,.2f} {a:>14,.2f} {a - b:>+10.2f}")
+    def finish(self, proc: subprocess.Popen[str], label: str) -> None:
+        out, _ = proc.communicate(timeout=600)
+        say(f"$ crowdtrain {label}  (finished)\n  " + out.rstrip().replace("\n", "\n  "))
+        if proc.returncode != 0:
+            raise SystemExit(f"demo failed at: crowdtrain {label}")
 
     def start_verifiers(self) -> None:
         """Four verifier nodes, each with its own key and data folder. verifier-1 is diligent and
         replays every segment (a verifier may check more than its assignment)."""
         for name, account in self.verifiers.items():
             extra = ["--check-all"] if name == "verifier-1" else []
-            self.crowdtrain(account, "verifier", "register", "--stake", "200")
             log = (self.home / f"{name}.log").open("wb")
             self.procs.append(
                 subprocess.Popen(
@@ -182,18 +395,11 @@ class Demo:
                     stderr=subprocess.STDOUT,
                 )
             )
-        print(f"  {len(self.verifiers)} verifier nodes running (logs in {self.home})", flush=True)
+        say(f"  {len(self.verifiers)} verifier nodes running (logs in {self.home})")
 
     def wait_verifiers_paid(self) -> None:
         """Verifier nodes withdraw their credit by themselves: wait until they have."""
-        from node.chain.protocol import Protocol
-        from node.config import Settings
-
-        settings = Settings(
-            rpc_url=self.base_env["CROWDTRAIN_RPC_URL"],
-            deployments_dir=Path(self.base_env["CROWDTRAIN_DEPLOYMENTS_DIR"]),
-        )
-        market = Protocol.connect(settings, signer=False).market
+        market = self.protocol().market
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if all(market.credit_of(a.address) == 0 for a in self.verifiers.values()):
@@ -220,16 +426,66 @@ class Demo:
                     break
             except requests.RequestException:
                 time.sleep(0.2)
-        print(f"  dashboard: {self.api_url}/  (live while the demo runs)", flush=True)
+        say(f"  dashboard: {self.api_url}/  (live while the demo runs)")
 
-    def show_api(self) -> None:
+    def api_get(self, path: str) -> Any:
         import requests
 
+        response = requests.get(f"{self.api_url}{path}", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def wait_indexed(self, timeout: float = 30) -> None:
+        """Wait until the API's indexer has read the chain's head (block time 1 s)."""
+        head = int(self.protocol().w3.eth.block_number)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if int(self.api_get("/health").get("indexed_block") or 0) >= head:
+                    return
+            except Exception:  # the API may still be starting
+                pass
+            time.sleep(0.5)
+
+    def show_api(self) -> None:
         try:
-            stats = requests.get(f"{self.api_url}/stats", timeout=5).json()
-        except (requests.RequestException, ValueError):
+            stats = self.api_get("/stats")
+        except Exception:  # the stats are a courtesy
             return
-        print(f"  dashboard stats ({self.api_url}/stats): {stats}", flush=True)
+        say(f"  dashboard stats ({self.api_url}/stats): {stats}")
+
+    def write_report(self, after: dict[str, int]) -> None:
+        """``demo-report.html`` from what the API indexed and the balances read from the chain;
+        the outcome is also kept as JSON next to it (``demo-outcome.json``)."""
+        from marketplace_api.report import DemoOutcome, render_report
+
+        rounds = [
+            self.api_get(f"/rounds/{item['rounds_id']}")
+            for item in self.api_get("/rounds?limit=200")["items"]
+        ]
+        disputes = self.api_get("/disputes?limit=200&order=oldest")["items"]
+        addresses = {name: account.address for name, account in self.parties()}
+        outcome = DemoOutcome.model_validate(
+            {
+                "title": "crowdtrain demo: paid jobs, cheaters caught, a verified rounds job",
+                "rounds": rounds,
+                "disputes": disputes,
+                "balances": [
+                    {
+                        "party": name,
+                        "address": addresses.get(name),
+                        "before": str(self.before[name]),
+                        "after": str(after[name]),
+                    }
+                    for name in self.before
+                ],
+                "stages": [{"name": n, "seconds": s} for n, s in self.stages],
+                "parties": {address: name for name, address in addresses.items()},
+            }
+        )
+        REPORT.write_text(render_report(outcome))
+        REPORT.with_name("demo-outcome.json").write_text(outcome.model_dump_json(indent=1))
+        say(f"  report: {REPORT}")
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -256,14 +512,30 @@ class Demo:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--challenge-window",
+        type=int,
+        default=CHALLENGE_WINDOW,
+        help="seconds verifiers have to replay and challenge a commit (default %(default)s)",
+    )
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("demo stopped"))  # runs the clean-up
+    started = time.monotonic()
     home = Path(tempfile.mkdtemp(prefix="crowdtrain-demo-"))
-    demo = Demo(home)
+    demo = Demo(home, args.challenge_window)
     try:
         demo.run()
     finally:
         demo.stop()
         shutil.rmtree(home, ignore_errors=True)
-    print("\ndemo finished: an honest job paid, a cheater caught and slashed", flush=True)
+    say("\nstage times (s): " + ", ".join(f"{n} {s:.1f}" for n, s in demo.stages))
+    say(
+        f"demo finished in {time.monotonic() - started:.1f} s: an honest job paid, a cheater caught"
+    )
+    say(f"and slashed. Report: {REPORT}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from marketplace_api.api.routes import (
     disputes,
     jobs,
     metrics,
+    rounds,
     specs,
     stats,
 )
@@ -52,7 +53,7 @@ def create_app(state: AppState) -> FastAPI:
         title="crowdtrain marketplace API", description=DESCRIPTION, lifespan=lifespan
     )
     app.state.crowdtrain = state
-    for module in (jobs, accounts, disputes, stats, blobs, specs, metrics, dashboard):
+    for module in (jobs, rounds, accounts, disputes, stats, blobs, specs, metrics, dashboard):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     state.metrics.add_gauges(lambda: _gauges(state))

@@ -36,6 +36,7 @@ from marketplace_api.dispute_models import (
 from marketplace_api.indexer.projections import apply
 from marketplace_api.indexer.records import EventRecord, record_of
 from marketplace_api.models import Account, Event, IndexedBlock, IndexerState, Job, utcnow
+from marketplace_api.rounds_models import RoundsJob, RoundsRound
 from node.chain.adapter import ContractAdapter
 from node.chain.events import ChainEvent
 from node.chain.poller import EventPoller, safe_head
@@ -43,7 +44,9 @@ from node.errors import ConfigError
 
 log = logging.getLogger(__name__)
 STATE_ID = 1
-DISPUTE_PROJECTIONS = (
+PROJECTION_TABLES = (
+    Job,
+    Account,
     Attestation,
     ChallengeCommit,
     Dispute,
@@ -52,7 +55,10 @@ DISPUTE_PROJECTIONS = (
     JuryVote,
     Payout,
     Slash,
+    RoundsJob,
+    RoundsRound,
 )
+"""Every table that is a function of the ``events`` table (dropped and replayed after a reorg)."""
 
 
 class _HashingPoller(EventPoller):
@@ -273,7 +279,7 @@ def _event_row(record: EventRecord) -> Event:
 
 def rebuild_projections(session: Session) -> None:
     """Drop every projection and replay every stored event in chain order."""
-    for table in (Job, Account, *DISPUTE_PROJECTIONS):
+    for table in PROJECTION_TABLES:
         session.execute(delete(table))
     session.flush()
     rows = session.scalars(select(Event).order_by(Event.block_number, Event.log_index))

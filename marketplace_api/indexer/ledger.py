@@ -22,7 +22,7 @@ from marketplace_api.indexer.projections_base import add_wei
 from marketplace_api.indexer.records import EventRecord
 from marketplace_api.models import Account, Event, Job
 
-CONTEXTS = ("JobFinalized", "DisputeResolved", "JobCancelled")
+CONTEXTS = ("JobFinalized", "DisputeResolved", "JobCancelled", "RoundsJobCancelled")
 NOT_EARNINGS = ("refund", "other")
 """Payout kinds that do not count as ``earned`` (a refund is the submitter's own money)."""
 
@@ -56,6 +56,8 @@ def classify_credit(session: Session, r: EventRecord, account: Account) -> None:
             kind = _resolution_kind(session, dispute, who, amount)
     elif context is not None and context.name == "JobCancelled":
         job_id, kind = context.job_id, "refund"
+    elif context is not None and context.name == "RoundsJobCancelled":
+        kind = "refund"  # RoundsMarket's refund of the rounds never opened (docs/ROUNDS.md)
     session.add(
         Payout(
             account=who,

@@ -16,6 +16,7 @@ from marketplace_api.indexer.attestations import ATTESTATION_HANDLERS
 from marketplace_api.indexer.disputes import DISPUTE_HANDLERS
 from marketplace_api.indexer.projections_base import Handler, account_row, add_wei
 from marketplace_api.indexer.records import EventRecord
+from marketplace_api.indexer.rounds import ROUNDS_HANDLERS
 from marketplace_api.models import Job
 
 
@@ -207,6 +208,7 @@ HANDLERS: dict[str, Handler] = {
     "StakeBurned": stake_burned,
     **ATTESTATION_HANDLERS,
     **DISPUTE_HANDLERS,
+    **ROUNDS_HANDLERS,
 }
 
 

@@ -12,6 +12,7 @@ from node.chain.attestations import AttestationsAdapter
 from node.chain.dispute_game import DisputeGameAdapter
 from node.chain.jury import JuryAdapter
 from node.chain.protocol import Protocol
+from node.chain.rounds_market import RoundsMarketAdapter
 
 INDEXED_CONTRACTS: dict[str, type[ContractAdapter]] = {
     "JobMarket": IndexedJobMarket,
@@ -19,6 +20,7 @@ INDEXED_CONTRACTS: dict[str, type[ContractAdapter]] = {
     "Attestations": AttestationsAdapter,
     "DisputeGame": DisputeGameAdapter,
     "Jury": JuryAdapter,
+    "RoundsMarket": RoundsMarketAdapter,
 }
 """Deployment name → adapter class (whose ``EVENTS`` are decoded)."""
 

@@ -76,6 +76,24 @@ class Market:
             ids.append(int(posted.job_id))
         return ids
 
+    def post_rounds(self, *, workers: int = 3, rounds: int = 2, quorum: int = 2) -> int:
+        """A rounds job of ``workers`` by ``rounds`` units of the kit's shape (docs/ROUNDS.md),
+        unit reward 10 + fee 1 CROWD; round 0's units are posted with it."""
+        posted = self.submitter.post_rounds_job(
+            spec_hash=hashlib.sha256(f"rounds-spec-{time.time_ns()}".encode()).digest(),
+            workers=workers,
+            rounds=rounds,
+            quorum=quorum,
+            inner_steps=SEGMENTS * CHECKPOINT_EVERY,
+            checkpoint_every=CHECKPOINT_EVERY,
+            unit_reward=10 * CROWD,
+            unit_verifier_fee=CROWD,
+            solve_timeout=600,
+            round_timeout=1_000,
+            sample_rate_bps=1_000,
+        )
+        return int(posted.rounds_id)
+
     def stake_solver(self, amount: int = 1_000 * CROWD) -> None:
         self.solver.stake(amount)
 

@@ -143,3 +143,42 @@ def test_dashboard_shows_new_jobs_and_draws_the_loss_curve(
             assert requested and all(url.startswith(served) for url in requested), requested
         finally:
             browser.close()
+
+
+def test_dashboard_shows_a_rounds_job_grid(chromium: Path, market: Market, served: str) -> None:
+    """A rounds job shows up in the rounds table; its page draws the rounds-by-slots grid, each
+    unit linking to its job page, and a committed unit's final loss appears in its cell."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    market.stake_solver()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(served + "/ui/rounds")
+            page.wait_for_selector("#rounds thead")
+            rounds_id = market.post_rounds(workers=3, rounds=2, quorum=2)
+            page.wait_for_selector(f"#rounds a[href='/ui/rounds/{rounds_id}']", timeout=5_000)
+
+            units = market.deployer.rounds_market.round_jobs(rounds_id, 0)
+            store = ApiBlobStore(served, private_key=market.solver_account.key.hex())
+            manifest = market.claim_and_commit(units[1], store.put)
+            page.goto(f"{served}/ui/rounds/{rounds_id}")
+            page.wait_for_selector("#grid thead")
+            assert page.locator("#grid thead th").all_inner_texts() == [
+                "round", "slot 0", "slot 1", "slot 2", "included", "loss",
+            ]  # fmt: skip
+            for job_id in units:
+                page.wait_for_selector(f"#grid td.unit a[href='/ui/jobs/{job_id}']")
+            cell = page.locator("#grid td.unit").nth(1)
+            page.wait_for_selector(
+                f"#grid td.unit:has-text('loss {manifest.losses[-1]:.4f}')", timeout=5_000
+            )
+            assert "committed" in cell.inner_text()
+            assert market.solver.address[:6] in cell.inner_text()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-rounds.png"), full_page=True)
+        finally:
+            browser.close()

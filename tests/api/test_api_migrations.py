@@ -6,13 +6,14 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from marketplace_api import dispute_models
+from marketplace_api import dispute_models, rounds_models
 from marketplace_api.db import make_engine, migrate
 from marketplace_api.models import Base
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
     assert dispute_models.ChallengeCommit.__tablename__ in Base.metadata.tables
+    assert rounds_models.RoundsRound.__tablename__ in Base.metadata.tables
     engine = make_engine(database_url)
     try:
         migrate(engine)

@@ -9,12 +9,14 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from marketplace_api.api.routes.common import JobIdPath
+from marketplace_api.api.routes.rounds import RoundsIdPath
 
 router = APIRouter(tags=["dashboard"], default_response_class=HTMLResponse)
 
 NAV = (
     ("/", "Overview"),
     ("/ui/jobs", "Jobs"),
+    ("/ui/rounds", "Rounds"),
     ("/ui/disputes", "Disputes"),
     ("/ui/leaderboards", "Leaderboards"),
 )
@@ -102,4 +104,28 @@ def leaderboards() -> HTMLResponse:
         "leaderboards",
         '<h1>Solvers</h1><table id="solvers"></table>'
         '<h1>Verifiers</h1><table id="verifiers"></table>',
+    )
+
+
+@router.get("/ui/rounds", response_class=HTMLResponse)
+def rounds_table() -> HTMLResponse:
+    """Every rounds job, newest first."""
+    return page(
+        "Rounds jobs",
+        "rounds",
+        '<h1>Rounds jobs</h1><span id="total"></span><table id="rounds"></table>',
+    )
+
+
+@router.get("/ui/rounds/{rounds_id}", response_class=HTMLResponse)
+def rounds_page(rounds_id: RoundsIdPath) -> HTMLResponse:
+    """One rounds job: the rounds-by-slots grid (each unit links to its job page) and the loss
+    per round."""
+    return page(
+        f"Rounds job {rounds_id}",
+        "roundsjob",
+        f'<h1>Rounds job {rounds_id}</h1><section id="rounds-job" class="cards"></section>'
+        '<h2>Rounds by slots</h2><table id="grid" class="grid"></table>'
+        '<h2>Loss per round</h2><div id="round-loss" class="chart"></div>',
+        rounds_id=rounds_id,
     )

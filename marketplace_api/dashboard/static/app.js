@@ -128,6 +128,43 @@ const pages = {
     ).join("");
   },
 
+  async rounds() {
+    const page = await getJSON("/rounds?limit=100");
+    $("total").textContent = `${page.total} rounds jobs`;
+    table($("rounds"), ["rounds job", "status", "submitter", "W × R", "quorum", "round", "unit reward", "escrow"],
+      page.items.map((r) => [td(`<a href="/ui/rounds/${r.rounds_id}">#${r.rounds_id}</a>`),
+        td(`<span class="status ${esc(r.status)}">${esc(r.status)}</span>`), td(esc(short(r.submitter)), "mono"),
+        td(`${r.workers} × ${r.rounds}`), td(r.quorum), td(r.current_round), td(crowd(r.unit_reward)),
+        td(crowd(r.escrow))]));
+  },
+
+  async roundsjob() {
+    const id = document.body.dataset.roundsId;
+    const r = await getJSON(`/rounds/${id}`);
+    $("rounds-job").innerHTML = [
+      card("status", r.status), card("workers", r.workers), card("rounds", r.rounds),
+      card("quorum", r.quorum), card("round", r.current_round), card("unit reward", crowd(r.unit_reward)),
+      card("unit verifier fee", crowd(r.unit_verifier_fee)), card("escrow", crowd(r.escrow)),
+      card("submitter", short(r.submitter)),
+    ].join("");
+    const slots = Array.from({ length: r.workers }, (_, w) => `slot ${w}`);
+    const loss = (v) => (v != null ? v.toFixed(4) : "—");
+    table($("grid"), ["round", ...slots, "included", "loss"], r.grid.map((row) => [
+      td(row.round),
+      ...row.units.map((u) => td(
+        `<a href="/ui/jobs/${u.job_id}">#${u.job_id}</a> <span class="status ${esc(u.status)}">${esc(u.status)}</span>` +
+        `<br><span class="mono">${esc(short(u.solver))}</span>` +
+        `<br>att ${u.attestations} · disp ${u.disputes} · loss ${loss(u.loss)}` +
+        (u.convicted.length ? `<br><span class="status cancelled">convicted ${u.convicted.map((c) => esc(short(c))).join(", ")}</span>` : "") +
+        (u.included === true ? ' <span class="status finalized">included</span>' : u.included === false ? ' <span class="status">excluded</span>' : ""),
+        `unit${u.convicted.length ? " convicted" : ""}`)),
+      td(row.status === "closed" ? esc(row.included.join(", ")) : esc(row.status)),
+      td(loss(row.loss)),
+    ]));
+    drawLossCurve($("round-loss"), r.grid.map((row) => ({ step: row.round, loss: row.loss })),
+      r.grid.map((row) => ({ step: row.round, loss: row.validation_loss })));
+  },
+
   async disputes() {
     const outcome = $("outcome").value;
     const page = await getJSON(`/disputes?limit=100${outcome ? `&outcome=${outcome}` : ""}`);
