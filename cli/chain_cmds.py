@@ -177,18 +177,17 @@ def withdraw(
     rpc_url: str | None = RpcUrlOption,
     private_key: str | None = PrivateKeyOption,
 ) -> None:
-    """Withdraw JobMarket and RoundsMarket credits and released unbonding stake, whichever is
-    non-zero."""
+    """Withdraw JobMarket credit (single jobs and rounds jobs alike: RoundsMarket holds no tokens)
+    and released unbonding stake, whichever is non-zero."""
     from node.chain.client import chain_time
 
     protocol = open_protocol(rpc_url, private_key)
     me = protocol.address
     credit = protocol.market.credit_of(me)
-    rounds_credit = protocol.rounds_market.credit_of(me)
     info = protocol.registry.stake_of(me)
     now = chain_time(protocol.w3)
     released = info.unbonding > 0 and info.unbonding_release_time <= now
-    if credit == 0 and rounds_credit == 0 and not released:
+    if credit == 0 and not released:
         if info.unbonding > 0:
             wait = info.unbonding_release_time - now
             fail(
@@ -198,9 +197,6 @@ def withdraw(
     if credit > 0:
         done = protocol.market.withdraw()
         typer.echo(f"withdrew {_crowd(done.amount)} of JobMarket credit")
-    if rounds_credit > 0:
-        done_rounds = protocol.rounds_market.withdraw()
-        typer.echo(f"withdrew {_crowd(done_rounds.amount)} of RoundsMarket credit")
     if released:
         protocol.registry.withdraw()
         typer.echo(f"withdrew {_crowd(info.unbonding)} of released stake")
