@@ -82,7 +82,9 @@ class Demo:
             CROWDTRAIN_RPC_URL=f"http://127.0.0.1:{self.port}",
             CROWDTRAIN_DEVNET_DIR=str(home / "devnet"),
             CROWDTRAIN_DEPLOYMENTS_DIR=str(home / "deployments"),
-            CROWDTRAIN_BLOB_DIR=str(home / "blobs"),
+            # the API's own blob folder (<data_dir>/marketplace/blobs, same layout as a node's): the
+            # dashboard and the report read the manifests (losses) the nodes publish
+            CROWDTRAIN_BLOB_DIR=str(home / "api" / "marketplace" / "blobs"),
             CROWDTRAIN_THREADS="1",
         )
 

@@ -27,12 +27,12 @@ def prepared(market: Market) -> Market:
 
 def _fails(market: Market, account: object, *args: str, needle: str) -> None:
     p = market.deployer
-    before = (p.token.balance_of(market.submitter.address), p.rounds_market.total_liabilities())
+    before = (p.token.balance_of(market.submitter.address), p.market.total_liabilities())
     done = market.cli(account, *args, check=False)  # type: ignore[arg-type]
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stderr.startswith("error:") and "Traceback" not in done.stderr, done.stderr
     assert needle.lower() in done.stderr.lower(), done.stderr
-    after = (p.token.balance_of(market.submitter.address), p.rounds_market.total_liabilities())
+    after = (p.token.balance_of(market.submitter.address), p.market.total_liabilities())
     assert after == before, "a token moved"
 
 
