@@ -82,20 +82,26 @@ class AnvilProcess:
             raise ChainError("relaunch: this Anvil is still running (stop it first)")
         dumped = json.loads(self.state_file.read_text())
         last_timestamp = int(dumped["block"]["timestamp"], 16)
-        self.process = _launch(list(self.command), self.log_file)
+        # Mining stays off until the clock is set: a client that resends a transaction the moment
+        # the port answers must not get it mined in a block stamped before the chain's last one.
+        command, block_time = _without_block_time(self.command)
+        self.process = _launch([*command, "--no-mining"], self.log_file)
         _wait_ready(self, ready_timeout)
+        self._rpc("evm_setTime", [last_timestamp + 1])
+        if block_time is None:
+            self._rpc("evm_setAutomine", [True])
+            self._rpc("evm_mine", [])  # what arrived while mining was off
+        else:
+            self._rpc("evm_setIntervalMining", [block_time])
+
+    def _rpc(self, method: str, params: list[int | bool]) -> None:
         response = requests.post(
             self.rpc_url,
-            json={
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "evm_setTime",
-                "params": [last_timestamp + 1],
-            },
+            json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
             timeout=10,
         )
         if "error" in response.json():
-            raise ChainError(f"evm_setTime after relaunch failed: {response.json()['error']}")
+            raise ChainError(f"{method} after relaunch failed: {response.json()['error']}")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -105,6 +111,16 @@ class AnvilProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+def _without_block_time(command: Sequence[str]) -> tuple[list[str], int | None]:
+    """``command`` without its ``--block-time N`` (which ``--no-mining`` excludes), and N."""
+    out, block_time = list(command), None
+    if "--block-time" in out:
+        at = out.index("--block-time")
+        block_time = int(out[at + 1])
+        del out[at : at + 2]
+    return out, block_time
 
 
 def start_anvil(
