@@ -132,7 +132,7 @@ def test_a_big_model_is_estimated_without_being_built() -> None:
 @pytest.mark.parametrize(
     ("name", "runtime"),
     [(name, "repro-v1") for name in sorted(SPECS)]
-    + [("big_llama", "native"), ("gpt_text", "native"), ("cnn_digits", "native")],
+    + [("big_llama", "native"), ("gpt_text", "native"), ("llama_text", "native")],
 )
 def test_peak_memory_matches_a_real_run(name: str, runtime: str) -> None:
     """Within 25% of the live peak of two real steps and a checkpoint encode (fresh process)."""
