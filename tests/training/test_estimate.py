@@ -261,3 +261,14 @@ def test_calibration_measures_once_and_caches(tmp_path: Path) -> None:
     started = time.perf_counter()
     assert load_calibration(tmp_path, "cpu", measure=False) == first
     assert time.perf_counter() - started < 0.5
+
+
+def test_micro_batches_cut_memory_not_flops() -> None:
+    spec = SPECS["big_llama"]
+    whole, micro = estimate_job(spec), estimate_job(spec.with_overrides(micro_batch_size=2))
+    assert micro.flops_total == whole.flops_total
+    for runtime in ("native", "repro-v1"):
+        assert micro.peak_memory_bytes[runtime] < whole.peak_memory_bytes[runtime]
+    sgd = estimate_job(spec.with_overrides(optimizer={"name": "sgd", "lr": 0.1}))
+    # SGD keeps one slot per parameter, AdamW two: 4 bytes per parameter less in the checkpoint
+    assert whole.checkpoint_bytes - sgd.checkpoint_bytes >= 4 * whole.params
