@@ -98,12 +98,14 @@ def submit(
         typer.echo(f"posted job {posted.job_id} (spec {address}), escrowed {_crowd(escrow)}")
 
 
-def show_estimate(spec: JobSpec, reward_wei: int, as_json: bool) -> None:
+def show_estimate(
+    spec: JobSpec, reward_wei: int, as_json: bool, floor_wei: int | None = None
+) -> None:
     """The job's estimate and its price per PFLOP, shown before anything is sent (on stderr
     under --json, so stdout stays one JSON object)."""
     from cli.estimate import submit_lines
 
-    typer.echo("\n".join(submit_lines(spec, reward_wei)), err=as_json)
+    typer.echo("\n".join(submit_lines(spec, reward_wei, floor_wei)), err=as_json)
 
 
 @app.command("estimate")

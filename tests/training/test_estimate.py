@@ -167,6 +167,8 @@ def test_submit_shows_the_estimate_and_price_per_pflop(
     text = "\n".join(lines)
     assert f"{e.params:,}" in text
     assert f"{3 / e.pflop:.6g} CROWD" in text
+    auction = "\n".join(submit_lines(spec, 3 * 10**18, floor_wei=10**18))
+    assert f"{1 / e.pflop:.6g} CROWD at the floor, rising to {3 / e.pflop:.6g} CROWD" in auction
     assert "expected time" not in text  # nothing cached: submit never measures
     save_calibration(calibration_dir(), Calibration("cpu", {"native": 1e9, "repro-v1": 1e8}))
     timed = "\n".join(submit_lines(spec, 3 * 10**18))
