@@ -179,7 +179,7 @@ def status(
     protocol = open_protocol(rpc_url, None, signer=False)
     job = protocol.market.get_job(job_id)
     data = _job_dict(protocol, job)
-    spec = _listed_spec(_store(blob_dir), job)
+    spec = _listed_spec(_store(blob_dir), job.spec_hash)
     if as_json:
         data.update(_requirements_json(spec))
         typer.echo(json.dumps(data))
@@ -208,7 +208,7 @@ def list_jobs(
     if status_filter:
         jobs = [job for job in jobs if job.status.name.lower() == status_filter.lower()]
     store = _store(blob_dir)
-    specs = {job.job_id: _listed_spec(store, job) for job in jobs}
+    specs = {job.job_id: _listed_spec(store, job.spec_hash) for job in jobs}
     if as_json:
         typer.echo(
             json.dumps(
@@ -233,14 +233,14 @@ def list_jobs(
         typer.echo(f"{'':>5}  requires {_requirements_text(specs[job.job_id])}")
 
 
-def _listed_spec(store: BlobStore, job: Job) -> JobSpec | None:
-    """The job's spec for a listing, or None when the blob store lacks it (a listing shows what
-    it can; only a daemon or verifier must have the spec)."""
+def _listed_spec(store: BlobStore, spec_hash: bytes) -> JobSpec | None:
+    """A listed job's spec, or None when the blob store lacks it (a listing shows what it can;
+    only a daemon or verifier must have the spec)."""
     from node.errors import CrowdtrainError
-    from node.votes import job_spec
+    from node.training.spec import load_spec
 
     try:
-        return job_spec(store, job)
+        return load_spec(store.get("sha256:" + spec_hash.hex()))
     except CrowdtrainError:
         return None
 
