@@ -205,6 +205,12 @@ def test_the_cli_shows_requirements_and_runs_a_daemon_within_its_memory_limit(
         "error: --memory-limit: expected bytes or a size such as 8GiB, 512MiB or 16GB, got '8 gigs'"
     )
 
+    bad = market.cli(market.solver, "solver", "run", "--min-price-per-pflop", "-1", check=False)
+    assert (bad.returncode, bad.stderr.strip()) == (
+        1,
+        "error: --min-price-per-pflop: min price per PFLOP must be a finite number >= 0, got -1.0",
+    )
+
     market.as_(market.solver).stake(3 * REWARD)
     ran = market.cli(market.solver, "solver", "run", "--memory-limit", "1KiB", "--max-seconds", "3")
     out = ran.stdout + ran.stderr
