@@ -131,7 +131,7 @@ def test_two_daemons_on_one_ramp_the_cheaper_claims_at_its_price(
     assert (terms.floor, terms.cap, terms.ramp) == (floor, cap, ramp)
     cheap_target = min_offer_wei(cheap_policy, flops)
     cheap_from = time_to_offer(floor, cap, terms.ramp_start, ramp, cheap_target)
-    assert cheap_from is not None and cheap_from - terms.ramp_start in (199, 200)
+    assert cheap_from is not None and abs(cheap_from - terms.ramp_start - 200) <= 1  # float minimum
     credit = p.market.credit_of(market.submitter.address)
     assert p.registry.stake_of(market.solver.address).locked == 0
 
