@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from cli.chain_cmds import PrivateKeyOption, RpcUrlOption, fail, open_protocol, parse_amount
-from cli.jobs import BlobDirOption, JsonOption, _crowd, _store, check_spec_inputs
+from cli.jobs import (
+    BlobDirOption,
+    JsonOption,
+    _crowd,
+    _listed_spec,
+    _requirements_json,
+    _requirements_text,
+    _store,
+    check_spec_inputs,
+)
 from cli.price_terms import (
     FloorOption,
     MinRecordOption,
@@ -142,15 +151,18 @@ def show(
     attestations, disputes (convicted solvers) and final loss (from its committed manifest, when
     the blob store holds it); the mean loss of each round's included units."""
     protocol = open_protocol(rpc_url, None, signer=False)
-    data = rounds_grid(protocol, _store(blob_dir), rounds_id)
+    store = _store(blob_dir)
+    data = rounds_grid(protocol, store, rounds_id)
+    spec = _listed_spec(store, bytes.fromhex(str(data["spec"]).removeprefix("sha256:")))
     if as_json:
-        typer.echo(json.dumps(data))
+        typer.echo(json.dumps({**data, **_requirements_json(spec)}))
         return
     typer.echo(
         f"rounds job {rounds_id}: {data['status']}, W={data['workers']} R={data['rounds']} "
         f"quorum {data['quorum']}, round {data['current_round']}, "
         f"unit reward {_crowd(int(data['unit_reward']))} + fee {_crowd(int(data['unit_verifier_fee']))}"
     )
+    typer.echo(f"requires {_requirements_text(spec)}")
     typer.echo(
         f"{'round':>5} {'slot':>4} {'job':>5}  {'status':<10} {'att':>3} {'disp':>4}  {'loss':>8}  solver"
     )

@@ -45,7 +45,7 @@ Count = Annotated[int, Field(strict=True, ge=1, le=MAX_STEPS)]
 Width = Annotated[int, Field(strict=True, ge=1, le=65536)]
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 # Top-level fields left out of the canonical JSON while None (see ``JobSpec.canonical_json``).
-OMITTED_WHEN_UNSET = ("schedule", "micro_batch_size", "init", "rounds")
+OMITTED_WHEN_UNSET = ("schedule", "micro_batch_size", "init", "rounds", "requirements")
 MAX_WORKERS = 64
 """Slots per round: a round's included set is a 64-bit mask (docs/ROUNDS.md)."""
 
@@ -224,6 +224,20 @@ class RoundsSpec(_Section):
         return self
 
 
+class RequirementsSpec(_Section):
+    """What a solver's machine must have to take the job (docs/MARKET.md "Requirements").
+
+    Optional: without it the solver's daemon judges fit from the job's estimate alone. Part of
+    the canonical JSON once set, so the requirements are bound to ``specHash`` and a solver can
+    trust what it reads; ``min_memory_bytes`` only raises the bar above the estimate, it never
+    lowers it (an estimate a submitter talks down would send the job to machines that run out of
+    memory).
+    """
+
+    device: Literal["cpu", "cuda", "any"] = "any"
+    min_memory_bytes: Annotated[int, Field(strict=True, ge=1, lt=MAX_SPEC_INT)] | None = None
+
+
 def _known(value: Any, key: str, known: tuple[str, ...], what: str) -> Any:
     if isinstance(value, dict) and key in value and value[key] not in known:
         raise ValueError(f"unknown {what} {_short(value[key])} (known: {', '.join(known)})")
@@ -275,6 +289,7 @@ class JobSpec(_Section):
     micro_batch_size: Annotated[int, Field(strict=True, ge=1)] | None = None
     init: InitSpec | None = None
     rounds: RoundsSpec | None = None
+    requirements: RequirementsSpec | None = None
 
     @field_validator("model", mode="before")
     @classmethod
