@@ -15,10 +15,10 @@ WEI_PER_TOKEN = 10**18
 
 
 def calibration_dir() -> Path:
-    """Where this node caches its throughput calibration: under its data folder."""
-    from node.config import load_settings
+    """Where this machine's throughput calibration is cached (shared by every node on it)."""
+    from node.training.calibrate import machine_cache_dir
 
-    return load_settings().data_dir / "calibration"
+    return machine_cache_dir()
 
 
 def si(value: float, unit: str) -> str:

@@ -66,7 +66,7 @@ def run(
         threads=threads,
     )
     protocol = open_protocol(settings.rpc_url, settings.require_private_key())
-    capability = measure_capability(settings.data_dir, memory_limit=limit, device=run_device)
+    capability = measure_capability(memory_limit=limit, device=run_device)
     solver = Solver(
         protocol,
         open_store(settings),

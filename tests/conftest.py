@@ -51,3 +51,36 @@ def chain(w3: Web3) -> Iterator[Web3]:
         yield w3
     finally:
         w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+
+
+SESSION_CALIBRATION = {"native": 1e10, "repro-v1": 3e9}
+"""FLOP/s of the calibration every test's nodes read (a 2-core machine's order of magnitude)."""
+SESSION_OVERHEAD = {"native": 0.005, "repro-v1": 0.015}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_calibration(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One fixed throughput calibration for every node the tests start, in-process or not.
+
+    A solver daemon judges each job's expected time against its solve timeout from this
+    machine's calibration. Measured under the suite's own load it moves 2-3x between runs, which
+    would make "does this job fit in time" flaky and cost every fresh process 10-20 s of timing.
+    The tests that check the measurement itself (tests/training/test_estimate.py,
+    tests/solver/test_capability.py) point at their own folders."""
+    import os
+
+    import torch
+
+    from node.training.calibrate import Calibration, save_calibration
+
+    folder = tmp_path_factory.mktemp("calibration")
+    before = torch.get_num_threads()
+    try:
+        for threads in range(1, max(8, os.cpu_count() or 1) + 1):
+            torch.set_num_threads(threads)
+            save_calibration(folder, Calibration("cpu", SESSION_CALIBRATION, SESSION_OVERHEAD))
+    finally:
+        torch.set_num_threads(before)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CROWDTRAIN_CALIBRATION_DIR", str(folder))
+        yield

@@ -3,8 +3,8 @@
 The daemon measures it once at start and hands it to ``node.solver.policy.judge`` for every open
 job, so it never claims a job its machine cannot hold in memory or finish before the solve
 deadline (docs/MARKET.md "Daemon policy"). The throughput is the expensive part: it comes from
-EST's calibration (``node.training.calibrate``), cached under the node home so a restart does not
-measure again. Memory is cheap to read and changes with what else runs, so it is read at each
+the machine's calibration (``node.training.calibrate``), cached once per machine so neither a
+restart nor a second node on the machine measures again. Memory is cheap to read and changes with what else runs, so it is read at each
 start; an operator who shares the machine caps it with ``--memory-limit``.
 """
 
@@ -57,21 +57,21 @@ class Capability:
 
 
 def measure_capability(
-    cache_dir: Path, *, memory_limit: int | None = None, device: str = "cpu"
+    cache_dir: Path | None = None, *, memory_limit: int | None = None, device: str = "cpu"
 ) -> Capability:
     """This machine's capability for training on ``device`` (``cpu``, ``cuda``, ``cuda:N``).
 
     Throughput from the cached calibration (measured on first use, then read back); memory is
     ``memory_limit`` when given (the operator's word wins: the node may share the machine), else
     what the device has free now."""
-    from node.training.calibrate import load_calibration
+    from node.training.calibrate import load_calibration, machine_cache_dir
 
     kind = device.split(":", 1)[0]
     if kind not in ("cpu", "cuda"):
         raise ConfigError(f"device must be cpu, cuda or cuda:N, got {device!r}")
     if memory_limit is not None and memory_limit < 1:
         raise ConfigError(f"memory limit must be at least 1 byte, got {memory_limit}")
-    calibration = load_calibration(cache_dir, kind)
+    calibration = load_calibration(cache_dir or machine_cache_dir(), kind)
     memory = memory_limit if memory_limit is not None else usable_memory(device)
     return Capability(kind, memory, dict(calibration.flops_per_second))
 

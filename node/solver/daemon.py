@@ -218,10 +218,10 @@ class Solver:
 
     @property
     def capability(self) -> Capability:
-        """This machine as the policy sees it; measured on first use (throughput cached under
-        the data dir) unless the caller measured it."""
+        """This machine as the policy sees it; measured on first use (throughput cached once per
+        machine) unless the caller measured it."""
         if self._capability is None:
-            self._capability = measure_capability(self.data_dir, device=self.device)
+            self._capability = measure_capability(device=self.device)
         return self._capability
 
     def _estimate(self, spec: JobSpec) -> JobEstimate | None:

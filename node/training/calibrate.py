@@ -5,15 +5,18 @@ autograd, kernel launches, the state's hashing) that dominates a small model, an
 that dominates a big one (repro-v1's int8-limb GEMMs only start above 2^26 multiply-adds). A short
 measurement times steps of two gpt models per runtime, the example's shape and one 4x wider whose
 GEMMs take the int8 path: the throughput comes from the wider one, the fixed cost from the small
-one. It is cached as JSON under the node's data folder (one file per device), keyed by the torch
-version and the thread count, which move throughput; a cache that does not parse or does not
-match is measured again.
+one. Throughput is the machine's, not a node's: it is cached as JSON once per machine
+(``machine_cache_dir``: ``$CROWDTRAIN_CALIBRATION_DIR``, else ``~/.cache/crowdtrain``; one file per
+device and thread count), so every node, CLI call and test on the machine shares one measurement. The record is keyed
+by the torch version and the thread count, which move throughput; a cache that does not parse or
+does not match is measured again.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import statistics
 import time
 from collections.abc import Mapping
@@ -82,6 +85,21 @@ class Calibration:
     step_overhead_seconds: Mapping[str, float] = field(default_factory=dict)
 
 
+def machine_cache_dir() -> Path:
+    """Where this machine's calibration is cached: ``$CROWDTRAIN_CALIBRATION_DIR``, else
+    ``~/.cache/crowdtrain``."""
+    configured = os.environ.get("CROWDTRAIN_CALIBRATION_DIR")
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".cache" / "crowdtrain"
+
+
+def cache_path(cache_dir: Path, device: str) -> Path:
+    """The cache file of ``device`` at this process's thread count: one file per count, so nodes
+    running at different counts on one machine do not overwrite each other's measurement."""
+    return cache_dir / f"calibration-{device}-t{torch.get_num_threads()}.json"
+
+
 def load_calibration(cache_dir: Path, device: str = "cpu", *, measure: bool = True) -> Calibration:
     """The cached calibration of ``device`` under ``cache_dir``, measured (and cached) when absent.
 
@@ -90,7 +108,7 @@ def load_calibration(cache_dir: Path, device: str = "cpu", *, measure: bool = Tr
     """
     if device not in DEVICES:
         raise CalibrationError(f"unknown device {device!r} (known: {', '.join(DEVICES)})")
-    path = cache_dir / f"calibration-{device}.json"
+    path = cache_path(cache_dir, device)
     cached = _read_cache(path, device)
     if cached is not None:
         return cached
@@ -106,7 +124,7 @@ def load_calibration(cache_dir: Path, device: str = "cpu", *, measure: bool = Tr
 
 def save_calibration(cache_dir: Path, calibration: Calibration) -> Path:
     """Cache ``calibration`` (written whole or not at all); the file's path."""
-    path = cache_dir / f"calibration-{calibration.device}.json"
+    path = cache_path(cache_dir, calibration.device)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(_cache_record(calibration), sort_keys=True))

@@ -160,7 +160,7 @@ def test_peak_memory_matches_cuda_max_memory_allocated(name: str) -> None:
 def test_submit_shows_the_estimate_and_price_per_pflop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CROWDTRAIN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CROWDTRAIN_CALIBRATION_DIR", str(tmp_path))
     spec = SPECS["gpt_text"]
     e = estimate_job(spec)
     lines = submit_lines(spec, 3 * 10**18)
@@ -176,7 +176,7 @@ def test_submit_shows_the_estimate_and_price_per_pflop(
 
 
 def _seed_calibration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CROWDTRAIN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CROWDTRAIN_CALIBRATION_DIR", str(tmp_path))
     save_calibration(calibration_dir(), Calibration("cpu", {"native": 2e9, "repro-v1": 1e8}))
 
 
