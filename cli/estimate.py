@@ -11,8 +11,6 @@ if TYPE_CHECKING:
     from node.training.estimate import JobEstimate
     from node.training.spec import JobSpec
 
-WEI_PER_TOKEN = 10**18
-
 
 def calibration_dir() -> Path:
     """Where this machine's throughput calibration is cached (shared by every node on it)."""
@@ -72,15 +70,11 @@ def time_line(estimate: JobEstimate, calibration: Calibration, runtime: str) -> 
     )
 
 
-def price_per_pflop(price_wei: int, estimate: JobEstimate) -> float:
-    """Tokens per PFLOP of the whole job."""
-    return price_wei / WEI_PER_TOKEN / estimate.pflop if estimate.flops_total else math.inf
-
-
 def submit_lines(spec: JobSpec, reward_wei: int, floor_wei: int | None = None) -> list[str]:
     """What ``job submit`` shows before it sends: the estimate, the expected time when this
     machine has a cached calibration (never measured here), and the price per PFLOP: the
     reward's (the cap), and the floor's where an auction starts below the cap."""
+    from node.chain.pricing import price_per_pflop
     from node.training.calibrate import CalibrationError, load_calibration
     from node.training.estimate import estimate_job
 
@@ -91,9 +85,11 @@ def submit_lines(spec: JobSpec, reward_wei: int, floor_wei: int | None = None) -
         lines.append(time_line(estimate, calibration, spec.runtime))
     except CalibrationError:
         pass
-    cap = f"{price_per_pflop(reward_wei, estimate):.6g} CROWD"
+    cap = f"{price_per_pflop(reward_wei, estimate.pflop):.6g} CROWD"
     if floor_wei is not None and floor_wei < reward_wei:
-        price = f"{price_per_pflop(floor_wei, estimate):.6g} CROWD at the floor, rising to {cap}"
+        price = (
+            f"{price_per_pflop(floor_wei, estimate.pflop):.6g} CROWD at the floor, rising to {cap}"
+        )
     else:
         price = cap
     lines.append(f"  {'price per PFLOP':<16} {price} ({estimate.pflop:.4g} PFLOP)")

@@ -101,7 +101,7 @@ def submit(
         "sample_rate_bps": round(spec.sample_rate * 10_000),
         **terms,
     }
-    show_estimate(spec, reward_wei, as_json)
+    show_estimate(spec, reward_wei, as_json, floor_wei=terms["floor"])
     _dry_run_post(protocol, args)
     address = store.put(spec.canonical_json())
     posted = protocol.post_job(**args)
