@@ -62,7 +62,7 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
     /// @dev A standing outer-step publication (docs/ROUNDS.md, "Aggregator"): two slots.
     struct _Outer {
         address publisher;
-        uint96 bond;
+        uint40 publishedAt;
         bytes32 claim; // keccak256(abi.encode(outerHash, state0Hashes))
     }
 
@@ -221,8 +221,8 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
             revert RoundsMarketOuterWrongLength(state0Hashes.length, job.workers);
         }
         uint256 bond = _outerBond;
-        (outer.publisher, outer.bond, outer.claim) =
-            (msg.sender, uint96(bond), keccak256(abi.encode(outerHash, state0Hashes)));
+        (outer.publisher, outer.publishedAt, outer.claim) =
+            (msg.sender, uint40(block.timestamp), keccak256(abi.encode(outerHash, state0Hashes)));
         emit OuterPublished(roundsId, round, msg.sender, outerHash, state0Hashes, bond);
         _registry.lock(msg.sender, bond);
     }
@@ -260,7 +260,7 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
             revert RoundsMarketOuterNotDisproved(roundsId, round, 3);
         }
         if (stateHash0 == state0Hashes[slot]) revert RoundsMarketOuterNotDisproved(roundsId, round, 4);
-        uint256 bond = outer.bond;
+        uint256 bond = _outerBond;
         uint256 reward = bond / 2;
         delete _outers[roundsId][round];
         emit OuterDisproved(roundsId, round, publisher, msg.sender, slot, reward);
@@ -270,18 +270,19 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IRoundsMarket
+    /// @dev Not before `roundTimeout` after the publication either, so that however fast round
+    /// `round` + 1 closes, watchers have a whole round timeout to disprove with its Finalized units.
     function releaseOuterBond(uint256 roundsId, uint32 round) external nonReentrant {
         _Job storage job = _jobs[roundsId];
         _Outer storage outer = _outers[roundsId][round];
         address publisher = outer.publisher;
         if (publisher == address(0)) revert RoundsMarketOuterClaimMismatch(roundsId, round);
-        if (job.status == RoundsStatus.Running && uint256(round) + 1 >= job.round) {
-            revert RoundsMarketOuterBondLocked(roundsId, round);
+        uint256 releaseAt = uint256(outer.publishedAt) + job.roundTimeout;
+        if ((job.status == RoundsStatus.Running && uint256(round) + 1 >= job.round) || block.timestamp < releaseAt) {
+            revert RoundsMarketOuterBondLocked(roundsId, round, releaseAt);
         }
-        uint256 bond = outer.bond;
-        // the claim stays readable (a released publication cannot be disproved any more)
-        outer.bond = 0;
-        outer.publisher = address(0);
+        uint256 bond = _outerBond;
+        delete _outers[roundsId][round];
         emit OuterReleased(roundsId, round, publisher, bond);
         _registry.unlock(publisher, bond);
     }
@@ -292,10 +293,10 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
     function outerPublication(uint256 roundsId, uint32 round)
         external
         view
-        returns (address publisher, uint256 bond, bytes32 claim)
+        returns (address publisher, uint256 publishedAt, bytes32 claim)
     {
         _Outer storage outer = _outers[roundsId][round];
-        return (outer.publisher, outer.bond, outer.claim);
+        return (outer.publisher, outer.publishedAt, outer.claim);
     }
 
     /// @inheritdoc IRoundsMarket

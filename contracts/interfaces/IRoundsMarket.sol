@@ -70,8 +70,9 @@ interface IRoundsMarket {
     /// @notice The proof does not show a Finalized unit of round `round` + 1 starting elsewhere than
     /// the publication says (`reason`: 1 not Finalized, 2 commitment, 3 Merkle proof, 4 agrees).
     error RoundsMarketOuterNotDisproved(uint256 roundsId, uint256 round, uint256 reason);
-    /// @notice The bond stays locked while round `round` + 1 is the running round.
-    error RoundsMarketOuterBondLocked(uint256 roundsId, uint256 round);
+    /// @notice The bond stays locked while round `round` + 1 is the running round, and until
+    /// `releaseAt` (the publication's time + the round timeout).
+    error RoundsMarketOuterBondLocked(uint256 roundsId, uint256 round, uint256 releaseAt);
 
     /// @notice `submitter` posted rounds job `roundsId` and escrowed W·R·(unitReward + unitVerifierFee).
     event RoundsJobPosted(
@@ -176,17 +177,18 @@ interface IRoundsMarket {
     ) external;
 
     /// @notice Anyone: unlock the publisher's bond once round `round` + 1 is closed (or the rounds
-    /// job finished or was cancelled) and the publication was not disproved.
+    /// job finished or was cancelled), a round timeout after the publication, when it was not
+    /// disproved. The publication is deleted (it can no longer be disproved).
     function releaseOuterBond(uint256 roundsId, uint32 round) external;
 
     // --- views ---
 
-    /// @notice The standing publication of round `round`: publisher (0 when none), bond, and
+    /// @notice The standing publication of round `round`: publisher (0 when none), its time, and
     /// `claim` = keccak256(abi.encode(outerHash, state0Hashes)) (the preimage is in `OuterPublished`).
     function outerPublication(uint256 roundsId, uint32 round)
         external
         view
-        returns (address publisher, uint256 bond, bytes32 claim);
+        returns (address publisher, uint256 publishedAt, bytes32 claim);
     /// @notice Stake locked by each publication (JobMarket's least solver stake).
     function outerBond() external view returns (uint256);
 

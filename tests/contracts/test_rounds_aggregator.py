@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from protocol_kit import DEAD, MIN_SOLVER_STAKE
 from protocol_world import Trace, World
-from rounds_kit import close, finalize, post_rounds, solve, units
+from rounds_kit import ROUND_TIMEOUT, close, finalize, post_rounds, solve, units
 from web3 import Web3
 
 from node.trace.merkle import MerkleTree, checkpoint_leaf
@@ -90,7 +90,13 @@ def test_honest_publication_locks_the_bond_until_the_next_round_closes(world: Wo
     ) in logs
     assert world.stake_info(aggregator)[:2] == (bond, bond)
     claim = Web3.keccak(world.w3.codec.encode(["bytes32", "bytes32[]"], [OUTER_HASH, honest]))
-    assert world.rounds.functions.outerPublication(rounds_id, 0).call() == [aggregator, bond, claim]
+    published_at = world.now()
+    assert world.rounds.functions.outerPublication(rounds_id, 0).call() == [
+        aggregator,
+        published_at,
+        claim,
+    ]
+    release_at = published_at + ROUND_TIMEOUT
     # the first publication counts: a second is refused while it stands
     world.stake(world.accounts[5], bond)
     world.expect_revert(
@@ -106,6 +112,7 @@ def test_honest_publication_locks_the_bond_until_the_next_round_closes(world: Wo
         "RoundsMarketOuterBondLocked",
         rounds_id,
         0,
+        release_at,
     )
 
     # round 1's units start where the publication says: no disproof
@@ -125,6 +132,16 @@ def test_honest_publication_locks_the_bond_until_the_next_round_closes(world: Wo
         4,
     )
     close(world, rounds_id)
+    # round 1 closed early: the bond still waits a round timeout after the publication
+    world.expect_revert(
+        world.rounds.functions.releaseOuterBond(rounds_id, 0),
+        aggregator,
+        "RoundsMarketOuterBondLocked",
+        rounds_id,
+        0,
+        release_at,
+    )
+    world.mine_at(release_at)
     balance = world.balance(aggregator)
     logs = world.logs(
         world.send(world.rounds.functions.releaseOuterBond(rounds_id, 0), world.accounts[6])
