@@ -18,8 +18,8 @@ Bytes, per worker per round, with ``|θ|`` the parameters' float32 bytes:
   safetensors header): ``bytes_ratio``. It rebuilds ``G_r+1`` and the outer momentum ``m_r+1``
   bit for bit from ``Δ_r`` and the ``G_r``, ``m_r`` of its own round-``r`` state 0, so the
   momentum is never downloaded;
-* a worker new to its slot also downloads one whole state of round ``r`` (``G_r``, ``m_r`` and the
-  slot's inner optimizer state): ``bytes_ratio_newcomer``;
+* a worker new to its slot also downloads two whole states of round ``r`` (a unit's state 0 for
+  ``G_r``, ``m_r``, and the slot's final state for its inner optimizer state): ``bytes_ratio_newcomer``;
 * without a publication (none, withheld, or not matching) every slot computes the outer step itself:
   it downloads the other included slots' parameters (``(W-1)·|θ|``): ``bytes_ratio_self_outer``;
 * verification also needs every unit's checkpoints in the blob store: ``H/K + 1`` whole states
@@ -174,7 +174,7 @@ def byte_figures(spec: JobSpec, store: LocalBlobStore) -> dict[str, Any]:
     sync = 2 * theta * h
     ours = theta + outer_bytes
     self_outer = theta + (w - 1) * theta
-    newcomer = ours + state_bytes
+    newcomer = ours + 2 * state_bytes  # state 0 (G_r, m_r) and the slot's final (its optimizer)
     checkpoints = (h // k + 1) * state_bytes
     with_checkpoints = checkpoints + outer_bytes
     return {
