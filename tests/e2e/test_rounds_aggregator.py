@@ -23,6 +23,7 @@ from test_rounds import (
     settle,
 )
 
+from cli.rounds import rounds_grid
 from node.chain.types import JobStatus
 from node.rounds.aggregator import OuterAggregator
 
@@ -70,6 +71,12 @@ def test_round_one_trains_from_the_published_outer_step(
     assert aggregator.published == [(run.rounds_id, 0)]
     published = world.p.rounds_market.outer_publication(run.rounds_id, 0)
     assert published is not None and published.publisher == world.accounts["v1"].address
+    grid = rounds_grid(world.p, world.store, run.rounds_id)["grid"]  # `crowdtrain rounds show`
+    assert grid[0]["outer"] == {
+        "publisher": published.publisher,
+        "outer_hash": published.outer_hash.hex(),
+    }
+    assert world.store.has("sha256:" + published.outer_hash.hex())
     world.drive(lambda: run.status() == "FINISHED", rounds=400, what="the rounds job finished")
     round_one = {run.unit_job(1, w) for w in range(3)}
     assert published_starts(world) == round_one  # each downloaded the one blob, none fell back
