@@ -8,12 +8,14 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from e2e_dispute_kit import World
+from e2e_dispute_kit import FEE, REWARD, World
 from eth_account.signers.local import LocalAccount
 from market_kit import Market
 from test_rounds import (
     LOCK,
+    R,
     RoundsRun,
+    W,
     check_books,
     new_world,
     pay_finalized_units,
@@ -78,21 +80,14 @@ def test_round_one_trains_from_the_published_outer_step(
     }
     assert world.store.has("sha256:" + published.outer_hash.hex())
     world.drive(lambda: run.status() == "FINISHED", rounds=400, what="the rounds job finished")
-    round_one = {run.unit_job(1, w) for w in range(3)}
+    round_one = {run.unit_job(1, w) for w in range(W)}
     assert published_starts(world) == round_one  # each downloaded the one blob, none fell back
 
     market.advance(run.rm.get_rounds_job(run.rounds_id).round_timeout)
     settle(world)  # the aggregator's bond is released a round timeout after publishing
     assert aggregator.released == [(run.rounds_id, 0)]
     expected = dict.fromkeys(before, 0)
-    expected[market.submitter.address] = (
-        -3
-        * 2
-        * (
-            run.rm.get_rounds_job(run.rounds_id).unit_reward
-            + run.rm.get_rounds_job(run.rounds_id).unit_verifier_fee
-        )
-    )
+    expected[market.submitter.address] = -W * R * (REWARD + FEE)
     pay_finalized_units(world, run, expected)
     check_books(world, before, expected)  # also: nobody's stake is still locked
     replay_every_unit(world, run)
@@ -111,22 +106,24 @@ def test_a_withholding_liar_costs_bytes_only_and_is_disproved(
     run_round_zero(world, run)
     # the liar front-runs the honest aggregator with a blob it never serves and made-up states 0
     withheld = hashlib.sha256(b"never served").digest()
-    lies = [hashlib.sha256(f"lie {w}".encode()).digest() for w in range(3)]
+    lies = [hashlib.sha256(f"lie {w}".encode()).digest() for w in range(W)]
     liar.rounds_market.publish_outer(run.rounds_id, 0, withheld, lies)
     world.verifiers["v1"].aggregator = aggregator  # the honest aggregator comes online
 
     world.drive(lambda: run.status() == "FINISHED", rounds=400, what="the rounds job finished")
     assert published_starts(world) == set()  # every solver fell back to the full path
     assert all(
-        world.p.market.get_job(run.unit_job(1, w)).status is JobStatus.FINALIZED for w in range(3)
+        world.p.market.get_job(run.unit_job(1, w)).status is JobStatus.FINALIZED for w in range(W)
     )
     assert aggregator.disproved == [(run.rounds_id, 0)]
-    assert world.p.rounds_market.outer_publication(run.rounds_id, 0) is None
+    # had the disproof come while round 1 still ran, the honest aggregator republished: its bond is
+    # released a round timeout later (either way no publication stands and no stake stays locked)
+    market.advance(run.rm.get_rounds_job(run.rounds_id).round_timeout)
     settle(world)
+    assert world.p.rounds_market.outer_publication(run.rounds_id, 0) is None
 
-    job = run.rm.get_rounds_job(run.rounds_id)
     expected = dict.fromkeys(before, 0)
-    expected[market.submitter.address] = -3 * 2 * (job.unit_reward + job.unit_verifier_fee)
+    expected[market.submitter.address] = -W * R * (REWARD + FEE)
     expected[liar.address] = -bond
     expected[world.accounts["v1"].address] = bond // 2
     expected[BURN] = bond - bond // 2
