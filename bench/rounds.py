@@ -13,15 +13,19 @@ equal tokens, as the issue asks, not at convergence on a large corpus.
 Bytes, per worker per round, with ``|θ|`` the parameters' float32 bytes:
 
 * synchronous all-reduce moves ``2·|θ|`` per step, ``2·|θ|·H`` per round (``sync_bytes``);
-* our design (every slot computes the outer step itself, no trusted aggregator) uploads its final
-  parameters (``|θ|``) and downloads the other included slots' (``(W-1)·|θ|``): ``bytes_ratio``;
-* with a bonded aggregator a worker would upload ``|θ|`` and download ``G_r+1`` (``|θ|``):
-  ``bytes_ratio_aggregator``;
+* with the bonded aggregator (docs/ROUNDS.md, "Aggregator") a returning worker uploads its final
+  parameters (``|θ|``) and downloads the one published outer blob, ``Δ_r`` (``|θ|`` plus a
+  safetensors header): ``bytes_ratio``. It rebuilds ``G_r+1`` and the outer momentum ``m_r+1``
+  bit for bit from ``Δ_r`` and the ``G_r``, ``m_r`` of its own round-``r`` state 0, so the
+  momentum is never downloaded;
+* a worker new to its slot also downloads two whole states of round ``r`` (a unit's state 0 for
+  ``G_r``, ``m_r``, and the slot's final state for its inner optimizer state): ``bytes_ratio_newcomer``;
+* without a publication (none, withheld, or not matching) every slot computes the outer step itself:
+  it downloads the other included slots' parameters (``(W-1)·|θ|``): ``bytes_ratio_self_outer``;
 * verification also needs every unit's checkpoints in the blob store: ``H/K + 1`` whole states
   (parameters, inner optimizer slots, outer momentum) uploaded per unit, reported apart as
   ``checkpoint_bytes_per_unit`` and folded in by ``bytes_ratio_with_checkpoints`` (which counts
-  the final checkpoint instead of the bare parameter upload and the other slots' parameters read
-  by byte range from their final checkpoints).
+  the final checkpoint instead of the bare parameter upload, plus the outer blob).
 
 Chain figures (``gas_per_unit``, ``gate_wait_share``) need a devnet and the rounds market: they are
 left ``None`` here and filled by the chain side, which calls ``run_rounds_bench`` (or builds on
@@ -39,6 +43,7 @@ from typing import Any
 
 import torch
 
+from node.rounds.outer import encode_outer
 from node.storage import LocalBlobStore
 from node.trace.state import encode_state
 from node.training.data import DEFAULT_CORPUS, load_dataset
@@ -165,18 +170,23 @@ def byte_figures(spec: JobSpec, store: LocalBlobStore) -> dict[str, Any]:
     state0 = round_start_state(session, None)
     theta = sum(p.numel() * p.element_size() for p in state0.params.values())
     state_bytes = len(encode_state(state0)[0])
+    outer_bytes = len(encode_outer({n: torch.zeros_like(p) for n, p in state0.params.items()}))
     sync = 2 * theta * h
-    ours = theta + (w - 1) * theta
-    aggregator = theta + theta
+    ours = theta + outer_bytes
+    self_outer = theta + (w - 1) * theta
+    newcomer = ours + 2 * state_bytes  # state 0 (G_r, m_r) and the slot's final (its optimizer)
     checkpoints = (h // k + 1) * state_bytes
-    with_checkpoints = checkpoints + (w - 1) * theta
+    with_checkpoints = checkpoints + outer_bytes
     return {
         "param_bytes": theta,
         "state_bytes": state_bytes,
+        "outer_blob_bytes": outer_bytes,
         "sync_bytes_per_worker_per_round": sync,
         "bytes_per_worker_per_round": ours,
         "bytes_ratio": sync / ours,
-        "bytes_ratio_aggregator": sync / aggregator,
+        "bytes_per_worker_per_round_self_outer": self_outer,
+        "bytes_ratio_self_outer": sync / self_outer,
+        "bytes_ratio_newcomer": sync / newcomer,
         "checkpoint_bytes_per_unit": checkpoints,
         "bytes_ratio_with_checkpoints": sync / with_checkpoints,
     }

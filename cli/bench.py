@@ -120,7 +120,8 @@ def rounds(
     ),
 ) -> None:
     """Rounds job (DiLoCo) vs synchronous data parallel at equal tokens: `loss_ratio`, and
-    `bytes_ratio` (all-reduce bytes per worker per round over a rounds worker's); with the chain
+    `bytes_ratio` (all-reduce bytes per worker per round over a rounds worker's, which downloads
+    the one published outer blob; `bytes_ratio_self_outer` without an aggregator); with the chain
     (default): `gas_per_unit` and `gate_wait_share` at the devnet window."""
     from bench.rounds import RoundsBenchConfig, run_rounds_bench
 

@@ -175,6 +175,9 @@ def show(
                 f"{unit['attestations']:>3} {unit['disputes']:>4}  {_loss(unit['loss']):>8}  "
                 f"{unit['solver'] or '-'} {mark}{conv}"
             )
+    for row in data["grid"]:
+        if row["outer"] is not None:
+            typer.echo(f"round {row['round']} outer step published by {row['outer']['publisher']}")
     typer.echo(
         "loss per round: " + ", ".join(f"{r['round']}: {_loss(r['loss'])}" for r in data["grid"])
     )
@@ -231,12 +234,17 @@ def rounds_grid(protocol: Protocol, store: BlobStore, rounds_id: int) -> dict[st
                 }
             )
         counted: list[float | None] = [u["loss"] for u in units if u["included"]]
+        published = market.outer_publication(rounds_id, round_) if closed else None
         grid.append(
             {
                 "round": round_,
                 "status": "closed" if closed else "open",
                 "included": included,
                 "loss": _mean(counted),
+                # the standing (bonded, not yet released) outer-step publication of this round
+                "outer": None
+                if published is None
+                else {"publisher": published.publisher, "outer_hash": published.outer_hash.hex()},
                 "units": units,
             }
         )

@@ -26,6 +26,12 @@ def run(
     check_all: bool = typer.Option(
         False, "--check-all", help="Replay every segment, not only the assigned ones."
     ),
+    aggregate: bool = typer.Option(
+        False,
+        "--aggregate",
+        help="Publish rounds jobs' outer steps (bonding the least solver stake each) and "
+        "disprove wrong ones (docs/ROUNDS.md, Aggregator).",
+    ),
     device: str | None = typer.Option(
         None, "--device", help="cpu | cuda | cuda:N for replays (default: cuda when available)."
     ),
@@ -52,6 +58,7 @@ def run(
         open_store(settings),
         settings.data_dir,
         check_all=check_all,
+        aggregate=aggregate,
         device=run_device,
         poll_interval=settings.poll_interval,
     )

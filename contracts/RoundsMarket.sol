@@ -7,6 +7,8 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IJobMarket} from "./interfaces/IJobMarket.sol";
 import {IRoundsMarket} from "./interfaces/IRoundsMarket.sol";
+import {IStakeRegistry} from "./interfaces/IStakeRegistry.sol";
+import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 
 /// @title RoundsMarket
 /// @notice Escrow and round gates of rounds jobs (docs/ROUNDS.md, "Rounds market"). Every unit is an
@@ -57,13 +59,24 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
         uint64 prevIncludedMask;
     }
 
+    /// @dev A standing outer-step publication (docs/ROUNDS.md, "Aggregator"): two slots.
+    struct _Outer {
+        address publisher;
+        uint40 publishedAt;
+        bytes32 claim; // keccak256(abi.encode(outerHash, state0Hashes))
+    }
+
     IJobMarket private immutable _market;
     IERC20 private immutable _token;
+    IStakeRegistry private immutable _registry;
+    /// @dev Stake a publication locks: JobMarket's least solver stake, read once.
+    uint256 private immutable _outerBond;
     /// @dev Challenge window + reveal phase of the JobMarket (its immutables), read once.
     uint256 private immutable _finalizeDelay;
 
     mapping(uint256 roundsId => _Job) private _jobs;
     mapping(uint256 firstJobId => _Round) private _rounds;
+    mapping(uint256 roundsId => mapping(uint32 round => _Outer)) private _outers;
     uint256 private _roundsJobCount;
     /// @dev Unit price terms of a rounds job, stored only when they are not a fixed price (floor 0 here).
     mapping(uint256 roundsId => IJobMarket.PriceTerms) private _unitTerms;
@@ -75,6 +88,8 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
         _market = IJobMarket(market_);
         _token = IERC20(IJobMarket(market_).token());
         _finalizeDelay = IJobMarket(market_).challengeWindow() + IJobMarket(market_).revealPhase();
+        _registry = IStakeRegistry(IJobMarket(market_).stakeRegistry());
+        _outerBond = IJobMarket(market_).minSolverStake();
     }
 
     // --- submitter ---
@@ -193,7 +208,105 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
         }
     }
 
+    // --- aggregator (docs/ROUNDS.md, "Aggregator") ---
+
+    /// @inheritdoc IRoundsMarket
+    /// @dev The registry must allow this contract (wired at deployment) to lock, slash and burn.
+    function publishOuter(uint256 roundsId, uint32 round, bytes32 outerHash, bytes32[] calldata state0Hashes)
+        external
+        nonReentrant
+    {
+        _Job storage job = _jobs[roundsId];
+        _Outer storage outer = _outers[roundsId][round];
+        if (job.status != RoundsStatus.Running || uint256(round) + 1 != job.round || outer.publisher != address(0)) {
+            revert RoundsMarketOuterNotPublishable(roundsId, round);
+        }
+        if (state0Hashes.length != job.workers) {
+            revert RoundsMarketOuterWrongLength(state0Hashes.length, job.workers);
+        }
+        uint256 bond = _outerBond;
+        (outer.publisher, outer.publishedAt, outer.claim) =
+            (msg.sender, uint40(block.timestamp), keccak256(abi.encode(outerHash, state0Hashes)));
+        emit OuterPublished(roundsId, round, msg.sender, outerHash, state0Hashes, bond);
+        _registry.lock(msg.sender, bond);
+    }
+
+    /// @inheritdoc IRoundsMarket
+    /// @dev Sound as far as finalization is: an included unit is trusted to have started from the
+    /// right state 0 (an honest watcher convicts any other at segment 0), and the same trust makes
+    /// its checkpoint 0 evidence against a publication that names another state 0 for its slot.
+    function disproveOuter(
+        uint256 roundsId,
+        uint32 round,
+        bytes32 outerHash,
+        bytes32[] calldata state0Hashes,
+        uint32 slot,
+        bytes32[4] calldata commitment,
+        bytes32 stateHash0,
+        bytes32[] calldata proof
+    ) external nonReentrant {
+        _Outer storage outer = _outers[roundsId][round];
+        address publisher = outer.publisher;
+        if (publisher == address(0) || keccak256(abi.encode(outerHash, state0Hashes)) != outer.claim) {
+            revert RoundsMarketOuterClaimMismatch(roundsId, round);
+        }
+        // the claim matched, so state0Hashes.length == workers and slot indexes a unit of round + 1
+        if (slot >= state0Hashes.length) revert RoundsMarketOuterNotDisproved(roundsId, round, 1);
+        uint256 jobId = _firstJobOf(_jobs[roundsId], round + 1) + slot;
+        IJobMarket.Job memory unit = _market.getJob(jobId);
+        if (unit.status != IJobMarket.JobStatus.Finalized) revert RoundsMarketOuterNotDisproved(roundsId, round, 1);
+        if (keccak256(abi.encode(commitment)) != unit.commitment) {
+            revert RoundsMarketOuterNotDisproved(roundsId, round, 2);
+        }
+        uint256 leaves = uint256(unit.numSegments) + 1;
+        bytes32 leaf = TraceMerkle.checkpointLeaf(jobId, unit.attempt, 0, stateHash0);
+        if (proof.length != TraceMerkle.depth(leaves) || !TraceMerkle.verify(commitment[0], leaf, 0, leaves, proof)) {
+            revert RoundsMarketOuterNotDisproved(roundsId, round, 3);
+        }
+        if (stateHash0 == state0Hashes[slot]) revert RoundsMarketOuterNotDisproved(roundsId, round, 4);
+        uint256 bond = _outerBond;
+        uint256 reward = bond / 2;
+        delete _outers[roundsId][round];
+        emit OuterDisproved(roundsId, round, publisher, msg.sender, slot, reward);
+        _registry.slash(publisher, reward); // the tokens come here and go straight to the prover
+        _registry.burn(publisher, bond - reward);
+        _token.safeTransfer(msg.sender, reward);
+    }
+
+    /// @inheritdoc IRoundsMarket
+    /// @dev Not before `roundTimeout` after the publication either, so that however fast round
+    /// `round` + 1 closes, watchers have a whole round timeout to disprove with its Finalized units.
+    function releaseOuterBond(uint256 roundsId, uint32 round) external nonReentrant {
+        _Job storage job = _jobs[roundsId];
+        _Outer storage outer = _outers[roundsId][round];
+        address publisher = outer.publisher;
+        if (publisher == address(0)) revert RoundsMarketOuterClaimMismatch(roundsId, round);
+        uint256 releaseAt = uint256(outer.publishedAt) + job.roundTimeout;
+        if ((job.status == RoundsStatus.Running && uint256(round) + 1 >= job.round) || block.timestamp < releaseAt) {
+            revert RoundsMarketOuterBondLocked(roundsId, round, releaseAt);
+        }
+        uint256 bond = _outerBond;
+        delete _outers[roundsId][round];
+        emit OuterReleased(roundsId, round, publisher, bond);
+        _registry.unlock(publisher, bond);
+    }
+
     // --- views ---
+
+    /// @inheritdoc IRoundsMarket
+    function outerPublication(uint256 roundsId, uint32 round)
+        external
+        view
+        returns (address publisher, uint256 publishedAt, bytes32 claim)
+    {
+        _Outer storage outer = _outers[roundsId][round];
+        return (outer.publisher, outer.publishedAt, outer.claim);
+    }
+
+    /// @inheritdoc IRoundsMarket
+    function outerBond() external view returns (uint256) {
+        return _outerBond;
+    }
 
     /// @inheritdoc IRoundsMarket
     function getRoundsJob(uint256 roundsId) external view returns (RoundsJob memory view_) {

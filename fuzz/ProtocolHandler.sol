@@ -182,6 +182,25 @@ contract ProtocolHandler {
         rounds.cancelRoundsJob(id);
     }
 
+    /// @notice A staked actor publishes the outer step of a rounds job's last closed round (docs/ROUNDS.md,
+    /// "Aggregator"), locking the bond. The hashes are made up: nothing on chain can tell them apart.
+    function publishOuter(uint256 actorSeed, uint256 roundsSeed, uint256 hashSeed) external action {
+        uint256 id = _roundsId(roundsSeed);
+        IRoundsMarket.RoundsJob memory job = rounds.getRoundsJob(id);
+        require(job.status == IRoundsMarket.RoundsStatus.Running && job.round > 0, "nothing to publish");
+        bytes32[] memory hashes = new bytes32[](job.workers);
+        for (uint256 w; w < hashes.length; ++w) {
+            hashes[w] = keccak256(abi.encode(hashSeed, w));
+        }
+        VM.prank(_actor(actorSeed));
+        rounds.publishOuter(id, job.round - 1, keccak256(abi.encode(hashSeed)), hashes);
+    }
+
+    /// @notice Anyone releases a publication's bond (once its next round closed and a round timeout passed).
+    function releaseOuterBond(uint256 roundsSeed, uint256 roundSeed) external action {
+        rounds.releaseOuterBond(_roundsId(roundsSeed), uint32(roundSeed % 2));
+    }
+
     /// @notice Anyone cancels the units of a round that no longer gates its rounds job and are Open again.
     function cancelStaleUnits(uint256 jobSeed) external action {
         (uint256 jobId,) = _jobIn(jobSeed, IJobMarket.JobStatus.Open);
@@ -750,6 +769,21 @@ contract ProtocolHandler {
             if (job.status != IRoundsMarket.RoundsStatus.Running) continue;
             VM.prank(job.submitter);
             try rounds.cancelRoundsJob(id) {} catch {}
+        }
+        _drainOuterBonds();
+    }
+
+    /// @dev Every standing outer-step publication's bond is released once its rounds job is over and a
+    /// round timeout passed since publishing: no bond stays locked for good.
+    function _drainOuterBonds() internal {
+        for (uint256 id = 1; id <= rounds.roundsJobCount(); ++id) {
+            IRoundsMarket.RoundsJob memory job = rounds.getRoundsJob(id);
+            for (uint32 r; r < job.rounds; ++r) {
+                (address publisher, uint256 publishedAt,) = rounds.outerPublication(id, r);
+                if (publisher == address(0)) continue;
+                if (now_ < publishedAt + job.roundTimeout) _advance(publishedAt + job.roundTimeout - now_, 1);
+                rounds.releaseOuterBond(id, r);
+            }
         }
     }
 

@@ -80,6 +80,7 @@ contract ProtocolSystem {
         registry.setProtocolContract(address(jury), true);
         game.initialize(address(market), address(attestations), address(jury));
         registry.setProtocolContract(address(game), true);
+        registry.setProtocolContract(address(rounds), true); // outer-step publishers' bonds
         registry.renounceOwnership(); // wired once: nobody can add a protocol contract later
     }
 

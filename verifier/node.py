@@ -19,6 +19,7 @@ from node.chain.protocol import Protocol
 from node.chain.types import JobStatus
 from node.outage import OUTAGES, note_outage
 from node.rounds import RoundGates
+from node.rounds.aggregator import OuterAggregator
 from node.storage import BlobStore
 from verifier.actions import Withdraw
 from verifier.journal import VerifierJournal
@@ -39,6 +40,7 @@ class VerifierNode:
         data_dir: Path,
         *,
         check_all: bool = False,
+        aggregate: bool = False,
         device: str = "cpu",
         poll_interval: float = 0.5,
         now: Callable[[], int] | None = None,
@@ -53,6 +55,8 @@ class VerifierNode:
         self.withdrawn = 0
         self.gates = RoundGates(protocol, self._now)
         """closes rounds and reopens timed-out units of rounds jobs (anyone may; docs/ROUNDS.md)."""
+        self.aggregator = OuterAggregator(protocol, store, self.gates) if aggregate else None
+        """with ``aggregate``: publishes rounds' outer steps (bonded), disproves wrong ones."""
 
     def tick(self) -> bool:
         """One pass over every live job and dispute; True if a transaction was sent."""
@@ -76,6 +80,8 @@ class VerifierNode:
             self.responder.execute(Withdraw())
             self.withdrawn += credit
         gated = self.gates.tick()
+        if self.aggregator is not None:
+            gated |= self.aggregator.tick()
         return len(self.responder.sent) > sent_before or gated
 
     def idle(self) -> bool:

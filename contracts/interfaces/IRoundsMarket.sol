@@ -62,6 +62,19 @@ interface IRoundsMarket {
     error RoundsMarketRoundNotStale(uint256 roundsId, uint256 round);
     /// @notice The JobMarket address is zero.
     error RoundsMarketInvalidConfiguration();
+    /// @notice Round `round`'s outer step cannot be published now: it is not the round just closed
+    /// of a Running rounds job, or a publication of it stands.
+    error RoundsMarketOuterNotPublishable(uint256 roundsId, uint256 round);
+    /// @notice A publication must list one state-0 hash per slot.
+    error RoundsMarketOuterWrongLength(uint256 length, uint256 workers);
+    /// @notice No standing publication of round `round`, or the given claim is not its preimage.
+    error RoundsMarketOuterClaimMismatch(uint256 roundsId, uint256 round);
+    /// @notice The proof does not show a Finalized unit of round `round` + 1 starting elsewhere than
+    /// the publication says (`reason`: 1 not Finalized, 2 commitment, 3 Merkle proof, 4 agrees).
+    error RoundsMarketOuterNotDisproved(uint256 roundsId, uint256 round, uint256 reason);
+    /// @notice The bond stays locked while round `round` + 1 is the running round, and until
+    /// `releaseAt` (the publication's time + the round timeout).
+    error RoundsMarketOuterBondLocked(uint256 roundsId, uint256 round, uint256 releaseAt);
 
     /// @notice `submitter` posted rounds job `roundsId` and escrowed W·R·(unitReward + unitVerifierFee).
     event RoundsJobPosted(
@@ -85,6 +98,24 @@ interface IRoundsMarket {
     /// @notice The submitter cancelled the rounds job; `refund` (the escrow of rounds never opened
     /// and of the current round's open units) was credited to it in JobMarket.
     event RoundsJobCancelled(uint256 indexed roundsId, uint256 refund);
+    /// @notice `publisher` published round `round`'s outer step (docs/ROUNDS.md, "Aggregator"): the blob
+    /// `sha256:<outerHash>` (the averaged delta Δ_round) and, per slot w, the stateHash of unit
+    /// (round + 1, w)'s state 0 built from it; `bond` of its stake is locked until released.
+    event OuterPublished(
+        uint256 indexed roundsId,
+        uint32 round,
+        address indexed publisher,
+        bytes32 outerHash,
+        bytes32[] state0Hashes,
+        uint256 bond
+    );
+    /// @notice A Finalized unit (round + 1, slot) started from `stateHash0`, not the published hash:
+    /// the publication is cleared, `reward` of the bond goes to `prover`, the rest is burned.
+    event OuterDisproved(
+        uint256 indexed roundsId, uint32 round, address indexed publisher, address prover, uint32 slot, uint256 reward
+    );
+    /// @notice Round `round` + 1 closed (or the rounds job ended) without a disproof: bond unlocked.
+    event OuterReleased(uint256 indexed roundsId, uint32 round, address indexed publisher, uint256 bond);
 
     /// @notice Post a rounds job: escrow W·R·(unitReward + unitVerifierFee) (moved with transferFrom
     /// from the caller, which approves this contract, straight to JobMarket) and open round 0 (its W
@@ -126,7 +157,45 @@ interface IRoundsMarket {
     /// Their escrow is credited to the submitter in JobMarket; returns it.
     function cancelStaleUnits(uint256 roundsId, uint32 round) external returns (uint256 refund);
 
+    /// @notice Any staked account, once round `round` closed and while round `round` + 1 runs: publish
+    /// the round's outer step, locking `outerBond()` of its free stake. The first standing
+    /// publication counts; a disproved one is cleared and anyone may publish again.
+    /// @param outerHash sha256 of the outer blob (Δ of round `round`, docs/ROUNDS.md).
+    /// @param state0Hashes stateHash of state 0 of unit (round + 1, w) for w = 0..W-1.
+    function publishOuter(uint256 roundsId, uint32 round, bytes32 outerHash, bytes32[] calldata state0Hashes)
+        external;
+
+    /// @notice Anyone: prove the standing publication of round `round` wrong with a Finalized unit
+    /// (round + 1, slot) whose committed checkpoint 0 (`stateHash0`, Merkle `proof` against the
+    /// `stateRoot` of `commitment` = [stateRoot, segRootsRoot, finalStateHash, manifestHash]) differs
+    /// from `state0Hashes[slot]`. Half the bond goes to the caller, half is burned; the publication
+    /// is cleared.
+    function disproveOuter(
+        uint256 roundsId,
+        uint32 round,
+        bytes32 outerHash,
+        bytes32[] calldata state0Hashes,
+        uint32 slot,
+        bytes32[4] calldata commitment,
+        bytes32 stateHash0,
+        bytes32[] calldata proof
+    ) external;
+
+    /// @notice Anyone: unlock the publisher's bond once round `round` + 1 is closed (or the rounds
+    /// job finished or was cancelled), a round timeout after the publication, when it was not
+    /// disproved. The publication is deleted (it can no longer be disproved).
+    function releaseOuterBond(uint256 roundsId, uint32 round) external;
+
     // --- views ---
+
+    /// @notice The standing publication of round `round`: publisher (0 when none), its time, and
+    /// `claim` = keccak256(abi.encode(outerHash, state0Hashes)) (the preimage is in `OuterPublished`).
+    function outerPublication(uint256 roundsId, uint32 round)
+        external
+        view
+        returns (address publisher, uint256 publishedAt, bytes32 claim);
+    /// @notice Stake locked by each publication (JobMarket's least solver stake).
+    function outerBond() external view returns (uint256);
 
     /// @notice The rounds job (status None for an unknown id).
     function getRoundsJob(uint256 roundsId) external view returns (RoundsJob memory);

@@ -229,6 +229,8 @@ def deploy_protocol(sender: TxSender, params: DeploymentParams | None = None) ->
     adapter = StakeRegistryAdapter(w3, registry, sender=sender)
     adapter.set_protocol_contract(market, True)
     adapter.set_protocol_contract(jury, True)
+    # RoundsMarket locks, slashes and burns outer-step publishers' bonds (docs/ROUNDS.md, Aggregator)
+    adapter.set_protocol_contract(rounds_market, True)
     addresses = {
         "CrowdToken": token,
         "StakeRegistry": registry,

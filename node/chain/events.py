@@ -207,6 +207,37 @@ class RoundsJobCancelled(ChainEvent):
     refund: Wei
 
 
+@dataclass(frozen=True)
+class OuterPublished(ChainEvent):
+    """A bonded outer-step publication of round ``round`` (docs/ROUNDS.md, "Aggregator")."""
+
+    rounds_id: int
+    round: int
+    publisher: ChecksumAddress
+    outer_hash: bytes
+    state0_hashes: list[bytes]
+    """stateHash of unit (round + 1, w)'s state 0, by slot w."""
+    bond: Wei
+
+
+@dataclass(frozen=True)
+class OuterDisproved(ChainEvent):
+    rounds_id: int
+    round: int
+    publisher: ChecksumAddress
+    prover: ChecksumAddress
+    slot: int
+    reward: Wei
+
+
+@dataclass(frozen=True)
+class OuterReleased(ChainEvent):
+    rounds_id: int
+    round: int
+    publisher: ChecksumAddress
+    bond: Wei
+
+
 ROUNDS_MARKET_EVENTS: dict[str, type[ChainEvent]] = {
     cls.__name__: cls
     for cls in (
@@ -216,6 +247,9 @@ ROUNDS_MARKET_EVENTS: dict[str, type[ChainEvent]] = {
         RoundReopened,
         RoundsJobFinished,
         RoundsJobCancelled,
+        OuterPublished,
+        OuterDisproved,
+        OuterReleased,
     )
 }
 
@@ -321,4 +355,6 @@ def event_from_data(cls: type[E], data: EventData) -> E:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
     return bytes(value) if isinstance(value, bytes) else value

@@ -16,6 +16,9 @@ from eth_typing import ChecksumAddress
 from node.chain.adapter import ContractAdapter, first_event
 from node.chain.events import (
     ROUNDS_MARKET_EVENTS,
+    OuterDisproved,
+    OuterPublished,
+    OuterReleased,
     RoundClosed,
     RoundReopened,
     RoundsJobCancelled,
@@ -95,6 +98,60 @@ class RoundsMarketAdapter(ContractAdapter):
         """Cancel the Open units of a round that no longer gates its rounds job (a late unit that
         timed out or was convicted after the close); their escrow is credited to the submitter."""
         return self._transact("cancelStaleUnits", rounds_id, round_)
+
+    # --- the outer-step aggregator (docs/ROUNDS.md, "Aggregator") ---
+
+    def publish_outer(
+        self, rounds_id: int, round_: int, outer_hash: bytes, state0_hashes: Sequence[bytes]
+    ) -> OuterPublished:
+        """Publish round ``round_``'s outer step, locking ``outer_bond()`` of the sender's stake."""
+        sent = self._transact("publishOuter", rounds_id, round_, outer_hash, list(state0_hashes))
+        return first_event(self.events_in(sent.receipt), OuterPublished)
+
+    def disprove_outer(
+        self,
+        published: OuterPublished,
+        slot: int,
+        commitment: Sequence[bytes],
+        state_hash0: bytes,
+        proof: Sequence[bytes],
+    ) -> OuterDisproved:
+        """Disprove ``published`` with Finalized unit (round + 1, ``slot``)'s checkpoint 0."""
+        sent = self._transact(
+            "disproveOuter",
+            published.rounds_id,
+            published.round,
+            published.outer_hash,
+            list(published.state0_hashes),
+            slot,
+            list(commitment),
+            state_hash0,
+            list(proof),
+        )
+        return first_event(self.events_in(sent.receipt), OuterDisproved)
+
+    def release_outer_bond(self, rounds_id: int, round_: int) -> OuterReleased:
+        sent = self._transact("releaseOuterBond", rounds_id, round_)
+        return first_event(self.events_in(sent.receipt), OuterReleased)
+
+    def outer_bond(self) -> Wei:
+        return Wei(int(self._call("outerBond")))
+
+    def outer_publication(self, rounds_id: int, round_: int) -> OuterPublished | None:
+        """The standing publication of round ``round_`` (its ``OuterPublished`` event, checked
+        against the claim hash the contract keeps), or None when there is none."""
+        publisher, _, claim = self._call("outerPublication", rounds_id, round_)
+        if int(publisher, 16) == 0:
+            return None
+        for event in reversed(self.get_events("OuterPublished", filters={"roundsId": rounds_id})):
+            if not isinstance(event, OuterPublished) or event.round != round_:
+                continue
+            encoded = self.w3.codec.encode(
+                ["bytes32", "bytes32[]"], [event.outer_hash, event.state0_hashes]
+            )
+            if self.w3.keccak(encoded) == bytes(claim):
+                return event
+        return None
 
     # --- views ---
 

@@ -98,7 +98,7 @@ def resolve_round_inputs(
     finals: dict[int, TrainState] = {}
     start: TrainState | None = None
     for w in included:
-        job_id = _unit_job(protocol, ref.rounds_id, UnitId(previous, w))
+        job_id = unit_job_id(protocol, ref.rounds_id, UnitId(previous, w))
         first, final = committed_unit_states(
             protocol, store, spec, job_id, UnitId(previous, w), with_start=w == included[0]
         )
@@ -110,11 +110,11 @@ def resolve_round_inputs(
         included=included,
         start=start,
         finals=finals,
-        slot_last_final=_slot_last_final(protocol, store, spec, ref, finals),
+        slot_last_final=slot_last_final(protocol, store, spec, ref, finals),
     )
 
 
-def _slot_last_final(
+def slot_last_final(
     protocol: Protocol,
     store: BlobStore,
     spec: JobSpec,
@@ -131,7 +131,7 @@ def _slot_last_final(
         return finals[slot]
     for earlier in range(ref.unit.round_ - 2, -1, -1):
         if slot in protocol.rounds_market.included_slots(ref.rounds_id, earlier):
-            job_id = _unit_job(protocol, ref.rounds_id, UnitId(earlier, slot))
+            job_id = unit_job_id(protocol, ref.rounds_id, UnitId(earlier, slot))
             _, final = committed_unit_states(
                 protocol, store, spec, job_id, UnitId(earlier, slot), with_start=False
             )
@@ -139,7 +139,7 @@ def _slot_last_final(
     return None
 
 
-def _unit_job(protocol: Protocol, rounds_id: int, unit: UnitId) -> int:
+def unit_job_id(protocol: Protocol, rounds_id: int, unit: UnitId) -> int:
     job_id = protocol.rounds_market.unit_job(rounds_id, unit.round_, unit.slot)
     if job_id is None:
         raise RoundsInputError(f"rounds job {rounds_id} has no unit {unit} on-chain")
@@ -156,6 +156,25 @@ def committed_unit_states(
     with_start: bool,
 ) -> tuple[TrainState | None, TrainState]:
     """(state 0 if ``with_start``, final state) of a finalized unit, as committed on-chain."""
+    manifest = committed_manifest(protocol, store, spec, job_id, unit)
+    start = _checkpoint(spec, store, manifest, 0, unit, job_id) if with_start else None
+    final = _checkpoint(spec, store, manifest, len(manifest.checkpoints) - 1, unit, job_id)
+    return start, final
+
+
+def committed_start(
+    protocol: Protocol, store: BlobStore, spec: JobSpec, job_id: int, unit: UnitId
+) -> TrainState:
+    """State 0 of a finalized unit, as committed on-chain (its final state is not fetched)."""
+    return _checkpoint(
+        spec, store, committed_manifest(protocol, store, spec, job_id, unit), 0, unit, job_id
+    )
+
+
+def committed_manifest(
+    protocol: Protocol, store: BlobStore, spec: JobSpec, job_id: int, unit: UnitId
+) -> Manifest:
+    """The committed manifest of a finalized unit, checked against its commitment."""
     market = protocol.market
     job = market.get_job(job_id)
     if job.status is not JobStatus.FINALIZED:
@@ -172,9 +191,7 @@ def committed_unit_states(
     except CrowdtrainError as err:
         raise RoundsInputError(f"unit job {job_id}: manifest {address}: {err}") from err
     _check_manifest(manifest, spec, job_id, job.attempt, event.state_root, event.final_state_hash)
-    start = _checkpoint(spec, store, manifest, 0, unit, job_id) if with_start else None
-    final = _checkpoint(spec, store, manifest, len(manifest.checkpoints) - 1, unit, job_id)
-    return start, final
+    return manifest
 
 
 def _check_manifest(

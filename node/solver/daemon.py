@@ -36,8 +36,9 @@ from node.errors import (
     TransactionRevertedError,
 )
 from node.outage import OUTAGES, note_outage
-from node.rounds import RoundGates, expected_initial_state, job_session, unit_of_job
+from node.rounds import RoundGates, job_session, unit_of_job
 from node.rounds.inputs import RoundsInputError
+from node.rounds.outer import solver_initial_state
 from node.solver.capability import Capability, measure_capability
 from node.solver.decide import Action, DatasetClaim, can_claim, next_action
 from node.solver.disputes import SolverDisputes
@@ -63,6 +64,8 @@ class SolverStats:
     finalized: list[int] = field(default_factory=list)
     abandoned: list[int] = field(default_factory=list)
     withdrawn: int = 0
+    published_starts: list[int] = field(default_factory=list)
+    """units trained from a published outer step (one blob downloaded, docs/ROUNDS.md)."""
 
 
 class Solver:
@@ -378,12 +381,14 @@ class Solver:
             return  # the spec vanished after the claim (a missing dataset is claimed instead)
         work_dir = self.data_dir / "work" / f"job-{job.job_id}-attempt-{attempt}"
         session, ref = job_session(self.protocol, self.store, spec, job.job_id, None)
+        start = None
         try:  # a unit starts from its round-start state (docs/ROUNDS.md), resolved from the chain
-            start = (
-                None
-                if ref is None
-                else expected_initial_state(self.protocol, self.store, session, ref)
-            )
+            if ref is not None:  # from a published outer step when one checks out (one blob)
+                start, published = solver_initial_state(
+                    self.protocol, self.store, session, ref, attempt=attempt
+                )
+                if published:
+                    self.stats.published_starts.append(job.job_id)
         except RoundsInputError as err:
             log.warning("job %d: state 0 not resolvable yet: %s", job.job_id, err)
             return  # retried next tick, until the solve deadline

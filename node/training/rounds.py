@@ -33,9 +33,12 @@ __all__ = [
     "RoundInputs",
     "RoundsRun",
     "UnitId",
+    "apply_outer",
+    "outer_delta",
     "outer_step",
     "round_start_state",
     "simulate_rounds",
+    "start_from_delta",
     "unit_key",
 ]
 
@@ -61,30 +64,59 @@ def outer_step(
     scalars: a correctly rounded IEEE operation per element, never a fused multiply-add (no
     ``alpha=``, ``addcmul`` or ``lerp``) and no reduction whose order could vary, so every node on
     any hardware and thread count gets the same bits, in every runtime (``ops`` is not needed: no
-    op whose rounding a runtime chooses is involved).
+    op whose rounding a runtime chooses is involved). It is ``apply_outer`` of ``outer_delta``: an
+    aggregator publishes Δ, and a worker holding ``G_r``, ``m_r`` gets the same bits from it.
     """
     del ops  # the same exact elementwise arithmetic in every runtime
-    rounds = _rounds(spec)
+    return apply_outer(spec, global_params, momentum, outer_delta(spec, global_params, finals))
+
+
+def outer_delta(
+    spec: JobSpec, global_params: Mapping[str, Tensor], finals: Sequence[Mapping[str, Tensor]]
+) -> dict[str, Tensor]:
+    """``Δ = (Σ_w (G - θ_w)) / |S|`` per parameter, summed in the given (slot) order."""
+    _rounds(spec)
     if not finals:
         raise SpecError("the outer step needs at least one included unit")
     names = sorted(global_params)
     for i, final in enumerate(finals):
         if sorted(final) != names:
             raise SpecError(f"included unit #{i} does not hold the job's parameters")
-    if momentum and sorted(momentum) != names:
-        raise SpecError("the outer momentum does not match the job's parameters")
-    lr, mu, count = f32(rounds.outer_lr), f32(rounds.outer_momentum), f32(len(finals))
-    new_params: dict[str, Tensor] = {}
-    new_momentum: dict[str, Tensor] = {}
+    count = f32(len(finals))
+    delta: dict[str, Tensor] = {}
     for name in names:
         g = _cpu32(global_params[name])
         total = g - _cpu32(finals[0][name])
         for final in finals[1:]:
             total = total + (g - _cpu32(final[name]))
-        delta = total / count
+        delta[name] = total / count
+    return delta
+
+
+def apply_outer(
+    spec: JobSpec,
+    global_params: Mapping[str, Tensor],
+    momentum: Mapping[str, Tensor],
+    delta: Mapping[str, Tensor],
+) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """``m' = μ·m + Δ``, ``G' = G - lr·(Δ + μ·m')`` per parameter (``m`` empty: zero)."""
+    rounds = _rounds(spec)
+    names = sorted(global_params)
+    if momentum and sorted(momentum) != names:
+        raise SpecError("the outer momentum does not match the job's parameters")
+    if sorted(delta) != names:
+        raise SpecError("the outer delta does not match the job's parameters")
+    lr, mu = f32(rounds.outer_lr), f32(rounds.outer_momentum)
+    new_params: dict[str, Tensor] = {}
+    new_momentum: dict[str, Tensor] = {}
+    for name in names:
+        g = _cpu32(global_params[name])
+        d = _cpu32(delta[name])
+        if d.shape != g.shape:
+            raise SpecError(f"the outer delta of {name!r} is {list(d.shape)}, not {list(g.shape)}")
         m = _cpu32(momentum[name]) if momentum else torch.zeros_like(g)
-        m_next = m * mu + delta
-        new_params[name] = g - (delta + m_next * mu) * lr
+        m_next = m * mu + d
+        new_params[name] = g - (d + m_next * mu) * lr
         new_momentum[name] = m_next
     return new_params, new_momentum
 
@@ -168,8 +200,46 @@ def round_start_state(session: TrainingSession, inputs: RoundInputs | None) -> T
         start.outer,
         [inputs.finals[slot].params for slot in inputs.included],
     )
-    last = inputs.slot_last_final
-    if _rounds(spec).inner_state == "carry" and last is not None:
+    return _unit_start(session, params, momentum, inputs.slot_last_final)
+
+
+def start_from_delta(
+    session: TrainingSession,
+    start: TrainState,
+    delta: Mapping[str, Tensor],
+    slot_last_final: TrainState | None,
+) -> TrainState:
+    """State 0 of ``session``'s unit (round ``r + 1``) from a published outer delta ``Δ_r``
+    (docs/ROUNDS.md, "Aggregator"): ``start`` is state 0 of any unit of round ``r`` (it holds
+    ``G_r`` and ``m_r``), ``slot_last_final`` as in ``RoundInputs``. Equal, bit for bit, to
+    ``round_start_state`` when ``Δ_r`` is the true one; callers compare its stateHash with the
+    publication's before they train from it."""
+    unit = session.unit
+    spec = session.spec
+    if unit is None or unit.round_ == 0:
+        raise SpecError("start_from_delta needs a unit session of round 1 or later")
+    r = unit.round_ - 1
+    keys = {unit_key(spec, r, w) for w in range(_rounds(spec).workers)}
+    if start.step != 0 or start.rng_key not in keys:
+        raise SpecError(f"the start state is not state 0 of a unit of round {r}")
+    last = slot_last_final
+    if last is not None:
+        slot_keys = {unit_key(spec, earlier, unit.slot) for earlier in range(unit.round_)}
+        if last.step != spec.steps or last.rng_key not in slot_keys:
+            raise SpecError(f"slot_last_final is not a final state of slot {unit.slot}")
+    params, momentum = apply_outer(spec, start.params, start.outer, delta)
+    return _unit_start(session, params, momentum, slot_last_final)
+
+
+def _unit_start(
+    session: TrainingSession,
+    params: dict[str, Tensor],
+    momentum: dict[str, Tensor],
+    last: TrainState | None,
+) -> TrainState:
+    """The unit's state 0 around ``G``, ``m``: the inner optimizer state of the slot's last
+    included unit (``carry``, when there is one) or a fresh one."""
+    if _rounds(session.spec).inner_state == "carry" and last is not None:
         optim_state = dict(last.optim)
     else:
         optim_state = optim.initial_state(session.optimizer, params)

@@ -52,7 +52,7 @@ def test_contracts_are_wired(owner: Protocol) -> None:
     market, registry = owner.market, owner.registry
     assert registry.is_protocol_contract(market.address)
     assert market.dispute_game() == owner.deployment.address("DisputeGame")
-    for name in ("DisputeGame", "Jury"):
+    for name in ("DisputeGame", "Jury", "RoundsMarket"):  # RoundsMarket: aggregator bonds
         assert registry.is_protocol_contract(owner.deployment.address(name)), name
     assert market.challenge_window() == 120
     assert registry.unbonding_period() == 3600

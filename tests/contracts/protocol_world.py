@@ -131,7 +131,7 @@ class World:
         world.send(market.functions.initialize(rounds.address), owner)
         world.send(attestations.functions.initialize(market.address), owner)
         world.send(jury.functions.initialize(dispute_game), owner)
-        for protocol in (market, jury, game):
+        for protocol in (market, jury, game, rounds):
             if protocol is not None:
                 world.send(registry.functions.setProtocolContract(protocol.address, True), owner)
         if game is not None:

@@ -36,9 +36,14 @@ def test_bench_rounds_quick_prints_the_figures() -> None:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert math.isfinite(result["loss_ratio"]) and result["loss_ratio"] > 0
     assert len(result["val_loss_per_round"]) == 3
-    # W=2, H=4: all-reduce moves 2·|θ|·4 per round, a rounds worker 2·|θ| (self-computing and
-    # aggregator alike at W=2)
-    assert result["bytes_ratio"] == 4.0 and result["bytes_ratio_aggregator"] == 4.0
+    # W=2, H=4: all-reduce moves 2·|θ|·4 per round; a rounds worker uploads |θ| and downloads the
+    # published outer blob (|θ| and its header), or, computing the outer step itself, the other
+    # slot's |θ|
+    theta, blob = result["param_bytes"], result["outer_blob_bytes"]
+    assert theta < blob < theta + 4_096  # the safetensors header: names, shapes, offsets
+    assert result["bytes_per_worker_per_round"] == theta + blob
+    assert result["bytes_ratio"] == 8 * theta / (theta + blob)
+    assert result["bytes_ratio_self_outer"] == 4.0
     assert result["sync_bytes_per_worker_per_round"] == 8 * result["param_bytes"]
     assert result["checkpoint_bytes_per_unit"] == 2 * result["state_bytes"]
     assert result["gas_per_unit"] is None and result["gate_wait_share"] is None  # --no-chain
