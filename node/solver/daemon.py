@@ -137,7 +137,11 @@ class Solver:
             if self._load_spec(job) is None or not self._unit_live(job_id):
                 self._skipped.add((job_id, job.attempt))
                 continue
-            claimed = market.claim_job(job_id)
+            try:
+                claimed = market.claim_job(job_id)
+            except TransactionRevertedError as err:  # another solver claimed it first
+                log.info("job %d: claim not accepted (%s)", job_id, err)
+                continue
             self.journal.record(job_id, claimed.attempt, Phase.CLAIMED)
             self.stats.claimed.append(job_id)
             log.info(
