@@ -234,6 +234,7 @@ class Demo:
                 ),
             )
             self.start_verifiers()
+            self.wait_verifiers_ready()
 
         with self.stage(
             f"2. side by side: a cheater claims job 1 ({FAULT}); a rounds job (W=3, R=2) with a "
@@ -408,12 +409,29 @@ class Demo:
                 subprocess.Popen(
                     [sys.executable, "-m", "cli.main", "verifier", "run", *extra],
                     cwd=REPO,
-                    env=self.env(account, data_dir=name, CROWDTRAIN_POLL_INTERVAL="0.5"),
+                    env=self.env(
+                        account,
+                        data_dir=name,
+                        CROWDTRAIN_POLL_INTERVAL="0.5",
+                        PYTHONUNBUFFERED="1",  # its first line says it is up
+                    ),
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
             )
         say(f"  {len(self.verifiers)} verifier nodes running (logs in {self.home})")
+
+    def wait_verifiers_ready(self, timeout: float = 180) -> None:
+        """Wait until every verifier node is up (its first line, ``verifier 0x… on chain``, is in
+        its log): a commit made while they are still starting leaves them less of the challenge
+        window, and on a loaded machine none of it, so the cheater of job 1 went unchallenged."""
+        logs = [self.home / f"{name}.log" for name in self.verifiers]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(" on chain " in log.read_text(errors="replace") for log in logs):
+                return
+            time.sleep(0.2)
+        raise SystemExit(f"demo failed: the verifier nodes were not up in {timeout:.0f} s")
 
     def wait_verifiers_paid(self) -> None:
         """Verifier nodes withdraw their credit by themselves: wait until they have."""
@@ -546,9 +564,12 @@ def main() -> None:
     demo = Demo(home, args.challenge_window)
     try:
         demo.run()
-    finally:
+    except BaseException:
         demo.stop()
-        shutil.rmtree(home, ignore_errors=True)
+        say(f"the nodes' logs are kept in {home}")
+        raise
+    demo.stop()
+    shutil.rmtree(home, ignore_errors=True)
     say("\nstage times (s): " + ", ".join(f"{n} {s:.1f}" for n, s in demo.stages))
     say(
         f"demo finished in {time.monotonic() - started:.1f} s: an honest job paid, a cheater caught"
