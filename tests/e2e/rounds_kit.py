@@ -4,16 +4,28 @@ of every finalized unit bit for bit from the state 0 the chain implies."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from e2e_dispute_kit import FEE, REWARD, World
+from e2e_dispute_kit import FEE, REWARD, World, tiny_spec
 
 from node.chain.rounds_market import RoundsMarketAdapter
 from node.chain.types import JobStatus
 from node.rounds import expected_initial_state, job_session
+from node.storage import BlobStore
 from node.trace.state import state_hash
 from node.training.data import load_dataset
-from node.training.spec import JobSpec
+from node.training.spec import JobSpec, parse_spec
+
+
+def tiny_rounds_spec(store: BlobStore, *, workers: int, rounds: int, quorum: int) -> JobSpec:
+    """The 2-segment MLP unit (H = 8, K = 4) of ``tiny_spec`` as a rounds job, stored with its
+    data: units train and replay in a fraction of a second."""
+    raw = json.loads(tiny_spec(store).canonical_json())
+    raw.update(steps=8, rounds={"workers": workers, "rounds": rounds, "quorum": quorum})
+    spec = parse_spec(raw)
+    store.put(spec.canonical_json())
+    return spec
 
 
 @dataclass

@@ -8,18 +8,22 @@ state 0 the chain implies (``expected_initial_state``).
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from e2e_dispute_kit import FEE, REWARD, World, tiny_spec
+from e2e_dispute_kit import FEE, REWARD, World
 from eth_account.signers.local import LocalAccount
 from market_kit import Market
-from rounds_kit import RoundsRun, check_books, pay_finalized_units, replay_every_unit
+from rounds_kit import (
+    RoundsRun,
+    check_books,
+    pay_finalized_units,
+    replay_every_unit,
+    tiny_rounds_spec,
+)
 
 from node.chain.dispute_types import DisputeKind, DisputeOutcome
 from node.chain.types import JobStatus
 from node.storage import LocalBlobStore
-from node.training.spec import JobSpec, parse_spec
+from node.training.spec import JobSpec
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -31,12 +35,7 @@ ROUND_TIMEOUT = 1_800
 
 
 def rounds_spec(world: World) -> JobSpec:
-    """The 2-segment MLP unit (H = 8, K = 4) of ``tiny_spec`` as a W x R rounds job."""
-    raw = json.loads(tiny_spec(world.store).canonical_json())
-    raw.update(steps=8, rounds={"workers": W, "rounds": R, "quorum": Q})
-    spec = parse_spec(raw)
-    world.store.put(spec.canonical_json())
-    return spec
+    return tiny_rounds_spec(world.store, workers=W, rounds=R, quorum=Q)
 
 
 def post_rounds(world: World, spec: JobSpec) -> RoundsRun:

@@ -7,23 +7,26 @@ unit replayed bit for bit by this process from the state 0 the chain implies."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
 from e2e_dispute_kit import FEE, REWARD, World
 from market_kit import CLI, REPO, Market, devnet_market, json_line, wait_until
-from rounds_kit import RoundsRun, check_books, pay_finalized_units, replay_every_unit
+from rounds_kit import (
+    RoundsRun,
+    check_books,
+    pay_finalized_units,
+    replay_every_unit,
+    tiny_rounds_spec,
+)
 
 from node.chain.devnet import dev_account
 from node.chain.types import JobStatus
 from node.storage import LocalBlobStore
-from node.training.spec import parse_spec
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
-SPEC = REPO / "examples" / "specs" / "mlp_digits_rounds.json"
 CROWD = 10**18
 WINDOW, REVEAL = 15, 5
 SOLVERS = (2, 3, 4)  # dev accounts; 1 is the submitter, 5 the verifier
@@ -46,10 +49,9 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _set_up(market: Market) -> None:
-    """Data, stakes and the verifier's registration through the CLI, side by side (different
-    accounts, so no nonce is shared)."""
-    steps = [(market.submitter, ("data", "prepare", "digits"))]
-    steps += [(dev_account(k), ("stake", str(2 * REWARD // CROWD))) for k in SOLVERS]
+    """Stakes and the verifier's registration through the CLI, side by side (different accounts,
+    so no nonce is shared)."""
+    steps = [(dev_account(k), ("stake", str(2 * REWARD // CROWD))) for k in SOLVERS]
     steps += [(dev_account(VERIFIER), ("verifier", "register", "--stake", "200"))]
     running = [
         subprocess.Popen(
@@ -73,6 +75,9 @@ def test_a_rounds_job_run_by_solver_and_verifier_processes_finishes_with_exact_b
     with devnet_market(tmp_path / "home", *up) as market:
         world = World(market, LocalBlobStore(market.root / "blobs"))
         p = world.p
+        spec = tiny_rounds_spec(world.store, workers=3, rounds=2, quorum=2)  # with its dataset
+        spec_file = tmp_path / "rounds.json"
+        spec_file.write_bytes(spec.canonical_json())
         _set_up(market)
         solvers = [dev_account(k) for k in SOLVERS]
         verifier = dev_account(VERIFIER)
@@ -84,7 +89,7 @@ def test_a_rounds_job_run_by_solver_and_verifier_processes_finishes_with_exact_b
         procs = [
             market.spawn(
                 verifier,
-                "verifier", "run", "--check-all",
+                "verifier", "run",
                 log=logs / "verifier.log",
                 CROWDTRAIN_DATA_DIR=str(market.root / "verifier"),
                 CROWDTRAIN_POLL_INTERVAL=POLL,
@@ -94,14 +99,13 @@ def test_a_rounds_job_run_by_solver_and_verifier_processes_finishes_with_exact_b
             posted = json_line(
                 market.cli(
                     market.submitter,
-                    "rounds", "post", str(SPEC),
+                    "rounds", "post", str(spec_file),
                     "--unit-reward", str(REWARD // CROWD),
                     "--unit-verifier-fee", str(FEE // CROWD),
                     "--solve-timeout", "120", "--round-timeout", "600",
                     "--json",
                 ).stdout
             )  # fmt: skip
-            spec = parse_spec(json.loads(SPEC.read_text()))
             run = RoundsRun(world, spec, int(posted["rounds_id"]))  # type: ignore[call-overload]
             for k, account in zip(SOLVERS, solvers, strict=True):
                 procs.append(
