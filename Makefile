@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.runtime
 # Slither pins web3 < 8 (the node needs 8), so the static analyser lives in a venv of its own.
 SLITHER_VENV := .venv-slither
 SLITHER_STAMP := $(SLITHER_VENV)/.installed
@@ -12,10 +13,17 @@ SLITHER_STAMP := $(SLITHER_VENV)/.installed
 
 setup: $(STAMP) node_modules/.installed build/contracts/.compiled $(SLITHER_STAMP)
 
-$(STAMP): pyproject.toml
+# What a node and `make demo` need: the package and its runtime dependencies (torch==2.13.0 is
+# one), without the dev tools (linters, test runners, Hugging Face, Playwright) or Slither's venv.
+# --no-compile: byte-compiling every installed module (all of torch) costs more than compiling
+# on first import the few a node uses.
+$(RUNTIME_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --no-compile -e .
+	touch $@
+
+$(STAMP): $(RUNTIME_STAMP)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -28,11 +36,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-build/contracts/.compiled: $(STAMP) node_modules/.installed $(shell find contracts -name '*.sol')
+build/contracts/.compiled: $(RUNTIME_STAMP) node_modules/.installed $(shell find contracts -name '*.sol')
 	$(BIN)/crowdtrain compile
 	touch $@
 
-demo: setup
+demo: $(RUNTIME_STAMP) node_modules/.installed build/contracts/.compiled
 	$(BIN)/python scripts/demo.py
 
 test: setup lint typecheck

@@ -38,6 +38,9 @@ def up(
     jury_reveal_phase: int = typer.Option(
         60, help="Seconds jurors have to reveal their votes in a new deployment."
     ),
+    min_solve_timeout: int = typer.Option(
+        60, help="Least solve timeout a job of a new deployment may ask for, seconds."
+    ),
 ) -> None:
     """Start Anvil (--block-time 1), deploy, mint 1,000,000 CROWD to dev accounts 0-9. Idempotent."""
     from node.chain.deploy import DeploymentParams
@@ -55,6 +58,7 @@ def up(
             reveal_phase=reveal_phase,
             jury_commit_phase=jury_commit_phase,
             jury_reveal_phase=jury_reveal_phase,
+            min_solve_timeout=min_solve_timeout,
         ),
     )
     if not result.started and not result.deployed:

@@ -13,8 +13,14 @@ attest and are paid per segment.
 Every step is the real `crowdtrain` CLI in its own process, exactly as a user would type it; the
 script only sequences them, prints every party's balance change, writes ``demo-report.html`` and
 stops every process it started. The devnet is deployed with demo windows (a 45 s challenge window,
-10 s reveal and 15 s jury phases) so the whole story fits in a few minutes; the protocol's defaults
-(``crowdtrain devnet up``) are unchanged.
+10 s reveal and 15 s jury phases, a 35 s least solve timeout) so the whole story fits in a few
+minutes; the protocol's defaults (``crowdtrain devnet up``) are unchanged.
+
+Where the time goes: round 0 lasts its whole deadline (its convicted slot is never final) and
+round 1 one unit's claim, training, challenge window and reveal phase; everything else runs in
+their shadow. So the script starts every process before it is needed (the cheater during set-up,
+the solvers of a round all at once: a solver that loses a claim race takes the next open unit) and
+reads the chain instead of sleeping.
 """
 
 from __future__ import annotations
@@ -42,10 +48,12 @@ from node.chain.devnet import dev_account  # noqa: E402
 # 2-core machine, short enough that waiting does not dominate the run.
 CHALLENGE_WINDOW = 45  # --challenge-window: raise it on a slow or busy machine
 REVEAL_PHASE = 10
-ROUND_MARGIN = 20
+ROUND_MARGIN = 15
 """seconds of a round's deadline beyond the least the rounds market accepts (see round_timeout)."""
 JURY_PHASE = 15
-SOLVE_TIMEOUT = 60  # the deployment's minimum
+SOLVE_TIMEOUT = 35
+"""a unit's solve timeout, deployed as the least one: a unit trains in seconds, even with its
+state 0 to resolve on a loaded machine, and every second of it lengthens round 0."""
 VERIFIERS = {f"verifier-{k}": 3 + k for k in range(1, 5)}  # dev accounts 4..7
 CHEATER = 8
 ROUNDS_SOLVERS = {"rounds solver-1": 3, "rounds solver-2": 9, "rounds solver-3": 10}
@@ -206,16 +214,19 @@ class Demo:
                 "--reveal-phase": REVEAL_PHASE,
                 "--jury-commit-phase": JURY_PHASE,
                 "--jury-reveal-phase": JURY_PHASE,
+                "--min-solve-timeout": SOLVE_TIMEOUT,
             }
             options = [str(x) for kv in windows.items() for x in kv]
             self.crowdtrain(None, "devnet", "up", "--port", str(self.port), *options)
             self.fund_extra_accounts()
-            self.start_api()
             self.before = self.balances()
             stakes = [(self.solver, "300"), (self.cheater, "200"), (self.rounds_cheater, "200")]
             stakes += [(account, "200") for account in self.rounds_solvers.values()]
+            # The cheater starts now, while nothing is open to claim: job 1 is posted next.
+            cheat = self.start_solver(self.cheater, "cheater", fault=True)
             self.side_by_side(
                 self.register_verifiers,
+                self.start_api,
                 lambda: self.crowdtrain(self.submitter, "data", "prepare", "digits"),
                 *(
                     lambda account=account, amount=amount: self.crowdtrain(account, "stake", amount)
@@ -223,6 +234,7 @@ class Demo:
                 ),
             )
             self.start_verifiers()
+            self.wait_verifiers_ready()
 
         with self.stage(
             f"2. side by side: a cheater claims job 1 ({FAULT}); a rounds job (W=3, R=2) with a "
@@ -230,7 +242,6 @@ class Demo:
         ):
             # The cheats are posted first: verifier-1 checks every segment, lowest job id first.
             submit = ("job", "submit", str(SPEC), "--reward", "100", "--verifier-fee", "10")
-            cheat = self.start_solver(self.cheater, "cheater", fault=True)
             self.crowdtrain(self.submitter, *submit)
             self.wait_claimed(1, self.cheater.address)
             rounds_cheat = self.start_solver(self.rounds_cheater, "rounds-cheater", fault=True)
@@ -242,7 +253,7 @@ class Demo:
             )  # fmt: skip
             units = self.protocol().rounds_market.round_jobs(1, 0)
             self.wait_claimed(units[0], self.rounds_cheater.address)
-            round0 = self.start_solvers_in_turn(list(self.rounds_solvers.items())[:2], units[1:])
+            round0 = self.start_solvers(list(self.rounds_solvers.items())[:2], units[1:])
             honest = self.start_solver(self.solver, "solver")
             self.crowdtrain(self.submitter, *submit)
             self.finish(cheat, f"solver run --once  (cheater, {FAULT})")
@@ -263,7 +274,7 @@ class Demo:
             "honestly; job 1 is solved honestly"
         ):
             self.wait_round(1, 1)
-            round1 = self.start_solvers_in_turn(
+            round1 = self.start_solvers(
                 list(self.rounds_solvers.items()), self.protocol().rounds_market.round_jobs(1, 1)
             )
             for proc in round1:
@@ -276,9 +287,9 @@ class Demo:
             self.side_by_side(
                 lambda: self.crowdtrain(self.submitter, "withdraw"),
                 lambda: self.crowdtrain(self.solver, "unstake", "300"),
+                lambda: self.crowdtrain(None, "job", "list"),  # every job is final by now
+                self.wait_verifiers_paid,
             )
-            self.crowdtrain(None, "job", "list")
-            self.wait_verifiers_paid()
 
         with self.stage("5. balances and report"):
             self.wait_indexed()
@@ -291,24 +302,24 @@ class Demo:
                 say(f"  {name:<22} {b:>14,.2f} {a:>14,.2f} {a - b:>+10.2f}")
             self.write_report(after)
 
-    def start_solvers_in_turn(
+    def start_solvers(
         self, solvers: list[tuple[str, Any]], job_ids: list[int]
     ) -> list[subprocess.Popen[str]]:
-        """Start one solver per job, each once the one before holds its claim: solvers started
-        together would race for the same oldest open unit."""
-        procs = []
-        for (name, account), job_id in zip(solvers, job_ids, strict=True):
-            procs.append(self.start_solver(account, name))
+        """Start one solver per open unit, all at once, and return once every unit is claimed, so
+        that no solver started later can take one. Solvers started together race for the oldest
+        open unit: the losers' claims revert and they take the next one (one at a time each)."""
+        procs = [self.start_solver(account, name) for name, account in solvers]
+        for job_id in job_ids:
             self.wait_claimed(job_id, None)
         return procs
 
     @property
     def round_timeout(self) -> int:
         """The least RoundsMarket accepts (a unit's solve timeout, window and reveal phase) and a
-        margin: round 1's solvers start one after another once it opens (each a fresh process), and
-        on a loaded 2-core machine the last honest unit finalized seconds after a bare-minimum
-        deadline, which left it out of the mean. Round 0 waits its whole deadline by design (the
-        convicted slot is excluded), so the margin costs the demo that much time once."""
+        margin: round 1's solvers start once it opens (fresh processes, on a loaded 2-core
+        machine seconds each), and a unit finalized after the deadline is left out of the mean.
+        Round 0 waits its whole deadline by design (the convicted slot is excluded), so every
+        second here costs the demo once."""
         return SOLVE_TIMEOUT + self.challenge_window + REVEAL_PHASE + ROUND_MARGIN
 
     def register_verifiers(self) -> None:
@@ -398,12 +409,29 @@ class Demo:
                 subprocess.Popen(
                     [sys.executable, "-m", "cli.main", "verifier", "run", *extra],
                     cwd=REPO,
-                    env=self.env(account, data_dir=name, CROWDTRAIN_POLL_INTERVAL="0.5"),
+                    env=self.env(
+                        account,
+                        data_dir=name,
+                        CROWDTRAIN_POLL_INTERVAL="0.5",
+                        PYTHONUNBUFFERED="1",  # its first line says it is up
+                    ),
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
             )
         say(f"  {len(self.verifiers)} verifier nodes running (logs in {self.home})")
+
+    def wait_verifiers_ready(self, timeout: float = 180) -> None:
+        """Wait until every verifier node is up (its first line, ``verifier 0x… on chain``, is in
+        its log): a commit made while they are still starting leaves them less of the challenge
+        window, and on a loaded machine none of it, so the cheater of job 1 went unchallenged."""
+        logs = [self.home / f"{name}.log" for name in self.verifiers]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(" on chain " in log.read_text(errors="replace") for log in logs):
+                return
+            time.sleep(0.2)
+        raise SystemExit(f"demo failed: the verifier nodes were not up in {timeout:.0f} s")
 
     def wait_verifiers_paid(self) -> None:
         """Verifier nodes withdraw their credit by themselves: wait until they have."""
@@ -536,9 +564,12 @@ def main() -> None:
     demo = Demo(home, args.challenge_window)
     try:
         demo.run()
-    finally:
+    except BaseException:
         demo.stop()
-        shutil.rmtree(home, ignore_errors=True)
+        say(f"the nodes' logs are kept in {home}")
+        raise
+    demo.stop()
+    shutil.rmtree(home, ignore_errors=True)
     say("\nstage times (s): " + ", ".join(f"{n} {s:.1f}" for n, s in demo.stages))
     say(
         f"demo finished in {time.monotonic() - started:.1f} s: an honest job paid, a cheater caught"

@@ -106,6 +106,8 @@ class Solver:
         self.open_jobs = OpenJobs(protocol)
         self.reveal_phase = protocol.deployment.params.reveal_phase
         self.gates = RoundGates(protocol, self._now)
+        self.claiming = True
+        """False once a ``--once`` run's job is done: only that job's disputes are left to play."""
 
     # --- the loop ---
 
@@ -118,6 +120,8 @@ class Solver:
             except OUTAGES as err:  # the claim is journalled: the next pass decides again
                 note_outage(log, err, self.poll_interval)
                 progressed = False
+            if once and (self.stats.finalized or self.stats.abandoned):
+                self.claiming = False  # a lost job must not be followed by a second one
             if (
                 once
                 and (self.stats.finalized or self.stats.abandoned)
@@ -139,7 +143,7 @@ class Solver:
             entry = active[0]
             job = self.protocol.market.get_job(entry.job_id)
             return self._advance(job, entry.attempt) or answered
-        return self._claim_next() or answered
+        return (self.claiming and self._claim_next()) or answered
 
     # --- claims ---
 
