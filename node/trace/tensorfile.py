@@ -11,6 +11,7 @@ to a multiple of 8 bytes, fixed metadata. Reading goes through the ``safetensors
 from __future__ import annotations
 
 import json
+import math
 import struct
 from collections.abc import Mapping
 
@@ -36,27 +37,50 @@ def encode_parts(
     tensors: Mapping[str, Tensor], metadata: Mapping[str, str]
 ) -> list[bytes | memoryview]:
     """The canonical file as a list of buffers (header first), so callers can hash without copying."""
-    header: dict[str, object] = {"__metadata__": dict(sorted(metadata.items()))}
     buffers: list[memoryview] = []
-    offset = 0
     for name in sorted(tensors):
         tensor = tensors[name]
-        try:
-            tag, np_dtype = _DTYPE_NAMES[tensor.dtype]
-        except KeyError:
-            raise TraceError(f"tensor {name!r} has unsupported dtype {tensor.dtype}") from None
+        _, np_dtype = _dtype_names(name, tensor.dtype)
         array = tensor.detach().cpu().contiguous().numpy().astype(np_dtype, copy=False)
-        buffer = memoryview(np.ascontiguousarray(array).data).cast("B")
+        buffers.append(memoryview(np.ascontiguousarray(array).data).cast("B"))
+    layout = {name: (tuple(t.shape), t.dtype) for name, t in tensors.items()}
+    return [*_header(layout, metadata), *buffers]
+
+
+def _dtype_names(name: str, dtype: torch.dtype) -> tuple[str, str]:
+    try:
+        return _DTYPE_NAMES[dtype]
+    except KeyError:
+        raise TraceError(f"tensor {name!r} has unsupported dtype {dtype}") from None
+
+
+def _header(
+    layout: Mapping[str, tuple[tuple[int, ...], torch.dtype]], metadata: Mapping[str, str]
+) -> list[bytes]:
+    """The length prefix and the padded JSON header of tensors with these names, shapes, dtypes."""
+    header: dict[str, object] = {"__metadata__": dict(sorted(metadata.items()))}
+    offset = 0
+    for name in sorted(layout):
+        shape, dtype = layout[name]
+        nbytes = math.prod(shape) * dtype.itemsize
         header[name] = {
-            "dtype": tag,
-            "shape": list(tensor.shape),
-            "data_offsets": [offset, offset + buffer.nbytes],
+            "dtype": _dtype_names(name, dtype)[0],
+            "shape": list(shape),
+            "data_offsets": [offset, offset + nbytes],
         }
-        buffers.append(buffer)
-        offset += buffer.nbytes
+        offset += nbytes
     text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
     text += b" " * (-len(text) % 8)
-    return [struct.pack("<Q", len(text)), text, *buffers]
+    return [struct.pack("<Q", len(text)), text]
+
+
+def encoded_size(
+    layout: Mapping[str, tuple[tuple[int, ...], torch.dtype]], metadata: Mapping[str, str]
+) -> int:
+    """The length of ``encode`` of tensors with this layout, without any tensor data (a job's
+    checkpoint size from its spec, ``node.training.estimate``)."""
+    data = sum(math.prod(shape) * dtype.itemsize for shape, dtype in layout.values())
+    return sum(len(part) for part in _header(layout, metadata)) + data
 
 
 def encode(tensors: Mapping[str, Tensor], metadata: Mapping[str, str]) -> bytes:
