@@ -170,13 +170,18 @@ def _job_dict(protocol: Protocol, job: Job) -> dict[str, object]:
 @app.command("status")
 def status(
     job_id: int = typer.Argument(..., help="Job id."),
+    blob_dir: Path | None = BlobDirOption,
     rpc_url: str | None = RpcUrlOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Show one job: state, parties, amounts, deadline and its commitment once committed."""
+    """Show one job: state, parties, amounts, deadline, requirements and its commitment once
+    committed."""
     protocol = open_protocol(rpc_url, None, signer=False)
-    data = _job_dict(protocol, protocol.market.get_job(job_id))
+    job = protocol.market.get_job(job_id)
+    data = _job_dict(protocol, job)
+    spec = _listed_spec(_store(blob_dir), job)
     if as_json:
+        data.update(_requirements_json(spec))
         typer.echo(json.dumps(data))
         return
     for key, value in data.items():
@@ -185,6 +190,7 @@ def status(
         elif key == "solver" and int(str(value), 16) == 0:
             value = "-"
         typer.echo(f"{key:<17} {value}")
+    typer.echo(f"{'requirements':<17} {_requirements_text(spec)}")
 
 
 @app.command("list")
@@ -192,14 +198,17 @@ def list_jobs(
     status_filter: str | None = typer.Option(
         None, "--status", help="Only jobs in this state (open, claimed, …)."
     ),
+    blob_dir: Path | None = BlobDirOption,
     rpc_url: str | None = RpcUrlOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """List every job with its state and reward."""
+    """List every job with its state, reward and requirements (each on a second line)."""
     protocol = open_protocol(rpc_url, None, signer=False)
     jobs = [protocol.market.get_job(i) for i in range(1, protocol.market.job_count() + 1)]
     if status_filter:
         jobs = [job for job in jobs if job.status.name.lower() == status_filter.lower()]
+    store = _store(blob_dir)
+    specs = {job.job_id: _listed_spec(store, job) for job in jobs}
     if as_json:
         typer.echo(
             json.dumps(
@@ -209,6 +218,7 @@ def list_jobs(
                         "status": j.status.name.lower(),
                         "reward": str(j.reward),
                         "solver": j.solver,
+                        **_requirements_json(specs[j.job_id]),
                     }
                     for j in jobs
                 ]
@@ -220,6 +230,36 @@ def list_jobs(
         typer.echo(
             f"{job.job_id:>5}  {job.status.name.lower():<10} {_crowd(job.reward):>22}  {job.solver}"
         )
+        typer.echo(f"{'':>5}  requires {_requirements_text(specs[job.job_id])}")
+
+
+def _listed_spec(store: BlobStore, job: Job) -> JobSpec | None:
+    """The job's spec for a listing, or None when the blob store lacks it (a listing shows what
+    it can; only a daemon or verifier must have the spec)."""
+    from node.errors import CrowdtrainError
+    from node.votes import job_spec
+
+    try:
+        return job_spec(store, job)
+    except CrowdtrainError:
+        return None
+
+
+def _requirements_text(spec: JobSpec | None) -> str:
+    from node.solver.capability import describe_requirements
+
+    if spec is None:
+        return "unknown (spec not in the blob store)"
+    return describe_requirements(spec.requirements)
+
+
+def _requirements_json(spec: JobSpec | None) -> dict[str, object]:
+    """``requirements``: the spec's section (null without one); left out when the spec is not in
+    the blob store, so null always means "the estimate decides"."""
+    if spec is None:
+        return {}
+    section = spec.requirements
+    return {"requirements": None if section is None else section.model_dump(mode="json")}
 
 
 @app.command("cancel")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli.chain_cmds import PrivateKeyOption, RpcUrlOption, open_protocol
+from cli.chain_cmds import PrivateKeyOption, RpcUrlOption, fail, open_protocol
 
 app = typer.Typer(help="Run a solver node.", no_args_is_help=True)
 
@@ -28,6 +28,16 @@ def run(
         None, "--device", help="cpu | cuda | cuda:N for training (default: cuda when available)."
     ),
     max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop after this long."),
+    min_price_per_pflop: float = typer.Option(
+        0.0,
+        "--min-price-per-pflop",
+        help="Least reward per PFLOP of work, CROWD: waits while an auction's offer is below it.",
+    ),
+    memory_limit: str | None = typer.Option(
+        None,
+        "--memory-limit",
+        help="Memory training may use, bytes or e.g. 8GiB (default: what the device has free).",
+    ),
     rpc_url: str | None = RpcUrlOption,
     private_key: str | None = PrivateKeyOption,
 ) -> None:
@@ -36,10 +46,17 @@ def run(
     from the last checkpoint."""
     from node.config import load_settings
     from node.runtime.device import resolve_device
+    from node.solver.capability import format_memory_size, measure_capability, parse_memory_size
     from node.solver.daemon import Solver
+    from node.solver.policy import ClaimPolicy
     from node.storage import open_store
 
     run_device = str(resolve_device(device))  # a bad --device fails before any chain call
+    limit = None if memory_limit is None else parse_memory_size(memory_limit)
+    try:
+        policy = ClaimPolicy(min_price_per_pflop=min_price_per_pflop)
+    except ValueError as err:
+        fail(f"--min-price-per-pflop: {err}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s solver %(message)s")
     settings = load_settings(
         rpc_url=rpc_url,
@@ -49,6 +66,7 @@ def run(
         threads=threads,
     )
     protocol = open_protocol(settings.rpc_url, settings.require_private_key())
+    capability = measure_capability(settings.data_dir, memory_limit=limit, device=run_device)
     solver = Solver(
         protocol,
         open_store(settings),
@@ -56,8 +74,18 @@ def run(
         threads=settings.threads,
         device=run_device,
         poll_interval=settings.poll_interval,
+        capability=capability,
+        policy=policy,
     )
     typer.echo(f"solver {protocol.address} on chain {protocol.deployment.chain_id}")
+    throughput = ", ".join(
+        f"{runtime} {rate / 1e9:.3g} GFLOP/s"
+        for runtime, rate in capability.flops_per_second.items()
+    )
+    typer.echo(
+        f"capability: {capability.device}, {format_memory_size(capability.memory_bytes)} memory, "
+        f"{throughput}; claiming at >= {policy.min_price_per_pflop:g} CROWD per PFLOP"
+    )
     stats = solver.run(once=once, max_seconds=max_seconds)
     typer.echo(
         f"claimed {stats.claimed}, committed {stats.committed}, finalized {stats.finalized}, "

@@ -9,6 +9,10 @@ A claimed job whose dataset is missing or does not hash to its address (for ``to
 (docs/SECURITY.md: a submitter withholding its dataset to get solvers slashed): the solver opens a Dataset
 availability claim before its solve deadline and plays the claimant's side of the jury
 (``SolverDisputes``); if upheld the job is aborted and the lock released without a slash.
+
+Which open job to claim is the claim policy's call (``node.solver.policy.judge``, docs/MARKET.md
+"Daemon policy"): only jobs this machine (``Capability``) can hold in memory and finish well inside
+the solve timeout, at an auction offer worth the operator's ``--min-price-per-pflop``.
 """
 
 from __future__ import annotations
@@ -34,11 +38,14 @@ from node.errors import (
 from node.outage import OUTAGES, note_outage
 from node.rounds import RoundGates, expected_initial_state, job_session, unit_of_job
 from node.rounds.inputs import RoundsInputError
+from node.solver.capability import Capability, measure_capability
 from node.solver.decide import Action, DatasetClaim, can_claim, next_action
 from node.solver.disputes import SolverDisputes
 from node.solver.journal import Phase, SolverJournal
 from node.solver.open_jobs import OpenJobs
+from node.solver.policy import ClaimPolicy, judge
 from node.storage import BlobStore
+from node.training.estimate import JobEstimate, estimate_job
 from node.training.shards import dataset_blobs
 from node.training.spec import JobSpec, load_spec
 from node.training.trainer import train
@@ -71,6 +78,8 @@ class Solver:
         device: str = "cpu",
         poll_interval: float = 0.5,
         now: Callable[[], int] | None = None,
+        capability: Capability | None = None,
+        policy: ClaimPolicy | None = None,
     ) -> None:
         self.protocol = protocol
         self.store = store
@@ -83,6 +92,12 @@ class Solver:
         self.me = protocol.address
         self.stats = SolverStats()
         self._skipped: set[tuple[int, int]] = set()
+        self.policy = policy or ClaimPolicy()
+        self._capability = capability
+        self._estimates: dict[bytes, JobEstimate] = {}
+        self._unfit: dict[tuple[int, int], int] = {}
+        self._price_wait: dict[int, int] = {}
+        self._logged: set[tuple[int, int, str]] = set()
         self._dataset_ok: set[tuple[int, int]] = set()
         self.disputes = SolverDisputes(protocol, store, data_dir, self.journal, self._now)
         self.open_jobs = OpenJobs(protocol)
@@ -126,18 +141,36 @@ class Solver:
     # --- claims ---
 
     def _claim_next(self) -> bool:
+        """Claim the oldest open job the policy accepts (``node.solver.policy.judge``).
+
+        A job that does not fit is skipped at this attempt (judged again only once our record
+        changed: a job may want more finalized jobs than we have yet); one whose offer is below
+        our price is not looked at again before the chain time its offer reaches it."""
         market = self.protocol.market
         free = self.protocol.registry.free_stake_of(self.me)
+        now = self._now()
         for job_id in self.open_jobs.candidates():
+            if self._price_wait.get(job_id, now) > now:
+                continue
             job = market.get_job(job_id)
-            if (job_id, job.attempt) in self._skipped or job.status is not JobStatus.OPEN:
+            key = (job_id, job.attempt)
+            if key in self._skipped or job.status is not JobStatus.OPEN:
+                continue
+            if self._unfit.get(key) == len(self.stats.finalized):
                 continue
             if not can_claim(job, free_stake=free, lock=market.solver_lock_of(job_id)):
                 continue
-            if self._load_spec(job) is None or not self._unit_live(job_id):
-                self._skipped.add((job_id, job.attempt))
+            spec = self._load_spec(job)
+            if spec is None or not self._unit_live(job_id):
+                self._skipped.add(key)
                 continue
-            claimed = market.claim_job(job_id)
+            if not self._accepts(job, spec, now):
+                continue
+            try:
+                claimed = market.claim_job(job_id)
+            except TransactionRevertedError as err:  # another solver was first, or the price moved
+                log.info("claim of job %d failed: %s", job_id, err)
+                continue
             self.journal.record(job_id, claimed.attempt, Phase.CLAIMED)
             self.stats.claimed.append(job_id)
             log.info(
@@ -148,6 +181,56 @@ class Solver:
             )
             return True
         return False
+
+    def _accepts(self, job: Job, spec: JobSpec, now: int) -> bool:
+        """The policy's verdict on ``job`` now; a refusal is logged once per (job, attempt,
+        reason) and remembered (unfit, or price-waiting until the offer crosses our minimum)."""
+        estimate = self._estimate(spec)
+        if estimate is None:
+            self._skipped.add((job.job_id, job.attempt))
+            return False
+        market = self.protocol.market
+        verdict = judge(
+            spec=spec,
+            estimate=estimate,
+            terms=market.terms_of(job.job_id),
+            solve_timeout=job.solve_timeout,
+            record=market.record_of(self.me),
+            capability=self.capability,
+            policy=self.policy,
+            now=now,
+        )
+        if verdict.claim:
+            self._price_wait.pop(job.job_id, None)
+            return True
+        if verdict.wait_until is None:
+            self._unfit[(job.job_id, job.attempt)] = len(self.stats.finalized)
+        else:
+            self._price_wait[job.job_id] = verdict.wait_until
+        if (job.job_id, job.attempt, verdict.reason) not in self._logged:
+            self._logged.add((job.job_id, job.attempt, verdict.reason))
+            log.info("skipping job %d (attempt %d): %s", job.job_id, job.attempt, verdict.reason)
+        return False
+
+    @property
+    def capability(self) -> Capability:
+        """This machine as the policy sees it; measured on first use (throughput cached under
+        the data dir) unless the caller measured it."""
+        if self._capability is None:
+            self._capability = measure_capability(self.data_dir, device=self.device)
+        return self._capability
+
+    def _estimate(self, spec: JobSpec) -> JobEstimate | None:
+        """The job's estimate, once per spec (pure, so cached by specHash); None (logged) for a
+        spec the estimator cannot size."""
+        key = spec.spec_hash()
+        if key not in self._estimates:
+            try:
+                self._estimates[key] = estimate_job(spec)
+            except (CrowdtrainError, ValueError) as err:
+                log.warning("skipping spec %s: no estimate: %s", spec.address(), err)
+                return None
+        return self._estimates[key]
 
     def _unit_live(self, job_id: int) -> bool:
         """False for a unit whose round is closed (or whose rounds job ended): a unit reopened
