@@ -37,18 +37,26 @@ TARGETS = {
 START_TIME = 1_800_000_000
 
 
-def _utilization(scenario: Scenario, claims: list[Claim]) -> float:
-    """Busy solver-seconds over online solver-seconds from the first posting to the last run's end."""
+def _utilization(scenario: Scenario, claims: list[Claim]) -> dict[str, float]:
+    """Busy seconds over online seconds per machine class (``cuda-80GiB``…), from the first
+    posting to the last run's end: where the market is congested, prices run up the ramp."""
     solvers = {s.name: s for s in scenario.solvers}
-    busy, end = 0.0, 0.0
+    busy: dict[str, float] = {}
+    end = 0.0
     for claim in claims:
         job, solver = scenario.jobs[claim.job_id], solvers[claim.solver]
         seconds = min(solver.seconds_for(job.estimate, job.spec.runtime), job.solve_timeout)
-        busy += seconds
+        busy[solver.machine] = busy.get(solver.machine, 0.0) + seconds
         end = max(end, claim.block * BLOCK_TIME_S + seconds)
-    online = sum(s.online for s in scenario.solvers)
     span = end - scenario.jobs[0].posted_block * BLOCK_TIME_S
-    return round(busy / (online * span), 4) if span > 0 else 0.0
+    online: dict[str, int] = {}
+    for solver in scenario.solvers:
+        if solver.online:
+            online[solver.machine] = online.get(solver.machine, 0) + 1
+    return {
+        machine: round(busy.get(machine, 0.0) / (count * span), 4) if span > 0 else 0.0
+        for machine, count in sorted(online.items())
+    }
 
 
 def _figures(scenario: Scenario, claims: list[Claim]) -> dict[str, Any]:
@@ -106,6 +114,11 @@ def run_market_bench(
 
         report.update(run_chain_check(chain_scenario(seed)))
     report["targets"] = TARGETS
+    report["within_targets"] = {
+        key: report[key] is not None and report[key] <= bound
+        for key, bound in TARGETS.items()
+        if key in report
+    }
     report["config"] = {
         "seed": seed,
         "jobs": len(scenario.jobs),

@@ -63,6 +63,11 @@ class MarketSolver:
     def policy(self) -> ClaimPolicy:
         return ClaimPolicy(min_price_per_pflop=self.cost_per_pflop)
 
+    @property
+    def machine(self) -> str:
+        """Its machine class: ``cuda-80GiB``, ``cpu-64GiB``…"""
+        return f"{self.capability.device}-{self.capability.memory_bytes // GIB}GiB"
+
     def seconds_for(self, estimate: JobEstimate, runtime: str) -> float:
         return estimate.flops_total / self.capability.flops_per_second[runtime]
 

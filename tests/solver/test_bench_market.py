@@ -72,8 +72,12 @@ def test_bench_market_cli_prints_the_simulation_as_one_json() -> None:
     report = json.loads(out)
     assert report == {
         **simulate(make_scenario(2, jobs=20)),
-        **{k: report[k] for k in ("targets", "config")},
+        **{k: report[k] for k in ("targets", "within_targets", "config")},
     }
     assert report["unfit_claims"] == 0 and report["median_blocks_to_claim"] > 0
     assert report["config"]["seed"] == 2 and report["config"]["jobs"] == 20
     assert "chain_agrees" not in report and "estimate_flops_error" not in report
+    assert report["within_targets"] == {
+        "price_efficiency": report["price_efficiency"] <= 1.25,
+        "unfit_claims": True,
+    }
