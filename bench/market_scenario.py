@@ -162,10 +162,10 @@ def _templates() -> dict[str, tuple[dict[str, Any], int, int | None]]:
         "cnn-64px": (_example("cnn_digits", in_channels=3, image_size=64, channels=[64, 128, 256], hidden=512), 128, None),
         "gpt2-small": (gpt2, 8, 1),
         "gpt2-small-mb2": (gpt2, 8, 2),
-        "llama-100m": (_llama(768, 12, 12, 2048, 1024), 8, 4),
-        "llama-400m": (_llama(1024, 24, 16, 2816, 1024), 8, 1),
-        "llama-400m-mb2": (_llama(1024, 24, 16, 2816, 1024), 8, 2),
-        "llama-1b": (_llama(2048, 16, 16, 5632, 1024), 8, 1),
+        "llama-130m": (_llama(768, 12, 12, 2048, 1024), 8, 4),
+        "llama-350m": (_llama(1024, 24, 16, 2816, 1024), 8, 1),
+        "llama-350m-mb2": (_llama(1024, 24, 16, 2816, 1024), 8, 2),
+        "llama-890m": (_llama(2048, 16, 16, 5632, 1024), 8, 1),
     }  # fmt: skip
 
 
