@@ -1,8 +1,8 @@
 """The market bench's world: heterogeneous solvers and a stream of jobs of mixed sizes (seeded).
 
-Jobs are the example specs (``examples/specs``) scaled to real sizes (a GPT-2-small, llamas of
-0.1 to 3 billion parameters, a wide MLP, a CNN on 64x64 images), so ``estimate_job`` gives each its
-PFLOP and peak memory the way ``job submit`` would. Solvers are GPU machines of 8, 16, 24 and
+Jobs are the example specs (``examples/specs``) scaled to real sizes (a wide MLP, a CNN on 64x64
+images, GPT-2 small, llamas of 130M to 890M parameters), so ``estimate_job`` gives each its PFLOP
+and peak memory the way ``job submit`` would. Solvers are GPU machines of 8, 16, 24 and
 80 GiB and a few CPU ones, each with its own running cost per PFLOP drawn log-uniformly over a
 decade: that cost is its ``--min-price-per-pflop``, so it claims only at or above it. A quarter of
 them are offline (they are registered, but no daemon runs).
@@ -34,8 +34,8 @@ FLOOR_PER_PFLOP, CAP_PER_PFLOP = 0.25, 10.0
 RAMP_S = (1800, 3600)
 """Each job's ramp (seconds), drawn uniformly."""
 TIMEOUT_PER_PFLOP_S = 2_000
-"""Submitters allow this many seconds per PFLOP (at least an hour): a mid-range GPU's repro-v1
-speed (~1.5 TFLOP/s) with room to spare; CPU machines cannot make it on the larger jobs."""
+"""Submitters allow this many seconds per PFLOP (at least an hour): six times what the slowest GPU
+here needs, while a CPU host (4,000 s per PFLOP in repro-v1) only makes it on the smallest jobs."""
 RUNTIME = "repro-v1"
 
 # (device, memory GiB, native FLOP/s): rough fp32 figures of an 8/16/24/80 GiB GPU and a CPU host.
@@ -146,8 +146,9 @@ def _llama(hidden: int, layers: int, heads: int, inter: int, block: int) -> dict
 
 
 def _templates() -> dict[str, tuple[dict[str, Any], int, int | None]]:
-    """Scaled example specs with their batch and micro-batch sizes: peak memory from 2 GiB (any
-    machine) through 7, 12, 18, 21 and 29 GiB to 34 GiB (only the 80 GiB cards and CPU hosts)."""
+    """Scaled example specs with their batch and micro-batch sizes: by today's estimate, peak
+    memory from 2 GiB (any machine) through 7, 12, 18, 21 and 29 GiB to 34 GiB (only the 80 GiB
+    cards and CPU hosts)."""
     gpt2 = _example(
         "gpt_text",
         vocab_size=50_257,
@@ -184,6 +185,7 @@ def job_spec(label: str, steps: int, device: str | None) -> tuple[JobSpec, JobEs
 
 
 def make_solvers(rng: random.Random, count: int) -> tuple[MarketSolver, ...]:
+    """``count`` solvers cycling through ``MACHINES``, each with a cost drawn from ``COST_RANGE``."""
     low, high = COST_RANGE
     solvers = []
     for i in range(count):
@@ -198,9 +200,7 @@ def make_solvers(rng: random.Random, count: int) -> tuple[MarketSolver, ...]:
     return tuple(solvers)
 
 
-def make_jobs(
-    rng: random.Random, count: int, *, every_blocks: int, first_id: int = 0
-) -> tuple[MarketJob, ...]:
+def make_jobs(rng: random.Random, count: int, *, every_blocks: int) -> tuple[MarketJob, ...]:
     """``count`` jobs, one every ``every_blocks`` on average (exponential gaps), sizes mixed."""
     labels = sorted(_templates())
     jobs, block = [], 0
@@ -211,7 +211,7 @@ def make_jobs(
         pflop = estimate.pflop
         jobs.append(
             MarketJob(
-                job_id=first_id + i,
+                job_id=i,
                 label=label,
                 spec=spec,
                 estimate=estimate,
@@ -230,6 +230,7 @@ def make_jobs(
 def make_scenario(
     seed: int, *, solvers: int = 20, jobs: int = 120, every_blocks: int = 150
 ) -> Scenario:
+    """The default world of ``bench market``: 20 solvers, 120 jobs (see the module docstring)."""
     rng = random.Random(seed)
     return Scenario(
         seed, make_solvers(rng, solvers), make_jobs(rng, jobs, every_blocks=every_blocks)
