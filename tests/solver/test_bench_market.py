@@ -6,14 +6,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bench.market import TARGETS, simulate
 from bench.market_chain import chain_scenario, run_chain_check
-from bench.market_scenario import BLOCK_TIME_S, make_scenario
+from bench.market_scenario import BLOCK_TIME_S, MarketJob, MarketSolver, make_scenario
+from bench.market_sim import Claim, Decide, LedgerVenue, judge_decides, run_market
 from node.chain.pricing import offer_at
+from node.chain.types import JobTerms, SolverRecord
+from node.solver.policy import Verdict
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,6 +37,24 @@ def test_auction_prices_near_the_cheapest_fit_solver_and_sends_no_job_to_an_unfi
 def test_the_simulation_is_a_function_of_its_seed() -> None:
     assert simulate(make_scenario(3, jobs=30)) == simulate(make_scenario(3, jobs=30))
     assert simulate(make_scenario(3, jobs=30)) != simulate(make_scenario(4, jobs=30))
+
+
+def test_jumping_to_the_next_event_claims_as_polling_every_block_would() -> None:
+    scenario = make_scenario(5, jobs=15)
+
+    def every_block(
+        job: MarketJob, terms: JobTerms, solver: MarketSolver, record: SolverRecord, now: int
+    ) -> Verdict:
+        verdict = judge_decides(job, terms, solver, record, now)
+        return verdict if verdict.claim else replace(verdict, wait_until=now + BLOCK_TIME_S)
+
+    def run(decide: Decide) -> list[Claim]:
+        return run_market(
+            scenario.jobs, scenario.solvers, LedgerVenue(), seed=5, start_time=0, decide=decide
+        )
+
+    polled = run(every_block)
+    assert len(polled) == 15 and run(judge_decides) == polled
 
 
 @pytest.mark.chain
