@@ -168,7 +168,7 @@ class Solver:
                 continue
             try:
                 claimed = market.claim_job(job_id)
-            except TransactionRevertedError as err:  # another solver was first, or the price moved
+            except TransactionRevertedError as err:  # another solver was first, or a cancel
                 log.info("claim of job %d failed: %s", job_id, err)
                 continue
             self.journal.record(job_id, claimed.attempt, Phase.CLAIMED)

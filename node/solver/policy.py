@@ -18,13 +18,12 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from node.chain.pricing import offer_at, price_per_pflop, time_to_offer
+from node.chain.pricing import WEI_PER_TOKEN, offer_at, price_per_pflop, time_to_offer
 from node.chain.types import JobTerms, SolverRecord
 from node.solver.capability import Capability, format_memory_size
 from node.training.estimate import JobEstimate
 from node.training.spec import JobSpec
 
-WEI_PER_TOKEN = 10**18
 FLOPS_PER_PFLOP = 10**15
 
 

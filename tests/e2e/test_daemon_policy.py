@@ -86,7 +86,7 @@ def test_a_daemon_leaves_a_job_its_memory_cannot_hold_and_claims_one_it_can(
     too_wide, too_demanding = _post(market, wide), _post(market, stated)
     with caplog.at_level(logging.INFO, logger="crowdtrain.solver"):
         assert not daemon.tick()
-        assert not daemon.tick()  # judged again: logged once
+        assert not daemon.tick()  # left at this attempt: not judged or logged again
     skips = [r.getMessage() for r in caplog.records if r.getMessage().startswith("skipping job")]
     assert len(skips) == 2, skips
     assert skips[0].startswith(f"skipping job {too_wide} (attempt 0): needs ")
@@ -96,18 +96,24 @@ def test_a_daemon_leaves_a_job_its_memory_cannot_hold_and_claims_one_it_can(
         f"this node has {format_memory_size(limit)}"
     )
 
+    veterans_only = _post(market, small, min_finalized=1)
     fits = _post(market, small)
-    assert daemon.tick()
+    with caplog.at_level(logging.INFO, logger="crowdtrain.solver"):
+        assert daemon.tick()
     assert daemon.stats.claimed == [fits]
+    assert (
+        f"skipping job {veterans_only} (attempt 0): needs a record of 1 finalized, ours is 0"
+        in caplog.messages
+    )
     p = market.deployer
     assert p.market.get_job(fits).status is JobStatus.CLAIMED
     assert p.market.get_job(fits).solver == market.solver.address
-    for left in (too_wide, too_demanding):
+    for left in (too_wide, too_demanding, veterans_only):
         assert p.market.get_job(left).status is JobStatus.OPEN
 
 
 def test_two_daemons_on_one_ramp_the_cheaper_claims_at_its_price(
-    market: Market, dev_accounts: list[LocalAccount]
+    market: Market, dev_accounts: list[LocalAccount], caplog: pytest.LogCaptureFixture
 ) -> None:
     store = LocalBlobStore(market.root / "blobs")
     spec = tiny_spec(store)
@@ -129,13 +135,21 @@ def test_two_daemons_on_one_ramp_the_cheaper_claims_at_its_price(
     credit = p.market.credit_of(market.submitter.address)
     assert p.registry.stake_of(market.solver.address).locked == 0
 
-    assert not dear.tick() and not cheap.tick()  # both wait: the offer is near the floor
-    _mine_at(market, cheap_from - 1)
-    assert not dear.tick() and not cheap.tick()  # one second short of the cheap one's minimum
-    _mine_at(market, cheap_from)
-    assert not dear.tick()  # still below the dear one's minimum
-    assert cheap.tick()  # the cheap one claims
+    with caplog.at_level(logging.INFO, logger="crowdtrain.solver"):
+        assert not dear.tick() and not cheap.tick()  # both wait: the offer is near the floor
+        _mine_at(market, cheap_from - 1)
+        assert not dear.tick() and not cheap.tick()  # one second short of the cheap one's minimum
+        _mine_at(market, cheap_from)
+        assert not dear.tick()  # still below the dear one's minimum
+        assert cheap.tick()  # the cheap one claims
     assert cheap.stats.claimed == [job_id] and dear.stats.claimed == []
+    # each logged its wait once, until the exact second its minimum is offered
+    dear_from = time_to_offer(floor, cap, terms.ramp_start, ramp, min_offer_wei(dear_policy, flops))
+    assert [m for m in caplog.messages if m.startswith("skipping job")] == [
+        f"skipping job {job_id} (attempt 0): offer below our minimum "
+        f"{policy.min_price_per_pflop:.6g} per PFLOP until t={until}"
+        for policy, until in ((dear_policy, dear_from), (cheap_policy, cheap_from))
+    ]
 
     (claim,) = [
         event
@@ -189,6 +203,12 @@ def test_the_cli_shows_requirements_and_runs_a_daemon_within_its_memory_limit(
     assert bad.returncode == 1
     assert bad.stderr.strip() == (
         "error: --memory-limit: expected bytes or a size such as 8GiB, 512MiB or 16GB, got '8 gigs'"
+    )
+
+    bad = market.cli(market.solver, "solver", "run", "--min-price-per-pflop", "-1", check=False)
+    assert (bad.returncode, bad.stderr.strip()) == (
+        1,
+        "error: --min-price-per-pflop: min price per PFLOP must be a finite number >= 0, got -1.0",
     )
 
     market.as_(market.solver).stake(3 * REWARD)

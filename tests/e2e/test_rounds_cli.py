@@ -50,6 +50,7 @@ def test_post_show_close_and_cancel_through_the_cli(prepared: Market) -> None:
 
     grid = _show(market, 1)
     assert (grid["status"], grid["workers"], grid["rounds"], grid["quorum"]) == ("running", 3, 2, 2)
+    assert grid["requirements"] is None  # the spec has no requirements: the estimate decides
     (round0,) = grid["grid"]  # type: ignore[misc]
     jobs = [u["job_id"] for u in round0["units"]]
     assert jobs == [jobs[0], jobs[0] + 1, jobs[0] + 2]
@@ -63,6 +64,7 @@ def test_post_show_close_and_cancel_through_the_cli(prepared: Market) -> None:
     text = market.cli(None, "rounds", "show", "1").stdout
     assert f"{jobs[0]:>5}  claimed" in text and market.solver.address in text
     assert "loss per round: 0: -" in text
+    assert "requires any device, memory from the estimate" in text.splitlines()
 
     _fails(market, market.submitter, "rounds", "close", "1", needle="RoundNotDue")
     _fails(market, market.solver, "rounds", "cancel", "1", needle="submitted by")

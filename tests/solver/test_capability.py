@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from node.errors import ConfigError
 from node.solver.capability import (
@@ -84,3 +85,13 @@ def test_a_bad_device_or_limit_is_refused(tmp_path: Path) -> None:
         measure_capability(tmp_path, device="tpu")
     with pytest.raises(ConfigError, match="memory limit must be at least 1 byte, got 0"):
         measure_capability(tmp_path, memory_limit=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_gpu_node_measures_its_device_memory(tmp_path: Path) -> None:
+    capability = measure_capability(tmp_path, device="cuda")
+    _free, total = torch.cuda.mem_get_info()
+    assert capability.device == "cuda" and 0 < capability.memory_bytes <= total
+    assert capability.flops_per_second["repro-v1"] > 0
+    limited = measure_capability(tmp_path, device="cuda:0", memory_limit=8 << 30)
+    assert (limited.device, limited.memory_bytes) == ("cuda", 8 << 30)
