@@ -101,6 +101,7 @@ def run_market_bench(
     estimate: bool = True,
     jobs: int = 120,
     gap_blocks: int = 150,
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """The five keys (plus ``chain_agrees`` with the chain part), their targets and the setup."""
     scenario = make_scenario(seed, jobs=jobs, every_blocks=gap_blocks)
@@ -108,7 +109,7 @@ def run_market_bench(
     if estimate:
         from bench.market_estimate import estimate_errors
 
-        report.update(estimate_errors())
+        report.update(estimate_errors(device))
     if chain:
         from bench.market_chain import chain_scenario, run_chain_check
 

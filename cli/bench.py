@@ -159,15 +159,26 @@ def market(
         "--measure/--no-measure",
         help="Measure the estimate against real steps (a minute on a CPU; estimate_* keys).",
     ),
+    device: str = typer.Option(
+        "cpu", help="Where the estimate is measured: cpu (peak RSS growth) | cuda (peak allocated)."
+    ),
 ) -> None:
     """Auction market simulation through the daemon's decision code: `price_efficiency`,
     `unfit_claims`, `median_blocks_to_claim`, the estimate's FLOPs and memory errors against
     measurement, and (with the chain) `chain_agrees`."""
     from bench.market import run_market_bench
+    from node.errors import ConfigError
 
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {device!r} is unknown (known: cpu, cuda)")
     _emit(
         run_market_bench(
-            seed=seed, chain=chain, estimate=measure, jobs=jobs, gap_blocks=gap_blocks
+            seed=seed,
+            chain=chain,
+            estimate=measure,
+            jobs=jobs,
+            gap_blocks=gap_blocks,
+            device=device,
         ),
         as_json,
     )

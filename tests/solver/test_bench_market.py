@@ -103,3 +103,12 @@ def test_bench_market_cli_prints_the_simulation_as_one_json() -> None:
         "price_efficiency": report["price_efficiency"] <= 1.25,
         "unfit_claims": True,
     }
+
+
+def test_bench_market_refuses_an_unknown_device_in_one_line() -> None:
+    args = ["bench", "market", "--no-chain", "--device", "tpu"]
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", *args], cwd=REPO, capture_output=True, text=True
+    )
+    assert done.returncode != 0 and done.stdout == ""
+    assert done.stderr.strip() == "error: --device 'tpu' is unknown (known: cpu, cuda)"
