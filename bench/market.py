@@ -6,7 +6,7 @@ jobs) runs block by block through the daemon's decision code and the contract's 
 (``bench.market_sim``). Keys:
 
 * ``price_efficiency``: mean over claimed jobs of price paid / the cost of the cheapest solver
-  that could run the job and was online and idle when it was posted (target ≤ 1.25).
+  that could run the job and was online and idle at the claim's block (target ≤ 1.25).
 * ``unfit_claims``: claims by a solver that cannot run the job by the bench's own check of device,
   memory, time and record (``MarketJob.fits``; target 0).
 * ``median_blocks_to_claim``: blocks from posting to the winning claim.
@@ -15,8 +15,8 @@ jobs) runs block by block through the daemon's decision code and the contract's 
 * ``chain_agrees``: a short scenario gives the same claims and prices on Anvil as simulated
   (``bench.market_chain``).
 
-``baseline`` runs the same world as today's market: a fixed price (the cap) and a daemon that
-claims any open job.
+``baseline`` runs the same world as today's market: a fixed price (the cap), no record bar, and a
+daemon that claims any open job.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def simulate(scenario: Scenario) -> dict[str, Any]:
     claims = run_market(
         scenario.jobs, scenario.solvers, LedgerVenue(), seed=scenario.seed, start_time=START_TIME
     )
-    fixed = tuple(replace(job, floor=job.cap, ramp=0) for job in scenario.jobs)
+    fixed = tuple(replace(job, floor=job.cap, ramp=0, min_finalized=0) for job in scenario.jobs)
     today = run_market(
         fixed,
         scenario.solvers,
