@@ -146,9 +146,9 @@ def _llama(hidden: int, layers: int, heads: int, inter: int, block: int) -> dict
 
 
 def _templates() -> dict[str, tuple[dict[str, Any], int, int | None]]:
-    """Scaled example specs with their batch and micro-batch sizes: by today's estimate, peak
-    memory from 2 GiB (any machine) through 7, 12, 18, 21 and 29 GiB to 34 GiB (only the 80 GiB
-    cards and CPU hosts)."""
+    """Scaled example specs with their batch and micro-batch sizes. By today's estimate their peak
+    memory is 2 GiB (MLP, CNN: any machine), 6 (8 GiB cards up), 11 and 14 (16 GiB up), 18 and 23
+    (24 GiB up) and 35 GiB (only the 80 GiB cards and the CPU hosts)."""
     gpt2 = _example(
         "gpt_text",
         vocab_size=50_257,
@@ -162,10 +162,10 @@ def _templates() -> dict[str, tuple[dict[str, Any], int, int | None]]:
         "mlp-wide": (_example("mlp_digits", input_dim=784, hidden=[4096] * 4), 1024, None),
         "cnn-64px": (_example("cnn_digits", in_channels=3, image_size=64, channels=[64, 128, 256], hidden=512), 128, None),
         "gpt2-small": (gpt2, 8, 1),
-        "gpt2-small-mb2": (gpt2, 8, 2),
-        "llama-130m": (_llama(768, 12, 12, 2048, 1024), 8, 4),
+        "gpt2-small-mb4": (gpt2, 8, 4),
+        "llama-130m": (_llama(768, 12, 12, 2048, 1024), 8, None),
         "llama-350m": (_llama(1024, 24, 16, 2816, 1024), 8, 1),
-        "llama-350m-mb2": (_llama(1024, 24, 16, 2816, 1024), 8, 2),
+        "llama-350m-mb4": (_llama(1024, 24, 16, 2816, 1024), 8, 4),
         "llama-890m": (_llama(2048, 16, 16, 5632, 1024), 8, 1),
     }  # fmt: skip
 
