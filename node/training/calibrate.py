@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ DEVICES = ("cpu", "cuda")
 CALIBRATION_VERSION = 1
 SECONDS_PER_RUNTIME = 1.5
 """Timed steps run until this long has passed (after one untimed warm-up step)."""
-MIN_TIMED_STEPS = 2
+MIN_TIMED_STEPS = 3
 
 CALIBRATION_SPEC: dict[str, Any] = {
     "model": {
@@ -79,11 +80,18 @@ def load_calibration(cache_dir: Path, device: str = "cpu", *, measure: bool = Tr
             "measure it)"
         )
     calibration = measure_calibration(device)
+    save_calibration(cache_dir, calibration)
+    return calibration
+
+
+def save_calibration(cache_dir: Path, calibration: Calibration) -> Path:
+    """Cache ``calibration`` (written whole or not at all); the file's path."""
+    path = cache_dir / f"calibration-{calibration.device}.json"
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(_cache_record(calibration), sort_keys=True))
-    tmp.replace(path)  # whole or not at all
-    return calibration
+    tmp.replace(path)
+    return path
 
 
 def expected_seconds(estimate: JobEstimate, calibration: Calibration, runtime: str) -> float:
@@ -110,12 +118,15 @@ def measure_calibration(device: str) -> Calibration:
         session = session_of(spec, runtime, device)
         state = session.step(session.initial_state())  # warm-up: kernels, caches, allocator
         _sync(device)
-        steps, started = 0, time.perf_counter()
-        while steps < MIN_TIMED_STEPS or time.perf_counter() - started < SECONDS_PER_RUNTIME:
+        times: list[float] = []
+        started = time.perf_counter()
+        while len(times) < MIN_TIMED_STEPS or time.perf_counter() - started < SECONDS_PER_RUNTIME:
+            begun = time.perf_counter()
             state = session.step(state)
-            steps += 1
-        _sync(device)
-        rates[runtime] = per_step * steps / (time.perf_counter() - started)
+            _sync(device)
+            times.append(time.perf_counter() - begun)
+        # the median step: one step slowed by another process on a shared machine moves it less
+        rates[runtime] = per_step / statistics.median(times)
     return Calibration(device=device, flops_per_second=rates)
 
 
