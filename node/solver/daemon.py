@@ -149,7 +149,11 @@ class Solver:
         market = self.protocol.market
         free = self.protocol.registry.free_stake_of(self.me)
         now = self._now()
-        for job_id in self.open_jobs.candidates():
+        candidates = self.open_jobs.candidates()
+        # a wait ends when its job leaves Open: if it reopens, its ramp restarts and is judged anew
+        still_open = set(candidates)
+        self._price_wait = {j: t for j, t in self._price_wait.items() if j in still_open}
+        for job_id in candidates:
             if self._price_wait.get(job_id, now) > now:
                 continue
             job = market.get_job(job_id)
