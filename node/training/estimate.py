@@ -172,8 +172,8 @@ def peak_memory(spec: JobSpec, shapes: ModelShapes, runtime: str) -> int:
     (``node.runtime.repro.workspace``). On top, the larger of two phases:
 
     - backward: the activations the forward pass kept (``ModelShapes.saved_elements``), the
-      gradient of the largest one (``ModelShapes.backward_elements``), and with accumulation
-      the running gradient sums;
+      gradients around the largest one (``ModelShapes.backward_elements``), and with
+      accumulation the running gradient sums;
     - update: the gradients (twice with clipping or accumulation: the new copy beside the raw
       one), the next state beside the old one, and the optimizer's temporaries on the largest
       parameter.

@@ -71,9 +71,10 @@ class ModelShapes:
     """Per runtime: float32 elements (a bool or int64 counted by its bytes) the forward pass
     keeps for the backward pass, parameters left out."""
     backward_elements: dict[str, int]
-    """Per runtime: elements the backward pass holds beyond the kept activations: the gradient
-    of the largest activation (repro-v1's conv: its unfolded patch gradient and their
-    reordered copy, ``functions_gemm.Conv2d.backward``)."""
+    """Per runtime: elements the backward pass holds beyond the kept activations: the gradients
+    at the output and the input of the layer with the largest activation (one where the input
+    is the data, whose gradient is never computed: a cnn's first conv); repro-v1's conv also
+    its unfolded patch gradient and their reordered copy (``functions_gemm.Conv2d.backward``)."""
 
     @property
     def activation_elements(self) -> int:
@@ -153,7 +154,7 @@ def _cnn(model: CNNSpec, rows: int) -> ModelShapes:
         outputs += side * side * b
         unfolded += side * side * a * k2
         later_inputs += side * side * a if i > 0 else 0
-        largest = max(largest, side * side * b)
+        largest = max(largest, side * side * b * (2 if i > 0 else 1))
         patch_grads = max(patch_grads, 2 * side * side * a * k2 if i > 0 else 0)
         side //= 2
     flat = chans[-1] * side * side
@@ -261,5 +262,7 @@ def _llama(model: LlamaSpec, rows: int) -> ModelShapes:
     return ModelShapes(dict(sorted(params.items())), products, saved, _same(largest))
 
 
-def _same(elements: int) -> dict[str, int]:
-    return dict.fromkeys(("native", "repro-v1"), elements)
+def _same(largest: int) -> dict[str, int]:
+    """Both runtimes: a layer's backward holds the gradient arriving at its output and the one
+    it passes to its input, two tensors of the largest activation's size."""
+    return dict.fromkeys(("native", "repro-v1"), 2 * largest)
