@@ -147,7 +147,7 @@ def _llama(hidden: int, layers: int, heads: int, inter: int, block: int) -> dict
 
 def _templates() -> dict[str, tuple[dict[str, Any], int, int | None]]:
     """Scaled example specs with their batch and micro-batch sizes. By today's estimate their peak
-    memory is 2 GiB (MLP, CNN: any machine), 6 (8 GiB cards up), 11 and 14 (16 GiB up), 18 and 23
+    memory is 2 GiB (MLP, CNN: any machine), 6 (8 GiB cards up), 12 and 14 (16 GiB up), 19 and 24
     (24 GiB up) and 35 GiB (only the 80 GiB cards and the CPU hosts)."""
     gpt2 = _example(
         "gpt_text",
