@@ -140,3 +140,46 @@ def rounds(
 
         report = add_chain_figures(report)
     _emit(report, as_json)
+
+
+@app.command("market")
+def market(
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    chain: bool = typer.Option(
+        True,
+        "--chain/--no-chain",
+        help="Also run a short scenario on a fresh Anvil (chain_agrees).",
+    ),
+    seed: int = typer.Option(0, help="Seed of the simulated solvers and jobs (reproducible runs)."),
+    jobs: int = typer.Option(120, help="Jobs in the simulated stream.", min=1),
+    gap_blocks: int = typer.Option(
+        150, help="Mean blocks between postings (lower: a busier market).", min=1
+    ),
+    measure: bool = typer.Option(
+        True,
+        "--measure/--no-measure",
+        help="Measure the estimate against real steps (a minute on a CPU; estimate_* keys).",
+    ),
+    device: str = typer.Option(
+        "cpu", help="Where the estimate is measured: cpu (peak RSS growth) | cuda (peak allocated)."
+    ),
+) -> None:
+    """Auction market simulation through the daemon's decision code: `price_efficiency`,
+    `unfit_claims`, `median_blocks_to_claim`, the estimate's FLOPs and memory errors against
+    measurement, and (with the chain) `chain_agrees`."""
+    from bench.market import run_market_bench
+    from node.errors import ConfigError
+
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {device!r} is unknown (known: cpu, cuda)")
+    _emit(
+        run_market_bench(
+            seed=seed,
+            chain=chain,
+            estimate=measure,
+            jobs=jobs,
+            gap_blocks=gap_blocks,
+            device=device,
+        ),
+        as_json,
+    )
