@@ -50,9 +50,12 @@ corrections, ``sqrt``, divide and decay; SGD's momentum and decay."""
 CLIP_FLOPS = 3
 """Per parameter: square, sum, scale (global-norm clipping)."""
 
-STEP_OVERHEAD_BYTES = 256 << 10
+STEP_OVERHEAD_BYTES = 64 << 10
 """What a step holds besides tensors: autograd's graph nodes, tensor headers, the small-block
-heap (measured: about 0.2-0.3 MB on the example jobs, whatever their size)."""
+heap. Measured at page granularity (``node.training.measure``): the mlp example's resident peak
+is 76 KB above its live tensors (counted with the profiler), the llamas' 0.1-0.2 MB above their
+estimated tensors; 256 KiB, fitted to a measurement whose heap kept freed sub-64 KiB tensors,
+put the sub-MB jobs 10-20% high."""
 UPDATE_TEMPORARIES = {"adamw": 4, "sgd": 2}
 """Temporaries the size of one parameter alive at once inside its update, beyond the new state
 tensors (``node.runtime.optim``, counted per line): AdamW's ``denom`` beside ``p·decay``,
