@@ -2,8 +2,8 @@
 
 - ``counted_matmul_flops``: the matmul and convolution FLOPs ``torch.utils.flop_counter`` counts
   over one forward and backward pass of the spec's model on the native runtime.
-- ``measure_peak_memory``: the training peak of a real run of a few steps, in a fresh Python
-  process so nothing earlier in this one (allocator caches, other models) blurs the number: on
+- ``measure_peak_memory``: the training peak of a real run of a few steps (the median of three
+  runs), each in a fresh Python process so nothing earlier in this one (allocator caches, other models) blurs the number: on
   CUDA ``torch.cuda.max_memory_allocated``; on the CPU the growth of the peak resident set
   (``VmHWM``, reset through ``/proc/self/clear_refs`` once the runtime's own one-time costs are
   paid on a warm-up model) over the resident set before the job's session was built.
@@ -33,12 +33,15 @@ from node.training.spec import CNNSpec, JobSpec, MLPSpec, parse_spec
 from node.training.unit import UnitId
 
 REPO = Path(__file__).resolve().parents[2]
-LIVE_MEMORY_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "131072"}
-"""glibc settings of the measuring process: every buffer of 64 KiB or more is its own mapping,
-returned when freed, so the peak resident set is the job's live peak. With glibc's default
-(a threshold that rises to 32 MiB as buffers are freed) freed tensors below 32 MiB stay in the
-heap and the resident set also holds the allocator's retention, which depends on the order of
-frees, not on the job."""
+LIVE_MEMORY_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "4096", "MALLOC_TRIM_THRESHOLD_": "131072"}
+"""glibc settings of the measuring process: every buffer of a page (4 KiB) or more is its own
+mapping, returned when freed, so the peak resident set is the job's live peak to the page. With
+glibc's default (a threshold that rises to 32 MiB as buffers are freed) freed tensors below
+32 MiB stay in the heap and the resident set also holds the allocator's retention, which depends
+on the order of frees, not on the job. A 64 KiB threshold still left every tensor under 64 KiB
+to the heap: a small job's figure then moved by ~0.1 MB (20%) from run to run with where its
+chunks landed, and the examples' many small tensors measured 5-15% above their live peak; at a
+page, repeated runs agree within about 1% on all but the tiniest job."""
 
 
 def synthetic_dataset(spec: JobSpec, rows: int | None = None) -> Dataset:
@@ -136,8 +139,25 @@ def _peak_in_this_process(spec: JobSpec, runtime: str, device: str, steps: int) 
     return _rss_bytes("VmHWM") - base
 
 
-def measure_peak_memory(spec: JobSpec, runtime: str, device: str = "cpu", steps: int = 2) -> int:
-    """Peak training memory of ``spec`` on ``runtime`` and ``device``, measured in a fresh process."""
+def measure_peak_memory(
+    spec: JobSpec, runtime: str, device: str = "cpu", steps: int = 2, repeats: int = 3
+) -> int:
+    """Peak training memory of ``spec`` on ``runtime`` and ``device``: the median of ``repeats``
+    measurements, each in a fresh process.
+
+    One process's resident-set growth moves by about 0.1 MB from run to run (which heap and
+    arena pages the interpreter and allocator touch first, page granularity): on a sub-MB job
+    that is 20% of the figure, so one run can land far from the job's peak; the median of three
+    does not (the runs are independent, so one outlier either way is dropped).
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    peaks = sorted(_measure_once(spec, runtime, device, steps) for _ in range(repeats))
+    return peaks[len(peaks) // 2]
+
+
+def _measure_once(spec: JobSpec, runtime: str, device: str, steps: int) -> int:
+    """One measurement in a fresh Python process (``_main`` below)."""
     env = {**os.environ, "PYTHONPATH": str(REPO), **LIVE_MEMORY_MALLOC}
     request = json.dumps(
         {"spec": spec.model_dump(mode="json"), "runtime": runtime, "device": device, "steps": steps}
