@@ -103,10 +103,11 @@ def post(
 def _dry_run_post(protocol: Protocol, args: dict[str, Any]) -> None:
     """postRoundsJob as an eth_call first: the contract's own checks reject a bad rounds job
     before the approval transaction. A missing allowance is expected here and is not an error."""
+    from node.chain.rounds_market import post_rounds_args
     from node.errors import TransactionRevertedError
 
     try:
-        protocol.rounds_market.call_as(protocol.address, "postRoundsJob", *args.values())
+        protocol.rounds_market.call_as(protocol.address, "postRoundsJob", *post_rounds_args(**args))
     except TransactionRevertedError as err:
         if "Allowance" not in (err.error_name or ""):
             raise

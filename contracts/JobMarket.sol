@@ -30,6 +30,12 @@ import {TraceMerkle} from "./libraries/TraceMerkle.sol";
 /// units as ordinary jobs from it (`postUnits`, no token transfer) and alone may cancel them
 /// (`cancelUnits`); a bitmap of 256 job ids per word marks units, so a round's consecutive ids cost
 /// one word write, not one slot per unit.
+///
+/// Pricing (docs/MARKET.md): a job posted with terms that are not a fixed price (floor < cap with a
+/// ramp, or a minimum record) gets one more slot, `_Terms`; a fixed-price job leaves it empty, so its
+/// claim costs one cold read more than before. The claim fixes the price at the offer, credits the
+/// submitter `cap - price` and makes the price the job's reward; a reopen restarts the ramp from the
+/// floor to that reward. Track records are one slot per solver, written at finalize, timeout, fraud.
 contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -46,6 +52,14 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         uint64 since;
         uint64 extended;
         uint32 attempt;
+    }
+
+    /// @dev Stored price terms of a job (one slot): `ramp` 0 is a fixed price at the job's reward.
+    struct _Terms {
+        uint96 floor;
+        uint40 rampStart;
+        uint32 ramp;
+        uint64 minFinalized;
     }
 
     address private immutable _deployer;
@@ -73,6 +87,8 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     /// @dev Escrow of rounds not yet opened (shares the RoundsMarket's slot: one read checks the
     /// caller and loads it).
     uint96 private _roundsReserve;
+    mapping(uint256 jobId => _Terms) private _terms;
+    mapping(address solver => SolverRecord) private _records;
 
     /// @param token_ the escrow ERC20 (CrowdToken).
     /// @param stakeRegistry_ where solver stakes are locked; it must allow this contract.
@@ -135,17 +151,23 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         uint32 solveTimeout,
         uint16 sampleRateBps
     ) external nonReentrant returns (uint256 jobId) {
-        uint256 escrow = _checkJob(specHash, steps, checkpointEvery, reward, verifierFee, solveTimeout, sampleRateBps);
-        uint256 allowance = _token.allowance(msg.sender, address(this));
-        if (allowance < escrow) revert JobMarketInsufficientAllowance(allowance, escrow);
+        jobId = _post(specHash, steps, checkpointEvery, reward, verifierFee, solveTimeout, sampleRateBps);
+    }
 
-        unchecked {
-            jobId = _jobCount + 1; // a uint64 of job ids never runs out
-        }
-        _jobCount = uint64(jobId);
-        _totalLiabilities += uint192(escrow);
-        _writeJob(jobId, msg.sender, specHash, steps, checkpointEvery, reward, verifierFee, solveTimeout, sampleRateBps);
-        _token.safeTransferFrom(msg.sender, address(this), escrow);
+    /// @inheritdoc IJobMarket
+    function postJobWithTerms(
+        bytes32 specHash,
+        uint32 steps,
+        uint32 checkpointEvery,
+        uint96 reward,
+        uint96 verifierFee,
+        uint32 solveTimeout,
+        uint16 sampleRateBps,
+        PriceTerms calldata terms
+    ) external nonReentrant returns (uint256 jobId) {
+        (_Terms memory stored, bool priced) = _termsFrom(terms, reward);
+        jobId = _post(specHash, steps, checkpointEvery, reward, verifierFee, solveTimeout, sampleRateBps);
+        if (priced) _terms[jobId] = stored;
     }
 
     /// @inheritdoc IJobMarket
@@ -207,10 +229,12 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         uint96 verifierFee,
         uint32 solveTimeout,
         uint16 sampleRateBps,
-        uint256 count
+        uint256 count,
+        PriceTerms calldata terms
     ) external returns (uint256 firstJobId) {
         if (msg.sender != _roundsMarket) revert JobMarketNotRoundsMarket(msg.sender);
         if (count == 0 || count > 64) revert JobMarketInvalidUnitCount(count);
+        (_Terms memory stored, bool priced) = _termsFrom(terms, reward);
         uint256 escrow =
             _checkJob(specHash, steps, checkpointEvery, reward, verifierFee, solveTimeout, sampleRateBps) * count;
         uint256 reserve = _roundsReserve;
@@ -228,6 +252,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         uint256 bits;
         for (uint256 jobId = firstJobId; jobId < end; ++jobId) {
             _writeJob(jobId, submitter, specHash, steps, checkpointEvery, reward, verifierFee, solveTimeout, sampleRateBps);
+            if (priced) _terms[jobId] = stored;
             if (jobId >> 8 != word) {
                 _unitBits[word] |= bits;
                 (word, bits) = (jobId >> 8, 0);
@@ -257,15 +282,33 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     // --- solver ---
 
     /// @inheritdoc IJobMarket
+    /// @dev A fixed-price job (empty `_Terms`) costs one cold read more than before terms existed.
     function claimJob(uint256 jobId) external {
         Job storage job = _jobs[jobId];
         _requireStatus(jobId, job.status, JobStatus.Open);
-        uint256 lockedStake = _lockFor(job.reward);
+        _Terms memory terms = _terms[jobId];
+        uint64 required = terms.minFinalized;
+        if (required != 0) {
+            uint64 finalized = _records[msg.sender].finalized;
+            if (finalized < required) revert JobMarketRecordTooLow(jobId, finalized, required);
+        }
+        uint96 cap = job.reward;
+        uint96 price = cap;
+        if (terms.ramp != 0) {
+            price = uint96(_offer(terms, cap));
+            if (price != cap) {
+                job.reward = price;
+                unchecked {
+                    _credit(job.submitter, cap - price); // escrow becomes credit: liabilities unchanged
+                }
+            }
+        }
+        uint256 lockedStake = _lockFor(price);
         uint64 solveDeadline = uint64(block.timestamp) + job.solveTimeout;
         job.solver = msg.sender;
         job.status = JobStatus.Claimed;
         job.deadline = uint40(solveDeadline);
-        emit JobClaimed(jobId, msg.sender, job.attempt, lockedStake, solveDeadline);
+        emit JobClaimed(jobId, msg.sender, job.attempt, lockedStake, solveDeadline, price);
         _stakeRegistry.lock(msg.sender, lockedStake);
     }
 
@@ -318,7 +361,8 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         uint256 lockedStake = _lockFor(job.reward);
         uint256 burned = lockedStake * SOLVE_TIMEOUT_SLASH_BPS / _BPS;
         uint32 newAttempt = job.attempt + 1;
-        _reopen(job, newAttempt);
+        _reopen(jobId, job, newAttempt);
+        ++_records[solver].timeouts;
         emit JobSolveTimedOut(jobId, solver, burned, newAttempt);
         _stakeRegistry.burn(solver, burned);
         unchecked {
@@ -340,6 +384,9 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         uint96 reward = job.reward;
         uint256 fee = job.verifierFee;
         job.status = JobStatus.Finalized;
+        SolverRecord storage record = _records[solver];
+        ++record.finalized;
+        record.value += reward;
         (address[] memory attesters, uint256[] memory valid, uint256 assigned) =
             _attestations.payoutsOf(jobId, job.attempt);
         uint256 attesterPaid;
@@ -429,7 +476,8 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         uint256 paid = _sumPayouts(payees, amounts, lockedStake);
         address solver = job.solver;
         uint32 newAttempt = job.attempt + 1;
-        _reopen(job, newAttempt);
+        _reopen(jobId, job, newAttempt);
+        ++_records[solver].frauds;
         uint256 burned;
         unchecked {
             burned = lockedStake - paid;
@@ -461,7 +509,7 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         }
         address solver = job.solver;
         uint32 newAttempt = job.attempt + 1;
-        _reopen(job, newAttempt);
+        _reopen(jobId, job, newAttempt);
         emit JobAborted(jobId, solver, paid, newAttempt);
         _creditAll(payees, amounts);
         _stakeRegistry.unlock(solver, _lockFor(reward));
@@ -535,7 +583,29 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
     function solverLockOf(uint256 jobId) external view returns (uint256) {
         Job storage job = _jobs[jobId];
         if (job.status == JobStatus.None) revert JobMarketUnknownJob(jobId);
-        return _lockFor(job.reward);
+        return _lockFor(_priceNow(jobId, job));
+    }
+
+    /// @inheritdoc IJobMarket
+    function currentPrice(uint256 jobId) external view returns (uint256) {
+        Job storage job = _jobs[jobId];
+        if (job.status == JobStatus.None) revert JobMarketUnknownJob(jobId);
+        return _priceNow(jobId, job);
+    }
+
+    /// @inheritdoc IJobMarket
+    function termsOf(uint256 jobId) external view returns (JobTerms memory view_) {
+        Job storage job = _jobs[jobId];
+        if (job.status == JobStatus.None) revert JobMarketUnknownJob(jobId);
+        _Terms memory terms = _terms[jobId];
+        uint256 cap = job.reward;
+        view_ = JobTerms({floor: cap, cap: cap, rampStart: 0, ramp: 0, minFinalized: terms.minFinalized});
+        if (terms.ramp != 0) (view_.floor, view_.rampStart, view_.ramp) = (terms.floor, terms.rampStart, terms.ramp);
+    }
+
+    /// @inheritdoc IJobMarket
+    function recordOf(address solver) external view returns (SolverRecord memory) {
+        return _records[solver];
     }
 
     /// @inheritdoc IJobMarket
@@ -624,6 +694,56 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         return uint256(reward) + verifierFee;
     }
 
+    /// @dev Check, store and escrow a job posted by the caller (both post functions).
+    function _post(
+        bytes32 specHash,
+        uint32 steps,
+        uint32 checkpointEvery,
+        uint96 reward,
+        uint96 verifierFee,
+        uint32 solveTimeout,
+        uint16 sampleRateBps
+    ) private returns (uint256 jobId) {
+        uint256 escrow = _checkJob(specHash, steps, checkpointEvery, reward, verifierFee, solveTimeout, sampleRateBps);
+        uint256 allowance = _token.allowance(msg.sender, address(this));
+        if (allowance < escrow) revert JobMarketInsufficientAllowance(allowance, escrow);
+
+        unchecked {
+            jobId = _jobCount + 1; // a uint64 of job ids never runs out
+        }
+        _jobCount = uint64(jobId);
+        _totalLiabilities += uint192(escrow);
+        _writeJob(jobId, msg.sender, specHash, steps, checkpointEvery, reward, verifierFee, solveTimeout, sampleRateBps);
+        _token.safeTransferFrom(msg.sender, address(this), escrow);
+    }
+
+    /// @dev The slot to store for `terms` on a job of reward `cap`, and whether to store it at all:
+    /// a fixed price (ramp 0 or floor == cap) with no minimum record is today's job, with no slot.
+    function _termsFrom(PriceTerms calldata terms, uint96 cap) private view returns (_Terms memory stored, bool priced) {
+        uint96 floor = terms.floor;
+        // a zero reward is left to _checkJob's clearer JobMarketZeroReward
+        if (cap != 0 && (floor == 0 || floor > cap)) revert JobMarketInvalidTerms(floor, cap);
+        uint32 ramp = floor == cap ? 0 : terms.ramp;
+        stored = _Terms({floor: floor, rampStart: uint40(block.timestamp), ramp: ramp, minFinalized: terms.minFinalized});
+        priced = ramp != 0 || terms.minFinalized != 0;
+    }
+
+    /// @dev floor + (cap - floor) × min(now - rampStart, ramp) / ramp, rounded down; `cap` ≥ floor
+    /// always holds (a claim never prices below the floor, a reopen lowers the floor to the reward).
+    function _offer(_Terms memory terms, uint256 cap) private view returns (uint256) {
+        uint256 elapsed = block.timestamp - terms.rampStart;
+        if (elapsed >= terms.ramp) return cap;
+        return terms.floor + (cap - terms.floor) * elapsed / terms.ramp;
+    }
+
+    /// @dev The offer while Open, otherwise the reward (the fixed price).
+    function _priceNow(uint256 jobId, Job storage job) private view returns (uint256) {
+        uint256 reward = job.reward;
+        if (job.status != JobStatus.Open) return reward;
+        _Terms memory terms = _terms[jobId];
+        return terms.ramp == 0 ? reward : _offer(terms, reward);
+    }
+
     /// @dev Store a new Open job and announce it.
     function _writeJob(
         uint256 jobId,
@@ -699,8 +819,15 @@ contract JobMarket is IJobMarket, ReentrancyGuardTransient {
         return doubled > _minSolverStake ? doubled : _minSolverStake;
     }
 
-    /// @dev Back to Open for `newAttempt`: no solver, deadline, commitment or open dispute.
-    function _reopen(Job storage job, uint32 newAttempt) private {
+    /// @dev Back to Open for `newAttempt`: no solver, deadline, commitment or open dispute. A ramped
+    /// job's ramp restarts now, from its floor to its current reward (the last claim's price); a floor
+    /// not below that reward leaves a fixed price.
+    function _reopen(uint256 jobId, Job storage job, uint32 newAttempt) private {
+        _Terms storage terms = _terms[jobId];
+        if (terms.ramp != 0) {
+            if (terms.floor >= job.reward) terms.ramp = 0;
+            else terms.rampStart = uint40(block.timestamp);
+        }
         job.solver = address(0);
         job.status = JobStatus.Open;
         job.attempt = newAttempt;

@@ -65,6 +65,8 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
     mapping(uint256 roundsId => _Job) private _jobs;
     mapping(uint256 firstJobId => _Round) private _rounds;
     uint256 private _roundsJobCount;
+    /// @dev Unit price terms of a rounds job, stored only when they are not a fixed price (floor 0 here).
+    mapping(uint256 roundsId => IJobMarket.PriceTerms) private _unitTerms;
 
     /// @param market_ the JobMarket whose `initialize` must then be called with this contract's
     /// address (by its deployer, once): only then may this contract post and cancel units.
@@ -89,7 +91,8 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
         uint96 unitVerifierFee,
         uint32 solveTimeout,
         uint32 roundTimeout,
-        uint16 sampleRateBps
+        uint16 sampleRateBps,
+        IJobMarket.PriceTerms calldata unitTerms
     ) external nonReentrant returns (uint256 roundsId) {
         if (workers == 0 || workers > _MAX_WORKERS) revert RoundsMarketInvalidWorkers(workers);
         if (rounds == 0) revert RoundsMarketInvalidRounds(rounds);
@@ -119,6 +122,7 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
         job.sampleRateBps = sampleRateBps;
         job.roundTimeout = roundTimeout;
         job.status = RoundsStatus.Running;
+        if (unitTerms.floor != unitReward || unitTerms.minFinalized != 0) _unitTerms[roundsId] = unitTerms;
         emit RoundsJobPosted(
             roundsId, msg.sender, specHash, workers, rounds, quorum, unitReward, unitVerifierFee
         );
@@ -279,6 +283,8 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
         uint256 workers = job.workers;
         uint96 reward = job.unitReward;
         uint96 fee = job.unitVerifierFee;
+        IJobMarket.PriceTerms memory terms = _unitTerms[roundsId];
+        if (terms.floor == 0 && terms.ramp == 0) terms.floor = reward; // none stored: a fixed price
         uint64 firstJobId = uint64(
             _market.postUnits(
                 job.submitter,
@@ -289,7 +295,8 @@ contract RoundsMarket is IRoundsMarket, ReentrancyGuardTransient {
                 fee,
                 job.solveTimeout,
                 job.sampleRateBps,
-                workers
+                workers,
+                terms
             )
         );
         uint64 deadline = uint64(block.timestamp) + job.roundTimeout;

@@ -139,7 +139,8 @@ contract ProtocolHandler {
         uint16 rate = uint16(500 + (shapeSeed >> 8) % 9_501);
         uint32 timeout = uint32(60 + timeoutSeed % 600);
         _topUp(submitter, uint256(reward) + fee);
-        _postJob(submitter, keccak256(abi.encode("spec", shapeSeed)), n * k, k, reward, fee, timeout, rate);
+        IJobMarket.PriceTerms memory terms = _priceTerms(reward, feeSeed >> 64);
+        _postJob(submitter, keccak256(abi.encode("spec", shapeSeed)), n * k, k, reward, fee, timeout, rate, terms);
         ghostEscrowPosted += uint256(reward) + fee;
     }
 
@@ -163,7 +164,18 @@ contract ProtocolHandler {
         token.approve(address(rounds), escrow);
         VM.prank(submitter);
         rounds.postRoundsJob(
-            keccak256(abi.encode("rounds", shapeSeed)), workers, roundCount, quorum, n * k, k, reward, fee, timeout, roundTimeout, 1_000
+            keccak256(abi.encode("rounds", shapeSeed)),
+            workers,
+            roundCount,
+            quorum,
+            n * k,
+            k,
+            reward,
+            fee,
+            timeout,
+            roundTimeout,
+            1_000,
+            _priceTerms(reward, rewardSeed >> 64)
         );
         ghostEscrowPosted += escrow;
     }
@@ -588,12 +600,29 @@ contract ProtocolHandler {
         uint96 reward,
         uint96 fee,
         uint32 timeout,
-        uint16 rate
+        uint16 rate,
+        IJobMarket.PriceTerms memory terms
     ) internal {
         VM.prank(submitter);
         token.approve(address(market), uint256(reward) + fee);
         VM.prank(submitter);
-        market.postJob(specHash, steps, k, reward, fee, timeout, rate);
+        if (terms.floor == reward && terms.minFinalized == 0) {
+            market.postJob(specHash, steps, k, reward, fee, timeout, rate);
+        } else {
+            market.postJobWithTerms(specHash, steps, k, reward, fee, timeout, rate, terms);
+        }
+    }
+
+    /// @dev A third fixed prices; the rest ascending-price auctions (docs/MARKET.md) from a random
+    /// floor over up to 20 minutes, half of them also asking for one finalized job of the claimer.
+    function _priceTerms(uint96 cap, uint256 seed) internal pure returns (IJobMarket.PriceTerms memory) {
+        uint256 mode = seed % 3;
+        if (mode == 0) return IJobMarket.PriceTerms({floor: cap, ramp: 0, minFinalized: 0});
+        return IJobMarket.PriceTerms({
+            floor: uint96(1 + (seed >> 2) % cap),
+            ramp: uint32(1 + (seed >> 100) % 1_200),
+            minFinalized: mode == 2 ? uint64((seed >> 200) % 2) : 0
+        });
     }
 
     /// @dev Keyed by (sender, hash): only the committer can reveal it (the preimage names it too).

@@ -39,6 +39,36 @@ interface IJobMarket {
         bytes32 commitment;
     }
 
+    /// @notice Price terms of a job posted with `postJobWithTerms` (docs/MARKET.md, "Pricing"). The
+    /// offer rises linearly from `floor` to the escrowed reward (the cap) over `ramp` seconds from the
+    /// posting time (and again from each reopen); `ramp` 0 or `floor` == cap is a fixed price.
+    /// `minFinalized` > 0 admits only claimers whose record shows that many finalized jobs.
+    struct PriceTerms {
+        uint96 floor;
+        uint32 ramp;
+        uint64 minFinalized;
+    }
+
+    /// @notice A job's terms as they stand: `cap` is the job's current reward (the fixed price once
+    /// claimed), `floor` == `cap` and `ramp` 0 for a fixed price, `rampStart` the posting or last reopen
+    /// time of a ramped job (0 for a fixed price).
+    struct JobTerms {
+        uint256 floor;
+        uint256 cap;
+        uint256 rampStart;
+        uint256 ramp;
+        uint256 minFinalized;
+    }
+
+    /// @notice A solver's track record (docs/MARKET.md, "Track record"): jobs and units `finalized`,
+    /// the `value` of their rewards, fraud convictions (`frauds`) and solve `timeouts`.
+    struct SolverRecord {
+        uint64 finalized;
+        uint128 value;
+        uint32 frauds;
+        uint32 timeouts;
+    }
+
     /// @notice `steps` is zero or not a multiple of `checkpointEvery`, or `checkpointEvery` < 2.
     error JobMarketInvalidSteps(uint256 steps, uint256 checkpointEvery);
     /// @notice The reward is zero.
@@ -90,6 +120,10 @@ interface IJobMarket {
     error JobMarketInvalidUnitCount(uint256 count);
     /// @notice The rounds reserve holds `reserve`, less than the `required` escrow.
     error JobMarketInsufficientReserve(uint256 reserve, uint256 required);
+    /// @notice The price terms are out of range: `floor` is zero or above the reward `cap`.
+    error JobMarketInvalidTerms(uint256 floor, uint256 cap);
+    /// @notice Job `jobId` admits only solvers with `required` finalized jobs; the claimer has `finalized`.
+    error JobMarketRecordTooLow(uint256 jobId, uint256 finalized, uint256 required);
     /// @notice The rounds market booked a deposit of `amount` this contract did not receive.
     error JobMarketDepositMissing(uint256 amount);
 
@@ -107,9 +141,15 @@ interface IJobMarket {
     );
     /// @notice Emitted when the submitter cancelled open job `jobId`; its escrow became the submitter's credit.
     event JobCancelled(uint256 indexed jobId);
-    /// @notice Emitted when `solver` claimed job `jobId` for `attempt`, locking `lockedStake` until `solveDeadline`.
+    /// @notice Emitted when `solver` claimed job `jobId` for `attempt` at `price` (the auction's offer at
+    /// the claim; the job's reward from now on), locking `lockedStake` until `solveDeadline`.
     event JobClaimed(
-        uint256 indexed jobId, address indexed solver, uint256 attempt, uint256 lockedStake, uint256 solveDeadline
+        uint256 indexed jobId,
+        address indexed solver,
+        uint256 attempt,
+        uint256 lockedStake,
+        uint256 solveDeadline,
+        uint256 price
     );
     /// @notice Emitted when the solver committed the trace of `attempt`; the challenge window ends at `challengeDeadline`.
     event JobCommitted(
@@ -163,10 +203,27 @@ interface IJobMarket {
         uint16 sampleRateBps
     ) external returns (uint256 jobId);
 
+    /// @notice `postJob` with price terms: `reward` is the cap the offer ramps up to, escrowed in full;
+    /// at the claim `reward - price` is credited back to the caller. Reverts with
+    /// `JobMarketInvalidTerms` unless 0 < `terms.floor` <= `reward`.
+    function postJobWithTerms(
+        bytes32 specHash,
+        uint32 steps,
+        uint32 checkpointEvery,
+        uint96 reward,
+        uint96 verifierFee,
+        uint32 solveTimeout,
+        uint16 sampleRateBps,
+        PriceTerms calldata terms
+    ) external returns (uint256 jobId);
+
     /// @notice Cancel an open job; its escrow becomes the submitter's credit.
     function cancelJob(uint256 jobId) external;
 
-    /// @notice Claim an open job, locking max(minSolverStake, 2 × reward) of the caller's stake.
+    /// @notice Claim an open job at its current offer (`currentPrice`): the price becomes the job's
+    /// reward, the cap minus the price is credited to the submitter, and max(minSolverStake, 2 × price)
+    /// of the caller's stake is locked. Reverts with `JobMarketRecordTooLow` when the job requires a
+    /// longer record than the caller's.
     function claimJob(uint256 jobId) external;
 
     /// @notice Commit the trace; `finalStateProof` shows `finalStateHash` as checkpoint leaf N of `stateRoot`.
@@ -212,7 +269,8 @@ interface IJobMarket {
     /// @notice Post `count` units of a rounds job (consecutive job ids from the returned one), each
     /// an ordinary job whose `submitter` is the rounds job's submitter, so cancellations and
     /// attester-fee leftovers credit it directly. The escrow `count × (reward + verifierFee)` comes
-    /// from the rounds reserve. Only the RoundsMarket; parameters are checked as in `postJob`.
+    /// from the rounds reserve. Each unit is priced by `terms` from the posting time, as in
+    /// `postJobWithTerms`. Only the RoundsMarket; parameters are checked as in `postJobWithTerms`.
     function postUnits(
         address submitter,
         bytes32 specHash,
@@ -222,7 +280,8 @@ interface IJobMarket {
         uint96 verifierFee,
         uint32 solveTimeout,
         uint16 sampleRateBps,
-        uint256 count
+        uint256 count,
+        PriceTerms calldata terms
     ) external returns (uint256 firstJobId);
 
     /// @notice Cancel the units among jobs `firstJobId .. firstJobId + count - 1` that are still
@@ -269,6 +328,13 @@ interface IJobMarket {
     function creditOf(address account) external view returns (uint256);
     /// @notice Stake a solver locks for this job: max(minSolverStake, 2 × reward).
     function solverLockOf(uint256 jobId) external view returns (uint256);
+    /// @notice The offer a claim would fix now while the job is Open; otherwise its reward (the price
+    /// fixed by the claim, or the posted reward of a job never claimed).
+    function currentPrice(uint256 jobId) external view returns (uint256);
+    /// @notice The job's price terms as they stand (see `JobTerms`).
+    function termsOf(uint256 jobId) external view returns (JobTerms memory);
+    /// @notice `solver`'s track record; all zero for an address that never finished a job.
+    function recordOf(address solver) external view returns (SolverRecord memory);
     /// @notice Tokens this contract must hold: open escrows, unpaid credits and the rounds reserve.
     function totalLiabilities() external view returns (uint256);
     function token() external view returns (address);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IJobMarket} from "./IJobMarket.sol";
+
 /// @title IRoundsMarket
 /// @notice Rounds jobs (docs/ROUNDS.md): W slots × R rounds of DiLoCo training whose every unit
 /// (round r, slot w) is an ordinary JobMarket job. The rounds market escrows the whole job, posts a
@@ -89,6 +91,8 @@ interface IRoundsMarket {
     /// units are posted to JobMarket at once). Ids start at 1.
     /// @param innerSteps H, each unit's steps, a positive multiple of `checkpointEvery`.
     /// @param roundTimeout seconds each round has before it may close with a quorum (or reopen).
+    /// @param unitTerms how each unit is priced from its posting (IJobMarket.PriceTerms; `unitReward`
+    /// is the cap): floor == unitReward, ramp 0, minFinalized 0 is a fixed price.
     function postRoundsJob(
         bytes32 specHash,
         uint32 workers,
@@ -100,7 +104,8 @@ interface IRoundsMarket {
         uint96 unitVerifierFee,
         uint32 solveTimeout,
         uint32 roundTimeout,
-        uint16 sampleRateBps
+        uint16 sampleRateBps,
+        IJobMarket.PriceTerms calldata unitTerms
     ) external returns (uint256 roundsId);
 
     /// @notice Anyone: close the current round when all W units are Finalized, or after its deadline

@@ -56,6 +56,8 @@ class JobClaimed(ChainEvent):
     attempt: int
     locked_stake: Wei
     solve_deadline: Timestamp
+    price: Wei
+    """The auction's offer at the claim: the job's reward from then on (docs/MARKET.md)."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,16 @@ from node.chain.events import (
     JobPosted,
     JobSolveTimedOut,
 )
-from node.chain.types import Commitment, Job, JobId, JobStatus, Timestamp, Wei
+from node.chain.types import (
+    Commitment,
+    Job,
+    JobId,
+    JobStatus,
+    JobTerms,
+    SolverRecord,
+    Timestamp,
+    Wei,
+)
 from node.errors import TransactionRevertedError
 
 
@@ -38,18 +47,21 @@ class JobMarketAdapter(ContractAdapter):
         verifier_fee: int,
         solve_timeout: int,
         sample_rate_bps: int,
+        floor: Wei | None = None,
+        ramp: int = 0,
+        min_finalized: int = 0,
     ) -> JobPosted:
-        """Post a job; the sender must have approved ``reward + verifier_fee`` to the market."""
-        sent = self._transact(
-            "postJob",
-            spec_hash,
-            steps,
-            checkpoint_every,
-            reward,
-            verifier_fee,
-            solve_timeout,
-            sample_rate_bps,
-        )
+        """Post a job; the sender must have approved ``reward + verifier_fee`` to the market.
+
+        ``reward`` is the cap; with a ``floor`` below it and a ``ramp`` in seconds the offer rises
+        from the floor to the cap (docs/MARKET.md, "Pricing"); ``min_finalized`` admits only solvers
+        with that many finalized jobs. The defaults are a fixed price through plain ``postJob``."""
+        args = (spec_hash, steps, checkpoint_every, reward, verifier_fee, solve_timeout)
+        terms = price_terms(reward, floor, ramp, min_finalized)
+        if terms is None:
+            sent = self._transact("postJob", *args, sample_rate_bps)
+        else:
+            sent = self._transact("postJobWithTerms", *args, sample_rate_bps, terms)
         return first_event(self.events_in(sent.receipt), JobPosted)
 
     def cancel_job(self, job_id: int) -> JobCancelled:
@@ -58,7 +70,8 @@ class JobMarketAdapter(ContractAdapter):
         )
 
     def claim_job(self, job_id: int) -> JobClaimed:
-        """Claim an open job, locking ``solver_lock_of(job_id)`` of the sender's free stake."""
+        """Claim an open job at its current offer (``JobClaimed.price``), locking twice the price
+        (at least the minimum stake) of the sender's free stake."""
         return first_event(self.events_in(self._transact("claimJob", job_id).receipt), JobClaimed)
 
     def commit_trace(
@@ -109,7 +122,33 @@ class JobMarketAdapter(ContractAdapter):
     def credit_of(self, account: str) -> Wei:
         return Wei(int(self._call("creditOf", self.w3.to_checksum_address(account))))
 
+    def current_price(self, job_id: int) -> Wei:
+        """The offer a claim would fix now while the job is Open; else its reward (the fixed price)."""
+        return Wei(int(self._call("currentPrice", job_id)))
+
+    def terms_of(self, job_id: int) -> JobTerms:
+        floor, cap, ramp_start, ramp, min_finalized = self._call("termsOf", job_id)
+        return JobTerms(
+            floor=Wei(int(floor)),
+            cap=Wei(int(cap)),
+            ramp_start=Timestamp(int(ramp_start)),
+            ramp=int(ramp),
+            min_finalized=int(min_finalized),
+        )
+
+    def record_of(self, solver: str) -> SolverRecord:
+        finalized, value, frauds, timeouts = self._call(
+            "recordOf", self.w3.to_checksum_address(solver)
+        )
+        return SolverRecord(
+            finalized=int(finalized),
+            value=Wei(int(value)),
+            frauds=int(frauds),
+            timeouts=int(timeouts),
+        )
+
     def solver_lock_of(self, job_id: int) -> Wei:
+        """The lock a claim would take now: twice the current price, at least the minimum stake."""
         return Wei(int(self._call("solverLockOf", job_id)))
 
     def total_liabilities(self) -> Wei:
@@ -139,6 +178,26 @@ class JobMarketAdapter(ContractAdapter):
             if isinstance(event, JobCommitted) and event.attempt == job.attempt
         ]
         return max(found, key=lambda e: e.position) if found else None
+
+
+def price_terms(
+    cap: int, floor: int | None, ramp: int, min_finalized: int
+) -> tuple[int, int, int] | None:
+    """``IJobMarket.PriceTerms`` for the contract (floor, ramp, minFinalized), or None for today's
+    fixed price with no minimum record (plain ``postJob``). A floor without a ramp, or a ramp
+    without a floor below the cap, is a fixed price: said here rather than silently ignored."""
+    if ramp < 0 or min_finalized < 0:
+        raise ValueError(f"ramp ({ramp}) and min_finalized ({min_finalized}) must not be negative")
+    if floor is not None and not 0 < floor <= cap:
+        raise ValueError(
+            f"floor {floor} wei must be above 0 and at most the reward (cap) {cap} wei"
+        )
+    if floor is not None and floor < cap and ramp == 0:
+        raise ValueError(f"floor {floor} wei below the cap {cap} wei needs a ramp (seconds > 0)")
+    effective_floor = cap if floor is None else floor
+    if effective_floor == cap and min_finalized == 0:
+        return None
+    return (effective_floor, ramp if effective_floor < cap else 0, min_finalized)
 
 
 def job_from_tuple(job_id: JobId, raw: Sequence[Any]) -> Job:

@@ -23,6 +23,7 @@ from node.chain.rounds_market import RoundsMarketAdapter
 from node.chain.stake_registry import StakeRegistryAdapter
 from node.chain.token import CrowdTokenAdapter
 from node.chain.tx import TxSender
+from node.chain.types import Wei
 from node.config import Settings
 from node.errors import ConfigError
 
@@ -129,8 +130,11 @@ class Protocol:
         verifier_fee: int,
         solve_timeout: int,
         sample_rate_bps: int,
+        floor: Wei | None = None,
+        ramp: int = 0,
+        min_finalized: int = 0,
     ) -> JobPosted:
-        """Approve the escrow (if needed) and post the job."""
+        """Approve the escrow (if needed) and post the job (price terms: ``JobMarketAdapter.post_job``)."""
         self.token.ensure_allowance(self.market.address, reward + verifier_fee)
         return self.market.post_job(
             spec_hash=spec_hash,
@@ -140,6 +144,9 @@ class Protocol:
             verifier_fee=verifier_fee,
             solve_timeout=solve_timeout,
             sample_rate_bps=sample_rate_bps,
+            floor=floor,
+            ramp=ramp,
+            min_finalized=min_finalized,
         )
 
     def post_rounds_job(
@@ -156,6 +163,9 @@ class Protocol:
         solve_timeout: int,
         round_timeout: int,
         sample_rate_bps: int,
+        unit_floor: int | None = None,
+        unit_ramp: int = 0,
+        unit_min_finalized: int = 0,
     ) -> RoundsJobPosted:
         """Approve the escrow W·R·(unit_reward + unit_verifier_fee) (if needed) and post the
         rounds job; round 0's units are JobMarket jobs from then on."""
@@ -173,4 +183,7 @@ class Protocol:
             solve_timeout=solve_timeout,
             round_timeout=round_timeout,
             sample_rate_bps=sample_rate_bps,
+            unit_floor=unit_floor,
+            unit_ramp=unit_ramp,
+            unit_min_finalized=unit_min_finalized,
         )

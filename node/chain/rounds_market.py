@@ -22,6 +22,7 @@ from node.chain.events import (
     RoundsJobPosted,
     slots_of_mask,
 )
+from node.chain.job_market import price_terms
 from node.chain.tx import SentTx
 from node.chain.types import JobId, RoundsJob, RoundsStatus, Timestamp, Unit, Wei
 from node.errors import TransactionRevertedError
@@ -47,23 +48,33 @@ class RoundsMarketAdapter(ContractAdapter):
         solve_timeout: int,
         round_timeout: int,
         sample_rate_bps: int,
+        unit_floor: int | None = None,
+        unit_ramp: int = 0,
+        unit_min_finalized: int = 0,
     ) -> RoundsJobPosted:
         """Post a rounds job and open round 0; the sender must have approved the escrow
         W·R·(unit_reward + unit_verifier_fee) to the rounds market (``Protocol.post_rounds_job``
-        approves it first)."""
+        approves it first). Each unit is priced like a job (``JobMarketAdapter.post_job``):
+        ``unit_reward`` is its cap, the offer ramps from ``unit_floor`` over ``unit_ramp`` seconds
+        from each round's opening."""
         sent = self._transact(
             "postRoundsJob",
-            spec_hash,
-            workers,
-            rounds,
-            quorum,
-            inner_steps,
-            checkpoint_every,
-            unit_reward,
-            unit_verifier_fee,
-            solve_timeout,
-            round_timeout,
-            sample_rate_bps,
+            *post_rounds_args(
+                spec_hash=spec_hash,
+                workers=workers,
+                rounds=rounds,
+                quorum=quorum,
+                inner_steps=inner_steps,
+                checkpoint_every=checkpoint_every,
+                unit_reward=unit_reward,
+                unit_verifier_fee=unit_verifier_fee,
+                solve_timeout=solve_timeout,
+                round_timeout=round_timeout,
+                sample_rate_bps=sample_rate_bps,
+                unit_floor=unit_floor,
+                unit_ramp=unit_ramp,
+                unit_min_finalized=unit_min_finalized,
+            ),
         )
         return first_event(self.events_in(sent.receipt), RoundsJobPosted)
 
@@ -165,4 +176,39 @@ def rounds_job_from_tuple(rounds_id: int, raw: Sequence[Any]) -> RoundsJob:
         round=int(round_),
         round_deadline=Timestamp(int(round_deadline)),
         status=RoundsStatus(int(status)),
+    )
+
+
+def post_rounds_args(
+    *,
+    spec_hash: bytes,
+    workers: int,
+    rounds: int,
+    quorum: int,
+    inner_steps: int,
+    checkpoint_every: int,
+    unit_reward: int,
+    unit_verifier_fee: int,
+    solve_timeout: int,
+    round_timeout: int,
+    sample_rate_bps: int,
+    unit_floor: int | None = None,
+    unit_ramp: int = 0,
+    unit_min_finalized: int = 0,
+) -> tuple[Any, ...]:
+    """``postRoundsJob``'s arguments in ABI order (the CLI dry-runs the same tuple it sends)."""
+    terms = price_terms(unit_reward, unit_floor, unit_ramp, unit_min_finalized)
+    return (
+        spec_hash,
+        workers,
+        rounds,
+        quorum,
+        inner_steps,
+        checkpoint_every,
+        unit_reward,
+        unit_verifier_fee,
+        solve_timeout,
+        round_timeout,
+        sample_rate_bps,
+        terms if terms is not None else (unit_reward, 0, 0),
     )

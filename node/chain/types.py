@@ -61,6 +61,35 @@ class Job:
         return Wei(self.reward + self.verifier_fee)
 
 
+@dataclass(frozen=True)
+class JobTerms:
+    """``IJobMarket.JobTerms`` (``termsOf``): a job's price terms as they stand. ``cap`` is the job's
+    current reward (the price, once claimed); a fixed price has ``floor == cap``, ``ramp`` 0 and
+    ``ramp_start`` 0. ``min_finalized`` 0 admits any claimer."""
+
+    floor: Wei
+    cap: Wei
+    ramp_start: Timestamp
+    ramp: int
+    min_finalized: int = 0
+
+    @property
+    def fixed(self) -> bool:
+        return self.ramp == 0 or self.floor == self.cap
+
+
+@dataclass(frozen=True)
+class SolverRecord:
+    """``IJobMarket.SolverRecord`` (``recordOf``): what a solver has done, for anyone to read."""
+
+    finalized: int
+    """Jobs and rounds units finalized."""
+    value: Wei
+    """Sum of the rewards paid for them."""
+    frauds: int
+    timeouts: int
+
+
 class RoundsStatus(IntEnum):
     """``IRoundsMarket.RoundsStatus``, value for value."""
 

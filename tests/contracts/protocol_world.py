@@ -212,23 +212,22 @@ class World:
         solve_timeout: int = 3_600,
         sample_rate_bps: int = 1_000,
         spec_hash: bytes = SPEC_HASH,
+        terms: tuple[int, int, int] | None = None,
     ) -> tuple[int, TxReceipt]:
+        """Fund, approve and post; ``terms`` (floor, ramp, minFinalized) posts with
+        ``postJobWithTerms``, ``reward`` being the cap."""
         self.fund(submitter, reward + verifier_fee)
         self.send(
             self.token.functions.approve(self.market.address, reward + verifier_fee), submitter
         )
-        receipt = self.send(
-            self.market.functions.postJob(
-                spec_hash,
-                steps,
-                checkpoint_every,
-                reward,
-                verifier_fee,
-                solve_timeout,
-                sample_rate_bps,
-            ),
-            submitter,
+        args = (spec_hash, steps, checkpoint_every, reward, verifier_fee, solve_timeout)
+        market = self.market.functions
+        post = (
+            market.postJob(*args, sample_rate_bps)
+            if terms is None
+            else market.postJobWithTerms(*args, sample_rate_bps, terms)
         )
+        receipt = self.send(post, submitter)
         job_id = int(self.market.functions.jobCount().call())
         return job_id, receipt
 

@@ -54,7 +54,12 @@ def post_args(
     inner_steps: int = INNER_STEPS,
     unit_reward: int = UNIT_REWARD,
     sample_rate_bps: int = SAMPLE_RATE_BPS,
+    unit_floor: int | None = None,
+    unit_ramp: int = 0,
+    unit_min_finalized: int = 0,
 ) -> tuple[Any, ...]:
+    """postRoundsJob's arguments; the unit price terms default to a fixed price (floor = reward)."""
+    floor = unit_reward if unit_floor is None else unit_floor
     return (
         SPEC_HASH,
         workers,
@@ -67,6 +72,7 @@ def post_args(
         SOLVE_TIMEOUT,
         round_timeout,
         sample_rate_bps,
+        (floor, unit_ramp, unit_min_finalized),
     )
 
 

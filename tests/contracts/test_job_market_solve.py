@@ -34,6 +34,7 @@ def test_claim_job_locks_stake(
                 "attempt": 0,
                 "lockedStake": lock,
                 "solveDeadline": deadline,
+                "price": reward,
             },
         ),
         ("StakeLocked", {"account": solver, "amount": lock}),

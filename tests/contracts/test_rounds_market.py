@@ -415,7 +415,16 @@ def test_only_the_rounds_market_posts_and_cancels_units(
     rounds_id, _ = post_rounds(world, submitter)
     unit = units(world, rounds_id, 0)[0]
     post = market.postUnits(
-        submitter, SPEC_HASH, 32, 4, UNIT_REWARD, UNIT_FEE, SOLVE_TIMEOUT, SAMPLE_RATE_BPS, 1
+        submitter,
+        SPEC_HASH,
+        32,
+        4,
+        UNIT_REWARD,
+        UNIT_FEE,
+        SOLVE_TIMEOUT,
+        SAMPLE_RATE_BPS,
+        1,
+        (UNIT_REWARD, 0, 0),
     )
     for caller in (submitter, owner):
         world.expect_revert(post, caller, "JobMarketNotRoundsMarket", caller)
