@@ -110,6 +110,34 @@ def test_order_book_prices_the_ramp_and_clearing_records_the_claim(
         ]
         assert market.submitter.market.credit_of(market.submitter.address) == CAP - claimed.price
 
+        # the solver misses its solve deadline: the job reopens, its ramp restarts from the
+        # floor to the price the first claim fixed, and the next claim clears under that cap
+        increase_time(market.w3, 601)
+        reopened = market.submitter.market.reclaim_timed_out(auction.job_id)
+        reopened_at = block_time(market, reopened.block_number)
+        indexer.run_until_head()
+        again = client.get("/market").json()
+        item = next(j for j in again["items"] if j["job_id"] == auction.job_id)
+        assert (item["attempt"], item["cap"], item["ramp_start"]) == (
+            1,
+            str(claimed.price),
+            reopened_at,
+        )
+        ramp = FLOOR + (claimed.price - FLOOR) * (again["now"] - reopened_at) // RAMP
+        assert int(item["price"]) == ramp
+        second = market.solver.market.claim_job(auction.job_id)
+        indexer.run_until_head()
+        latest = client.get("/market/clearing").json()["items"][0]
+        assert (latest["attempt"], latest["cap"], latest["price"]) == (
+            1,
+            str(claimed.price),
+            str(second.price),
+        )
+        ledger = client.get(f"/accounts/{market.submitter.address}/ledger").json()
+        assert sorted(
+            int(p["amount"]) for p in ledger["payouts"] if p["kind"] == "refund"
+        ) == sorted([CAP - claimed.price, claimed.price - second.price])
+
 
 def test_solver_record_matches_the_chain(market: Market, sqlite_state: AppState) -> None:
     sqlite_state.chain = market.deployer.market
