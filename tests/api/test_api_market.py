@@ -198,7 +198,7 @@ def test_cli_market_prints_what_the_api_serves(
     spec = load_spec(SPEC)
     sqlite_state.chain = market.deployer.market
     sqlite_state.blobs.write(spec.canonical_json())  # the spec blob, in the API's store
-    auction = post_auction(market, spec)
+    auction = market.post_auction(spec, cap=CAP, floor=FLOOR, ramp=RAMP, min_finalized=3)
     (fixed,) = market.post(1)
     market.indexer(sqlite_state).run_until_head()
     with TestClient(make_app(sqlite_state)) as client:
@@ -217,7 +217,8 @@ def test_cli_market_prints_what_the_api_serves(
     rows = [line.split() for line in text[2:]]
     assert [int(r[0]) for r in rows] == [auction.job_id, fixed]
     assert rows[0][2] == f"{api['items'][0]['price_per_pflop']:.4g}" and rows[1][2] == "-"
-    assert "(estimate)" in text[2] and "spec not in the blob store" in text[3]
+    assert api["items"][0]["min_finalized"] == 3
+    assert text[2].endswith("(estimate), record >= 3") and "spec not in the blob store" in text[3]
 
 
 def _cli(env: dict[str, Any], *args: str) -> str:

@@ -44,7 +44,9 @@ function drawClearing(el, claims) {
     return;
   }
   const W = 640, H = 240, L = 60, B = 24, T = 10, R = 10;
-  const x0 = Math.min(...pts.map((p) => p.x)), x1 = Math.max(...pts.map((p) => p.x), x0 + 1);
+  // one claim (or all in one block) sits mid-axis rather than on it
+  const lo = Math.min(...pts.map((p) => p.x)), hi = Math.max(...pts.map((p) => p.x));
+  const [x0, x1] = hi > lo ? [lo, hi] : [lo - 1, hi + 1];
   const y1 = Math.max(...pts.map((p) => p.y)) * 1.05 || 1, y0 = 0;
   const sx = (x) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
   const sy = (y) => T + (1 - (y - y0) / (y1 - y0)) * (H - T - B);
