@@ -14,6 +14,14 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from cli.chain_cmds import PrivateKeyOption, RpcUrlOption, fail, open_protocol, parse_amount
+from cli.price_terms import (
+    FloorOption,
+    MinRecordOption,
+    RampOption,
+    describe_terms,
+    parse_price_terms,
+    terms_json,
+)
 
 if TYPE_CHECKING:
     from node.chain.protocol import Protocol
@@ -47,6 +55,9 @@ def submit(
     reward: str = typer.Option(..., help="Reward for the solver, CROWD."),
     verifier_fee: str = typer.Option("0", help="Fee for verifiers, CROWD."),
     solve_timeout: int = typer.Option(3600, help="Seconds a solver has from claim to commit."),
+    floor: str | None = FloorOption,
+    ramp: int = RampOption,
+    min_record: int = MinRecordOption,
     approve: bool = typer.Option(
         True, help="Approve the escrow first (--no-approve: use the existing allowance)."
     ),
@@ -65,6 +76,7 @@ def submit(
         )
     reward_wei = parse_amount(reward, "reward")
     fee_wei = parse_amount(verifier_fee, "verifier fee", allow_zero=True)
+    terms = parse_price_terms(reward_wei, floor, ramp, min_record)
     store = _store(blob_dir)
     check_spec_inputs(spec, store)
     protocol = open_protocol(rpc_url, private_key)
@@ -87,14 +99,23 @@ def submit(
         "verifier_fee": fee_wei,
         "solve_timeout": solve_timeout,
         "sample_rate_bps": round(spec.sample_rate * 10_000),
+        **terms,
     }
     _dry_run_post(protocol, args)
     address = store.put(spec.canonical_json())
     posted = protocol.post_job(**args)
     if as_json:
-        typer.echo(json.dumps({"job_id": posted.job_id, "spec": address, "escrow": str(escrow)}))
+        typer.echo(
+            json.dumps(
+                {"job_id": posted.job_id, "spec": address, "escrow": str(escrow)}
+                | terms_json(reward_wei, terms)
+            )
+        )
     else:
-        typer.echo(f"posted job {posted.job_id} (spec {address}), escrowed {_crowd(escrow)}")
+        typer.echo(
+            f"posted job {posted.job_id} (spec {address}), escrowed {_crowd(escrow)}"
+            f"{describe_terms(reward_wei, terms)}"
+        )
 
 
 def check_spec_inputs(spec: JobSpec, store: BlobStore) -> None:
@@ -125,23 +146,18 @@ def _dry_run_post(protocol: Protocol, args: dict[str, Any]) -> None:
     """Run postJob as an eth_call first, so the contract's own checks (sample rate, solve
     timeout bounds, steps) reject a bad job before the approval transaction is sent.
     A missing allowance is expected at this point and is not an error."""
+    from node.chain.job_market import post_job_call
     from node.errors import TransactionRevertedError
 
     try:
-        protocol.market.call_as(
-            protocol.address,
-            "postJob",
-            args["spec_hash"],
-            args["steps"],
-            args["checkpoint_every"],
-            args["reward"],
-            args["verifier_fee"],
-            args["solve_timeout"],
-            args["sample_rate_bps"],
-        )
+        protocol.market.call_as(protocol.address, *_flat(post_job_call(**args)))
     except TransactionRevertedError as err:
         if err.error_name != "JobMarketInsufficientAllowance":
             raise
+
+
+def _flat(call: tuple[str, tuple[Any, ...]]) -> tuple[Any, ...]:
+    return (call[0], *call[1])
 
 
 def _job_dict(protocol: Protocol, job: Job) -> dict[str, object]:

@@ -16,6 +16,14 @@ import typer
 
 from cli.chain_cmds import PrivateKeyOption, RpcUrlOption, fail, open_protocol, parse_amount
 from cli.jobs import BlobDirOption, JsonOption, _crowd, _store, check_spec_inputs
+from cli.price_terms import (
+    FloorOption,
+    MinRecordOption,
+    RampOption,
+    describe_terms,
+    parse_price_terms,
+    terms_json,
+)
 
 if TYPE_CHECKING:
     from node.chain.protocol import Protocol
@@ -38,6 +46,9 @@ def post(
     round_timeout: int = typer.Option(
         7200, help="Seconds a round may run before it closes with a quorum or reopens."
     ),
+    floor: str | None = FloorOption,
+    ramp: int = RampOption,
+    min_record: int = MinRecordOption,
     approve: bool = typer.Option(
         True, help="Approve the escrow first (--no-approve: use the existing allowance)."
     ),
@@ -55,6 +66,7 @@ def post(
         fail(f"{spec_path} has no rounds section: post a single job with `crowdtrain job submit`")
     reward_wei = parse_amount(unit_reward, "unit reward")
     fee_wei = parse_amount(unit_verifier_fee, "unit verifier fee", allow_zero=True)
+    terms = parse_price_terms(reward_wei, floor, ramp, min_record)  # per unit, each round
     store = _store(blob_dir)
     check_spec_inputs(spec, store)
     protocol = open_protocol(rpc_url, private_key)
@@ -86,17 +98,23 @@ def post(
         "solve_timeout": solve_timeout,
         "round_timeout": round_timeout,
         "sample_rate_bps": round(spec.sample_rate * 10_000),
+        **{f"unit_{key}": value for key, value in terms.items()},
     }
     _dry_run_post(protocol, args)
     address = store.put(spec.canonical_json())
     posted = protocol.post_rounds_job(**args)
     rounds_id = posted.rounds_id
     if as_json:
-        typer.echo(json.dumps({"rounds_id": rounds_id, "spec": address, "escrow": str(escrow)}))
+        typer.echo(
+            json.dumps(
+                {"rounds_id": rounds_id, "spec": address, "escrow": str(escrow)}
+                | terms_json(reward_wei, terms)
+            )
+        )
     else:
         typer.echo(
             f"posted rounds job {rounds_id} (W={spec.rounds.workers}, R={spec.rounds.rounds}, "
-            f"spec {address}), escrowed {_crowd(escrow)}"
+            f"spec {address}), escrowed {_crowd(escrow)}{describe_terms(reward_wei, terms)}"
         )
 
 

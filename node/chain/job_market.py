@@ -56,13 +56,19 @@ class JobMarketAdapter(ContractAdapter):
         ``reward`` is the cap; with a ``floor`` below it and a ``ramp`` in seconds the offer rises
         from the floor to the cap (docs/MARKET.md, "Pricing"); ``min_finalized`` admits only solvers
         with that many finalized jobs. The defaults are a fixed price through plain ``postJob``."""
-        args = (spec_hash, steps, checkpoint_every, reward, verifier_fee, solve_timeout)
-        terms = price_terms(reward, floor, ramp, min_finalized)
-        if terms is None:
-            sent = self._transact("postJob", *args, sample_rate_bps)
-        else:
-            sent = self._transact("postJobWithTerms", *args, sample_rate_bps, terms)
-        return first_event(self.events_in(sent.receipt), JobPosted)
+        name, args = post_job_call(
+            spec_hash=spec_hash,
+            steps=steps,
+            checkpoint_every=checkpoint_every,
+            reward=reward,
+            verifier_fee=verifier_fee,
+            solve_timeout=solve_timeout,
+            sample_rate_bps=sample_rate_bps,
+            floor=floor,
+            ramp=ramp,
+            min_finalized=min_finalized,
+        )
+        return first_event(self.events_in(self._transact(name, *args).receipt), JobPosted)
 
     def cancel_job(self, job_id: int) -> JobCancelled:
         return first_event(
@@ -178,6 +184,34 @@ class JobMarketAdapter(ContractAdapter):
             if isinstance(event, JobCommitted) and event.attempt == job.attempt
         ]
         return max(found, key=lambda e: e.position) if found else None
+
+
+def post_job_call(
+    *,
+    spec_hash: bytes,
+    steps: int,
+    checkpoint_every: int,
+    reward: int,
+    verifier_fee: int,
+    solve_timeout: int,
+    sample_rate_bps: int,
+    floor: int | None = None,
+    ramp: int = 0,
+    min_finalized: int = 0,
+) -> tuple[str, tuple[Any, ...]]:
+    """The contract function and arguments that post this job: ``postJob`` for a fixed price,
+    ``postJobWithTerms`` otherwise (the CLI dry-runs the same call it sends)."""
+    args = (
+        spec_hash,
+        steps,
+        checkpoint_every,
+        reward,
+        verifier_fee,
+        solve_timeout,
+        sample_rate_bps,
+    )
+    terms = price_terms(reward, floor, ramp, min_finalized)
+    return ("postJob", args) if terms is None else ("postJobWithTerms", (*args, terms))
 
 
 def price_terms(

@@ -16,7 +16,7 @@ from node.chain.client import connect
 from node.chain.deploy import Deployment, load_deployment
 from node.chain.dispute_game import DisputeGameAdapter
 from node.chain.events import JobPosted, RoundsJobPosted, Staked
-from node.chain.job_market import JobMarketAdapter
+from node.chain.job_market import JobMarketAdapter, price_terms
 from node.chain.jury import JuryAdapter
 from node.chain.reverts import RevertDecoder, project_decoder
 from node.chain.rounds_market import RoundsMarketAdapter
@@ -134,7 +134,9 @@ class Protocol:
         ramp: int = 0,
         min_finalized: int = 0,
     ) -> JobPosted:
-        """Approve the escrow (if needed) and post the job (price terms: ``JobMarketAdapter.post_job``)."""
+        """Approve the escrow (if needed) and post the job (price terms: ``JobMarketAdapter.post_job``).
+        Bad terms raise ValueError before the approval."""
+        price_terms(reward, floor, ramp, min_finalized)
         self.token.ensure_allowance(self.market.address, reward + verifier_fee)
         return self.market.post_job(
             spec_hash=spec_hash,
@@ -169,6 +171,7 @@ class Protocol:
     ) -> RoundsJobPosted:
         """Approve the escrow W·R·(unit_reward + unit_verifier_fee) (if needed) and post the
         rounds job; round 0's units are JobMarket jobs from then on."""
+        price_terms(unit_reward, unit_floor, unit_ramp, unit_min_finalized)  # before the approval
         escrow = workers * rounds * (unit_reward + unit_verifier_fee)
         self.token.ensure_allowance(self.rounds_market.address, escrow)
         return self.rounds_market.post_rounds_job(
