@@ -36,7 +36,7 @@ def market_cmd(
 ) -> None:
     """List the open jobs, best paid per PFLOP first, priced at the chain's latest block."""
     from marketplace_api.market_schemas import MarketPage
-    from marketplace_api.market_view import EstimateCache, market_job, order_book
+    from marketplace_api.market_view import EstimateCache, load_estimate, market_job, order_book
     from node.chain.types import JobStatus
     from node.config import load_settings
     from node.storage import open_store
@@ -52,7 +52,7 @@ def market_cmd(
         if job.status is not JobStatus.OPEN:
             continue
         address = "sha256:" + job.spec_hash.hex()
-        known = estimates.get(address, partial(_spec, store, address))
+        known = estimates.get(address, load_estimate(partial(_spec, store, address)))
         items.append(
             market_job(
                 job_id=job_id,

@@ -12,12 +12,15 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from marketplace_api.market_schemas import EstimateSummary, MarketJob, Needs
 from node.chain.pricing import offer_at, price_per_pflop
 from node.training.estimate import JobEstimate, estimate_job
 from node.training.spec import JobSpec
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class PriceTerms(Protocol):
@@ -124,29 +127,43 @@ def order_book(jobs: list[MarketJob]) -> list[MarketJob]:
     )
 
 
-class EstimateCache:
-    """Estimates by spec hash: a spec blob never changes, so neither does its estimate; a bounded
-    LRU keeps a long-running API from growing with every spec it ever saw."""
+class Memo(Generic[K, V]):
+    """A bounded LRU of values that never change under their key: a spec's estimate (by spec
+    hash: a blob never changes) and an open job's terms (by job id and attempt: only a reopen,
+    which starts a new attempt, restarts the ramp). Bounded so a long-running API does not grow
+    with every job it ever saw; ``load`` returning None is not remembered."""
 
-    def __init__(self, max_entries: int = 1024) -> None:
+    def __init__(self, max_entries: int = 4096) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[JobSpec, JobEstimate]] = OrderedDict()
+        self._entries: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(
-        self, spec_hash: str, load: Callable[[], JobSpec | None]
-    ) -> tuple[JobSpec, JobEstimate] | None:
+    def get(self, key: K, load: Callable[[], V | None]) -> V | None:
         with self._lock:
-            hit = self._entries.get(spec_hash)
-            if hit is not None:
-                self._entries.move_to_end(spec_hash)
-                return hit
-        spec = load()
-        if spec is None:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        value = load()
+        if value is None:
             return None
-        entry = (spec, estimate_job(spec))
         with self._lock:
-            self._entries[spec_hash] = entry
+            self._entries[key] = value
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
-        return entry
+        return value
+
+
+EstimateCache = Memo[str, tuple[JobSpec, JobEstimate]]
+TermsCache = Memo[tuple[int, int], PriceTerms]
+
+
+def load_estimate(
+    load_spec: Callable[[], JobSpec | None],
+) -> Callable[[], tuple[JobSpec, JobEstimate] | None]:
+    """``load_spec`` then the spec's estimate, as one loader for an ``EstimateCache``."""
+
+    def load() -> tuple[JobSpec, JobEstimate] | None:
+        spec = load_spec()
+        return (spec, estimate_job(spec)) if spec is not None else None
+
+    return load

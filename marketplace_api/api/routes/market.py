@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from fastapi import APIRouter, HTTPException, Response
 from sqlalchemy.orm import Session
@@ -30,7 +31,7 @@ from marketplace_api.market_schemas import (
     SolverRecordPublic,
     TrackRecord,
 )
-from marketplace_api.market_view import job_pflop, market_job, order_book
+from marketplace_api.market_view import job_pflop, load_estimate, market_job, order_book
 from node.chain.pricing import price_per_pflop
 from node.errors import ChainError, SpecError
 from node.training.estimate import JobEstimate
@@ -84,10 +85,10 @@ def _book(state: AppState, now: int) -> MarketPage:
         items = []
         for job in market_crud.open_jobs(session):
             terms = (
-                chain.terms_of(job.job_id)
+                state.terms.get((job.job_id, job.attempt), partial(chain.terms_of, job.job_id))
                 if chain is not None
-                else _FixedTerms(floor=int(job.reward), cap=int(job.reward))
-            )
+                else None
+            ) or _FixedTerms(floor=int(job.reward), cap=int(job.reward))
             known = _estimate(state, session, job.spec_hash)
             items.append(
                 market_job(
@@ -110,7 +111,9 @@ def _book(state: AppState, now: int) -> MarketPage:
 def _estimate(
     state: AppState, session: Session, spec_hash: str
 ) -> tuple[JobSpec, JobEstimate] | None:
-    return state.estimates.get(spec_hash, lambda: _load_spec(state, session, spec_hash))
+    return state.estimates.get(
+        spec_hash, load_estimate(partial(_load_spec, state, session, spec_hash))
+    )
 
 
 def _load_spec(state: AppState, session: Session, spec_hash: str) -> JobSpec | None:
