@@ -56,7 +56,8 @@ class MarketJob(_Public):
     solve_timeout: int
     steps: int
     spec_available: bool
-    """Whether this API holds the spec blob (without it: no estimate, no requirements)."""
+    """Whether this API holds a valid spec for the job (without one: no estimate, no
+    requirements, no needs)."""
     requirements: dict[str, Any] | None
     """The spec's ``requirements`` section as stated (None: it states none)."""
     needs: Needs | None

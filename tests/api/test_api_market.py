@@ -6,6 +6,7 @@ recounted from indexed events; ``crowdtrain market --json`` prints what ``GET /m
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -233,3 +234,30 @@ def _cli(env: dict[str, Any], *args: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def test_hostile_spec_blobs_leave_the_book_standing(market: Market, sqlite_state: AppState) -> None:
+    """A submitter chooses its spec's bytes: a blob that is not a spec, or one past the spec size
+    cap, lists its job without an estimate; it never fails the book or gets read whole."""
+    hostile = [b'{"model": {"architecture": "mlp"}}', b"{" + b" " * (64 << 10) + b"}"]
+    ids = []
+    for data in hostile:
+        sqlite_state.blobs.write(data)
+        posted = market.submitter.post_job(
+            spec_hash=hashlib.sha256(data).digest(),
+            steps=8,
+            checkpoint_every=2,
+            reward=CAP,
+            verifier_fee=CROWD,
+            solve_timeout=600,
+            sample_rate_bps=1_000,
+        )
+        ids.append(posted.job_id)
+    sqlite_state.chain = market.deployer.market
+    market.indexer(sqlite_state).run_until_head()
+    with TestClient(make_app(sqlite_state)) as client:
+        book = client.get("/market")
+    assert book.status_code == 200
+    items = book.json()["items"]
+    assert [j["job_id"] for j in items] == ids
+    assert all(not j["spec_available"] and j["estimate"] is None for j in items)
