@@ -238,7 +238,7 @@ def _cli(env: dict[str, Any], *args: str) -> str:
 
 def test_hostile_spec_blobs_leave_the_book_standing(market: Market, sqlite_state: AppState) -> None:
     """A submitter chooses its spec's bytes: a blob that is not a spec, or one past the spec size
-    cap, lists its job without an estimate; it never fails the book or gets read whole."""
+    cap, lists its job without an estimate; it never fails the book."""
     hostile = [b'{"model": {"architecture": "mlp"}}', b"{" + b" " * (64 << 10) + b"}"]
     ids = []
     for data in hostile:
