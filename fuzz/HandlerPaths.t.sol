@@ -33,6 +33,43 @@ contract HandlerPathsTest {
         require(bytes(h.drainAll()).length == 0, "drain");
     }
 
+    /// @dev An auction (docs/MARKET.md): cap 50 CROWD + 1 wei, floor 20 CROWD + 1 wei, ramp 600 s. The
+    /// first claim at +100 s fixes 25 CROWD + 1 wei and refunds 25 CROWD; it times out, the ramp
+    /// restarts from the floor to that price, the second claim at +20 s pays 20 CROWD + 1 wei + 5 CROWD
+    /// x 20 / 600 (rounded down); the records count the timeout, the finalized job and its value.
+    function test_auctionJobIsPricedAtTheClaimAndAgainAfterATimeout() public {
+        uint256 seed = (1 << 8) | (20e18 << 10) | (uint256(599) << 120); // ramped, no record needed
+        h.postJob(0, 50e18, seed << 64, 6, 100); // K = 2, N = 4, solve timeout 160 s
+        IJobMarket market = sys.market();
+        address submitter = h.actors(0);
+        (address first, address second) = (h.actors(1), h.actors(2));
+        IJobMarket.JobTerms memory terms = market.termsOf(1);
+        require(terms.floor == 20e18 + 1 && terms.cap == 50e18 + 1 && terms.ramp == 600, "terms");
+        h.advance(99, 1); // +100 s
+        h.claimJob(1, 0);
+        uint256 price = 25e18 + 1;
+        require(market.getJob(1).reward == price && market.creditOf(submitter) == 25e18, "first claim");
+        require(market.solverLockOf(1) == 100e18, "lock: the minimum stake");
+        h.advance(8, 1); // +1,008 s: past the solve deadline
+        h.reclaimTimedOut(0);
+        terms = market.termsOf(1);
+        require(terms.cap == price && terms.rampStart == h.now_(), "the ramp restarts to the price");
+        h.advance(149, 1); // +20 s
+        h.claimJob(2, 0);
+        uint256 secondPrice = 20e18 + 1 + uint256(5e18) * 20 / 600;
+        require(market.getJob(1).reward == secondPrice, "second claim");
+        require(market.creditOf(submitter) == 50e18 + 1 - secondPrice, "both refunds");
+        h.commitTrace(0, 0); // honest
+        h.advance(121, 1);
+        h.advance(61, 1);
+        h.finalizeJob(0);
+        IJobMarket.SolverRecord memory record = market.recordOf(second);
+        require(record.finalized == 1 && record.value == secondPrice && record.timeouts == 0, "winner");
+        record = market.recordOf(first);
+        require(record.finalized == 0 && record.timeouts == 1, "the abandoner");
+        require(bytes(h.drainAll()).length == 0, "drain");
+    }
+
     /// @dev A rounds job of W = 2, R = 2, q = 2: round 0's units (jobs 1, 2) are solved and finalized like
     /// any job, the close includes both and opens round 1 (jobs 3, 4); the drain cancels it, nothing stuck.
     function test_roundsJobClosesARoundAndDrains() public {

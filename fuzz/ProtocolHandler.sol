@@ -631,8 +631,8 @@ contract ProtocolHandler {
         uint256 mode = (seed >> 8) % 3; // small seeds (the scripted paths') are fixed prices
         if (mode == 0) return IJobMarket.PriceTerms({floor: cap, ramp: 0, minFinalized: 0});
         return IJobMarket.PriceTerms({
-            floor: uint96(1 + (seed >> 10) % cap),
-            ramp: uint32(1 + (seed >> 100) % 1_200),
+            floor: uint96(1 + uint96(seed >> 10) % cap),
+            ramp: uint32(1 + (seed >> 120) % 1_200),
             minFinalized: mode == 2 ? uint64((seed >> 200) % 2) : 0
         });
     }
