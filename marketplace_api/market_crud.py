@@ -30,6 +30,12 @@ def list_claims(
     return rows, int(session.scalar(counter) or 0)
 
 
+def job_claims(session: Session, *, job_id: int) -> Sequence[Claim]:
+    return session.scalars(
+        select(Claim).where(Claim.job_id == job_id).order_by(Claim.attempt)
+    ).all()
+
+
 def job_statuses(session: Session, job_ids: Sequence[int]) -> dict[int, str]:
     if not job_ids:
         return {}

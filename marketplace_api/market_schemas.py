@@ -90,6 +90,17 @@ class ClearingPoint(_Public):
     tx_hash: str
 
 
+class JobClaimPublic(_Public):
+    """One claim of a job's attempt: who, and the price it fixed under which cap."""
+
+    attempt: int
+    solver: str
+    price: str
+    cap: str
+    block_number: int
+    block_time: int | None
+
+
 class ClearingPage(_Public):
     items: list[ClearingPoint]
     total: int

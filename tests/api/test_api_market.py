@@ -138,6 +138,11 @@ def test_order_book_prices_the_ramp_and_clearing_records_the_claim(
         assert sorted(
             int(p["amount"]) for p in ledger["payouts"] if p["kind"] == "refund"
         ) == sorted([CAP - claimed.price, claimed.price - second.price])
+        claims = client.get(f"/jobs/{auction.job_id}").json()["claims"]
+        assert [(c["attempt"], c["price"], c["cap"]) for c in claims] == [
+            (0, str(claimed.price), str(CAP)),
+            (1, str(second.price), str(claimed.price)),
+        ]
 
 
 def test_solver_record_matches_the_chain(market: Market, sqlite_state: AppState) -> None:
