@@ -43,14 +43,14 @@ def offer(now: int, posted_at: int) -> int:
 
 
 def test_order_book_prices_the_ramp_and_clearing_records_the_claim(
-    market: Market, sqlite_state: AppState
+    market: Market, state: AppState
 ) -> None:
     spec = load_spec(SPEC)
     pflop = estimate_job(spec).flops_per_step * spec.steps / 1e15
     assert pflop == estimate_job(spec).pflop  # a plain job: the whole estimate
-    sqlite_state.chain = market.deployer.market
-    indexer = market.indexer(sqlite_state)
-    with TestClient(make_app(sqlite_state)) as client:
+    state.chain = market.deployer.market
+    indexer = market.indexer(state)
+    with TestClient(make_app(state)) as client:
         stored = client.post("/specs", json=json.loads(spec.canonical_json()))
         assert stored.status_code == 201, stored.text
         market.stake_solver()
