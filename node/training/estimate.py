@@ -23,7 +23,6 @@ Peak memory is modelled per runtime at the (micro-)batch: see ``peak_memory``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -163,26 +162,39 @@ def checkpoint_bytes(spec: JobSpec, shapes: ModelShapes) -> int:
 def peak_memory(spec: JobSpec, shapes: ModelShapes, runtime: str) -> int:
     """Training peak memory of one step at the (micro-)batch ``shapes`` was built for.
 
-    What is alive at the peak (``node.training.session``): the model's parameter slots, the
-    state being stepped (parameters, optimizer slots), the activations kept for backward, the
-    gradients (twice with clipping or accumulation: the clipped/accumulated copy beside the
-    raw one), and during the update the next state beside the old one. repro-v1 adds its GEMMs'
-    quantized operands and integer sums (``node.runtime.repro.workspace``) and keeps more
-    intermediates per op (exact reductions in float64).
+    Alive throughout (``node.training.session``): the model's parameter slots and the state being
+    stepped (parameters, optimizer slots); on repro-v1 also its GEMMs' grow-only scratch
+    (``node.runtime.repro.workspace``). On top, the larger of two phases:
+
+    - backward: the activations the forward pass kept (``ModelShapes.saved_elements``), the
+      gradient of the largest one, and with accumulation the running gradient sums;
+    - update: the gradients (twice with clipping or accumulation: the new copy beside the raw
+      one), the next state beside the old one, and the optimizer's temporaries on the largest
+      parameter.
     """
     p = shapes.param_count * FLOAT_BYTES
     state = state_tensor_bytes(spec, shapes)
-    grad_copies = 1 + (1 if spec.optimizer.grad_clip else 0)
-    if spec.micro_batch_size not in (None, spec.batch_size):
-        grad_copies += 1
-    factor, workspace = (1.0, 0) if runtime == "native" else (REPRO_ACTIVATION_FACTOR, 0)
-    if runtime != "native":
-        workspace = shapes.gemm_workspace_bytes
-    activations = math.ceil(shapes.activation_elements * FLOAT_BYTES * factor)
-    backward = activations + p + workspace
-    update = grad_copies * p + state + shapes.largest_param * FLOAT_BYTES * 4
-    return p + state + max(backward, update)
+    accumulating = spec.micro_batch_size not in (None, spec.batch_size)
+    grad_copies = 1 + int(bool(spec.optimizer.grad_clip)) + int(accumulating)
+    workspace = shapes.gemm_workspace_bytes if runtime == "repro-v1" else 0
+    backward = (
+        shapes.saved_elements[runtime] * FLOAT_BYTES
+        + shapes.largest_activation * FLOAT_BYTES
+        + (p if accumulating else 0)
+    )
+    temporaries = UPDATE_TEMPORARIES[optimizer_name(spec)] * shapes.largest_param * FLOAT_BYTES
+    update = grad_copies * p + state + temporaries
+    return STEP_OVERHEAD_BYTES + p + state + workspace + max(backward, update)
 
 
-REPRO_ACTIVATION_FACTOR = 1.5
-"""repro-v1 keeps more per op than native kernels (float64 exact sums, unfolded copies)."""
+STEP_OVERHEAD_BYTES = 256 << 10
+"""What a step holds besides tensors: autograd's graph nodes, tensor headers, the small-block
+heap (measured: about 0.2-0.3 MB on the example jobs, whatever their size)."""
+
+
+UPDATE_TEMPORARIES = {"adamw": 5, "sgd": 3}
+"""Tensors the size of one parameter alive at once inside its update (``node.runtime.optim``)."""
+
+
+def optimizer_name(spec: JobSpec) -> str:
+    return "adamw" if isinstance(spec.optimizer, AdamWSpec) else "sgd"

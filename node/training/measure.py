@@ -14,6 +14,8 @@ can be measured without its dataset. Used by tests/training/test_estimate.py and
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import os
 import subprocess
@@ -31,6 +33,12 @@ from node.training.spec import CNNSpec, JobSpec, MLPSpec, parse_spec
 from node.training.unit import UnitId
 
 REPO = Path(__file__).resolve().parents[2]
+LIVE_MEMORY_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "131072"}
+"""glibc settings of the measuring process: every buffer of 64 KiB or more is its own mapping,
+returned when freed, so the peak resident set is the job's live peak. With glibc's default
+(a threshold that rises to 32 MiB as buffers are freed) freed tensors below 32 MiB stay in the
+heap and the resident set also holds the allocator's retention, which depends on the order of
+frees, not on the job."""
 
 
 def synthetic_dataset(spec: JobSpec, rows: int | None = None) -> Dataset:
@@ -52,12 +60,13 @@ def synthetic_dataset(spec: JobSpec, rows: int | None = None) -> Dataset:
     return TokenData(tokens, torch.arange(model.vocab_size), model.block_size)
 
 
-def session_of(spec: JobSpec, runtime: str, device: str = "cpu") -> TrainingSession:
+def session_of(
+    spec: JobSpec, runtime: str, device: str = "cpu", dataset: Dataset | None = None
+) -> TrainingSession:
     """A training session of ``spec`` on synthetic data (unit (0, 0) of a rounds job)."""
     unit = UnitId(0, 0) if spec.rounds is not None else None
-    return TrainingSession(
-        spec, synthetic_dataset(spec), get_ops(runtime), device=device, unit=unit
-    )
+    data = dataset if dataset is not None else synthetic_dataset(spec)
+    return TrainingSession(spec, data, get_ops(runtime), device=device, unit=unit)
 
 
 def counted_matmul_flops(spec: JobSpec) -> int:
@@ -84,33 +93,21 @@ def _rss_bytes(field: str) -> int:
     raise RuntimeError(f"/proc/self/status has no {field}")
 
 
-def _warm_up(spec: JobSpec, runtime: str, device: str) -> None:
-    """Pay the runtime's one-time costs (kernel builds, thread pools, library loads) on a tiny
-    model of the same architecture, so they are not counted as the job's memory."""
-    data = spec.model_dump(mode="json")
-    data.update(batch_size=2, steps=2, checkpoint_every=2, micro_batch_size=None, rounds=None)
-    arch = spec.model.architecture
-    if arch == "mlp":
-        data["model"].update(hidden=[4])
-    elif arch == "cnn":
-        data["model"].update(channels=[2] * len(spec.model.channels), hidden=4)  # type: ignore[union-attr]
-    elif arch == "gpt":
-        data["model"].update(n_layer=1, n_head=1, n_embd=8, vocab_size=16, block_size=4)
-    else:
-        data["model"].update(
-            hidden_size=8,
-            intermediate_size=8,
-            num_hidden_layers=1,
-            num_attention_heads=1,
-            num_key_value_heads=1,
-            vocab_size=16,
-            block_size=4,
-            max_position_embeddings=4,
-        )
-    data.pop("schedule", None)
-    tiny = parse_spec({k: v for k, v in data.items() if v is not None})
-    session = session_of(tiny, runtime, device)
-    session.step(session.step(session.initial_state()))
+def _warm_up(spec: JobSpec, runtime: str, device: str, dataset: Dataset) -> None:
+    """Pay the process's one-time costs (kernel builds and probes, thread pools, the kernels'
+    primitive caches for these shapes) on one step of the same job, then drop everything it
+    held, repro-v1's GEMM scratch and the heap's freed pages included, so only the job's own
+    memory is measured."""
+    from node.runtime.repro import workspace
+
+    session = session_of(spec, runtime, device, dataset)
+    session.step(session.initial_state())
+    del session
+    workspace.release()
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)  # hand the heap's freed pages back too
+    if device == "cuda":
+        torch.cuda.empty_cache()
 
 
 def _peak_in_this_process(spec: JobSpec, runtime: str, device: str, steps: int) -> int:
@@ -118,7 +115,8 @@ def _peak_in_this_process(spec: JobSpec, runtime: str, device: str, steps: int) 
     from node.trace.state import encode_state, state_hash
 
     torch.set_num_threads(1)
-    _warm_up(spec, runtime, device)
+    dataset = synthetic_dataset(spec)  # the data is not the job's training memory: loaded before
+    _warm_up(spec, runtime, device, dataset)
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -126,7 +124,7 @@ def _peak_in_this_process(spec: JobSpec, runtime: str, device: str, steps: int) 
     else:
         Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
         base = _rss_bytes("VmRSS")
-    session = session_of(spec, runtime, device)
+    session = session_of(spec, runtime, device, dataset)
     state = session.initial_state()
     for _ in range(steps):
         state = session.step(state)
@@ -140,7 +138,7 @@ def _peak_in_this_process(spec: JobSpec, runtime: str, device: str, steps: int) 
 
 def measure_peak_memory(spec: JobSpec, runtime: str, device: str = "cpu", steps: int = 2) -> int:
     """Peak training memory of ``spec`` on ``runtime`` and ``device``, measured in a fresh process."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), **LIVE_MEMORY_MALLOC}
     request = json.dumps(
         {"spec": spec.model_dump(mode="json"), "runtime": runtime, "device": device, "steps": steps}
     )

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from node.runtime.repro.gemm import F64_K_CHUNK, INT8_MIN_MACS
 from node.training.spec import CNNSpec, GPTSpec, LlamaSpec, MLPSpec
 
 ModelSection = MLPSpec | CNNSpec | GPTSpec | LlamaSpec
-
-INT8_MIN_MACS = 1 << 26
-"""repro-v1's int8-limb threshold (``node.runtime.repro.gemm.INT8_MIN_MACS``)."""
 
 
 @dataclass(frozen=True)
@@ -42,15 +40,25 @@ class Product:
         """Forward plus backward: one product per operand gradient computed."""
         return self.forward_flops * (1 + int(self.input_grad) + int(self.weight_grad))
 
-    @property
-    def repro_workspace_bytes(self) -> int:
-        """The intermediates one repro-v1 GEMM of this shape holds (``gemm.exact_bmm``):
-        int8 limb stacks and two int32 sums on the int8 path, float64 operands and result on the
-        float64 path."""
-        macs = self.batch * self.m * self.k * self.n
-        if self.batch == 1 and macs >= INT8_MIN_MACS:
-            return 2 * (self.m + self.n) * self.k + 2 * 4 * self.m * self.n
-        return 8 * self.batch * (self.m * self.k + self.k * self.n + self.m * self.n)
+    def gemms(self) -> list[tuple[int, int, int, int]]:
+        """``(batch, m, k, n)`` of the forward GEMM and of each gradient GEMM computed."""
+        b, m, k, n = self.batch, self.m, self.k, self.n
+        out = [(b, m, k, n)]
+        if self.input_grad:
+            out.append((b, m, n, k))  # grad @ Wᵀ
+        if self.weight_grad:
+            out.append((b, n, m, k) if b == 1 else (b, k, m, n))  # gradᵀ @ x, or aᵀ @ grad
+        return out
+
+
+def repro_scratch(batch: int, m: int, k: int, n: int) -> dict[str, int]:
+    """Bytes of repro-v1's GEMM scratch per role (``gemm.exact_bmm``): int8 limb stacks of both
+    operands and two int32 sums on the int8 path; float64 operands (per K chunk) and product
+    on the float64 path."""
+    if batch == 1 and m * k * n >= INT8_MIN_MACS:
+        return {"a": 2 * m * k, "b": 2 * k * n, "c": 2 * 4 * m * n}
+    kc = min(k, F64_K_CHUNK)
+    return {"a": 8 * batch * m * kc, "b": 8 * batch * kc * n, "c": 8 * batch * m * n}
 
 
 @dataclass(frozen=True)
@@ -59,9 +67,16 @@ class ModelShapes:
 
     param_shapes: dict[str, tuple[int, ...]]
     products: list[Product]
-    activation_elements: int
-    """Float32 elements of the activations alive at the end of the forward pass."""
-    extra: dict[str, int] = field(default_factory=dict)
+    saved_elements: dict[str, int]
+    """Per runtime: float32 elements (a bool or int64 counted by its bytes) the forward pass
+    keeps for the backward pass, parameters left out."""
+    largest_activation: int
+    """Elements of the largest single activation (the backward pass holds its gradient too)."""
+
+    @property
+    def activation_elements(self) -> int:
+        """What the elementwise work (norms, activations, softmax) runs over, about once each way."""
+        return self.saved_elements["native"]
 
     @property
     def param_count(self) -> int:
@@ -77,8 +92,14 @@ class ModelShapes:
 
     @property
     def gemm_workspace_bytes(self) -> int:
-        """repro-v1's grow-only GEMM scratch: at most the largest product's intermediates."""
-        return max((p.repro_workspace_bytes for p in self.products), default=0)
+        """repro-v1's grow-only GEMM scratch (``node.runtime.repro.workspace``): one buffer per
+        role, each as large as the largest request for it over every GEMM of the step."""
+        roles: dict[str, int] = {}
+        for product in self.products:
+            for gemm in product.gemms():
+                for role, size in repro_scratch(*gemm).items():
+                    roles[role] = max(roles.get(role, 0), size)
+        return sum(roles.values())
 
 
 def model_shapes(model: ModelSection, rows: int) -> ModelShapes:
@@ -104,12 +125,16 @@ def _mlp(model: MLPSpec, rows: int) -> ModelShapes:
     dims = [model.input_dim, *model.hidden, model.num_classes]
     params: dict[str, tuple[int, ...]] = {}
     products: list[Product] = []
-    acts = rows * model.input_dim
     for i, (a, b) in enumerate(itertools.pairwise(dims)):
         _linear(params, f"layers.{i}", a, b)
         products.append(Product(rows, a, b, input_grad=i > 0))
-        acts += 2 * rows * b  # the layer's output and its activation (or the loss's softmax)
-    return ModelShapes(dict(sorted(params.items())), products, acts)
+    # each layer keeps its input, each activation its output (repro-v1's ReLU also a bool
+    # mask), the loss its log-softmax; the int64 targets count 2
+    hidden = sum(model.hidden)
+    base = rows * (model.input_dim + model.num_classes + 2)
+    saved = {"native": base + rows * hidden, "repro-v1": base + rows * hidden * 5 // 4}
+    largest = rows * max(dims)
+    return ModelShapes(dict(sorted(params.items())), products, saved, largest)
 
 
 def _cnn(model: CNNSpec, rows: int) -> ModelShapes:
@@ -118,20 +143,28 @@ def _cnn(model: CNNSpec, rows: int) -> ModelShapes:
     products: list[Product] = []
     k2 = model.kernel_size**2
     side = model.image_size
-    acts = rows * model.in_channels * side * side
+    outputs = unfolded = later_inputs = largest = 0
     for i, (a, b) in enumerate(itertools.pairwise(chans)):
         params[f"convs.{i}.weight"] = (b, a, model.kernel_size, model.kernel_size)
         params[f"convs.{i}.bias"] = (b,)
         products.append(Product(rows * side * side, a * k2, b, input_grad=i > 0))
-        # conv output, ReLU output, the unfolded patches, pooled output and its int64 indices
-        acts += rows * side * side * (2 * b + a * k2) + 3 * rows * b * (side // 2) ** 2
+        outputs += side * side * b
+        unfolded += side * side * a * k2
+        later_inputs += side * side * a if i > 0 else 0
+        largest = max(largest, side * side * b)
         side //= 2
     flat = chans[-1] * side * side
     _linear(params, "fc", flat, model.hidden)
     _linear(params, "head", model.hidden, model.num_classes)
     products += [Product(rows, flat, model.hidden), Product(rows, model.hidden, model.num_classes)]
-    acts += 2 * rows * (model.hidden + model.num_classes)
-    return ModelShapes(dict(sorted(params.items())), products, acts)
+    # native: the image, each conv's ReLU output, its pool's int64 indices (half a float per
+    # output) and pooled output (the next layer's input); repro-v1 keeps each conv's unfolded
+    # patches (im2col) instead of its input, and bool ReLU masks
+    head = model.num_classes + 2
+    native = model.in_channels * model.image_size**2 + outputs * 7 // 4 + model.hidden + head
+    repro = unfolded - later_inputs + outputs + model.hidden * 5 // 4 + head
+    saved = {"native": rows * native, "repro-v1": rows * repro}
+    return ModelShapes(dict(sorted(params.items())), products, saved, rows * largest)
 
 
 def _gpt(model: GPTSpec, rows: int) -> ModelShapes:
@@ -141,7 +174,6 @@ def _gpt(model: GPTSpec, rows: int) -> ModelShapes:
     products: list[Product] = []
     hd = c // h
     drop = 1 if model.dropout > 0 else 0
-    per_layer = 0
     for i in range(model.n_layer):
         p = f"h.{i}"
         for norm in ("ln_1", "ln_2"):
@@ -160,15 +192,21 @@ def _gpt(model: GPTSpec, rows: int) -> ModelShapes:
             Product(tokens, c, 4 * c),
             Product(tokens, 4 * c, c),
         ]
-    # per token: norms, QKV, head copies, outputs and residuals (~16 C), the GELU MLP (~12 C);
-    # per head: the T scores, scaled, masked and softmaxed (+ a dropout mask and output)
-    per_layer = tokens * (28 * c + (3 + 2 * drop) * h * t)
     params["ln_f.weight"] = (c,)
     if model.bias:
         params["ln_f.bias"] = (c,)
     products.append(Product(tokens, c, v))  # the tied head
-    acts = model.n_layer * per_layer + tokens * (5 * c + 2 * v)
-    return ModelShapes(dict(sorted(params.items())), products, acts)
+    # Kept per token and layer (counted with autograd's saved-tensor hooks, a fit exact to 1%):
+    # native 16 C (norms, QKV and its head-major copies, outputs, the GELU MLP's 4 C in and out)
+    # and the T scores per head; dropout adds its masks and outputs (3 C and 2 T per head as
+    # floats; repro-v1 keeps bool masks: C and 1.25 T). Per token once: embeddings and the
+    # final norm (2 C), the logits' log-softmax (V), ids and targets (native 23, repro-v1 12).
+    ht = h * t
+    native = model.n_layer * (16 * c + ht + drop * (3 * c + 2 * ht)) + 2 * c + v + 23
+    repro = model.n_layer * (20 * c + ht + drop * (c + ht * 5 // 4)) + 2 * c + v + 12
+    saved = {"native": tokens * native, "repro-v1": tokens * repro}
+    largest = tokens * max(ht, v, 4 * c)
+    return ModelShapes(dict(sorted(params.items())), products, saved, largest)
 
 
 def _llama(model: LlamaSpec, rows: int) -> ModelShapes:
@@ -206,10 +244,14 @@ def _llama(model: LlamaSpec, rows: int) -> ModelShapes:
     if not model.tie_word_embeddings:
         params["lm_head.weight"] = (v, c)
     products.append(Product(tokens, c, v))
-    qk = heads * hd + kv * hd
-    # per token: two RMSNorms (~3 C each), Q/K/V and RoPE's copies (~4 per Q/K element),
-    # the attention output and residuals (~4 C), SwiGLU's gate, up, SiLU and product (4 I);
-    # per head: the T scores, scaled, masked and softmaxed
-    per_layer = tokens * (10 * c + 4 * qk + 2 * kv * hd + 4 * inter + 3 * heads * t)
-    acts = model.num_hidden_layers * per_layer + tokens * (4 * c + 2 * v)
-    return ModelShapes(dict(sorted(params.items())), products, acts)
+    # Kept per token and layer (saved-tensor hooks, a fit exact to 0.1%): native 8 C (two
+    # RMSNorms, Q and RoPE's copies, the attention output), 2 per K/V element, SwiGLU's 4 I
+    # (repro-v1: 6 C and 5 I) and the T scores per head; per token once: embeddings and the
+    # final norm (3 C, repro-v1 2 C), the log-softmax (V), ids and targets (4).
+    kvd, ht = kv * hd, heads * t
+    layers = model.num_hidden_layers
+    native = layers * (8 * c + 2 * kvd + 4 * inter + ht) + 3 * c + v + 4
+    repro = layers * (6 * c + 2 * kvd + 5 * inter + ht) + 2 * c + v + 4
+    saved = {"native": tokens * native, "repro-v1": tokens * repro}
+    largest = tokens * max(ht, v, inter)
+    return ModelShapes(dict(sorted(params.items())), products, saved, largest)
