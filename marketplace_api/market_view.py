@@ -1,5 +1,5 @@
 """The market as people see it (docs/MARKET.md, "Market view"): one open job's offer now, its
-price per PFLOP, its requirements and its estimate; one solver's track record.
+price per PFLOP, its requirements and its estimate.
 
 Pure functions of chain facts (a job's price terms, the chain's clock) and of the spec, shared by
 ``GET /market`` and ``crowdtrain market`` so the CLI and the API print the same numbers. The offer
@@ -58,7 +58,8 @@ def estimate_summary(estimate: JobEstimate, steps: int) -> EstimateSummary:
 
 def requirements_of(spec: JobSpec) -> dict[str, Any] | None:
     """The spec's ``requirements`` section as JSON, None when it states none (the estimate then
-    decides what a machine needs)."""
+    decides what a machine needs). Read by name: the section is optional in the spec model, and
+    a spec from before it has none."""
     section = getattr(spec, "requirements", None)
     if section is None:
         return None
@@ -67,6 +68,8 @@ def requirements_of(spec: JobSpec) -> dict[str, Any] | None:
 
 
 def needs_of(spec: JobSpec, estimate: JobEstimate) -> Needs:
+    """What a machine needs: the spec's stated device and memory, the estimate's peak memory of
+    the spec's runtime where it states none (what the solver daemon's policy checks too)."""
     section = getattr(spec, "requirements", None)
     device = str(getattr(section, "device", "any"))
     stated = getattr(section, "min_memory_bytes", None)
