@@ -26,13 +26,13 @@ class EstimateSummary(_Public):
 
 
 class Needs(_Public):
-    """What a machine needs to run the job: the spec's ``requirements`` where it states them,
-    else the estimate (any device, the estimated peak memory of the spec's runtime)."""
+    """What a machine needs to run the job: the spec's device (else any) and the larger of the
+    estimated peak memory of the spec's runtime and the spec's stated minimum."""
 
     device: str
     memory_bytes: int | None
     memory_from: str
-    """``spec`` (its ``requirements.min_memory_bytes``) or ``estimate``."""
+    """``spec`` (its ``requirements.min_memory_bytes`` is the larger) or ``estimate``."""
 
 
 class MarketJob(_Public):

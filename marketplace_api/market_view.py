@@ -68,15 +68,16 @@ def requirements_of(spec: JobSpec) -> dict[str, Any] | None:
 
 
 def needs_of(spec: JobSpec, estimate: JobEstimate) -> Needs:
-    """What a machine needs: the spec's stated device and memory, the estimate's peak memory of
-    the spec's runtime where it states none (what the solver daemon's policy checks too)."""
+    """What a machine needs, by the solver daemon's rule (``node.solver.policy``): the spec's
+    device (else any), and the estimate's peak memory of the spec's runtime or the spec's stated
+    minimum when larger (a requirement raises the bar, never lowers it)."""
     section = getattr(spec, "requirements", None)
     device = str(getattr(section, "device", "any"))
     stated = getattr(section, "min_memory_bytes", None)
-    if stated is not None:
+    peak = estimate.peak_memory_bytes.get(spec.runtime)
+    if stated is not None and (peak is None or int(stated) > peak):
         return Needs(device=device, memory_bytes=int(stated), memory_from="spec")
-    memory = estimate.peak_memory_bytes.get(spec.runtime)
-    return Needs(device=device, memory_bytes=memory, memory_from="estimate")
+    return Needs(device=device, memory_bytes=peak, memory_from="estimate")
 
 
 def market_job(
