@@ -101,6 +101,7 @@ def submit(
         "sample_rate_bps": round(spec.sample_rate * 10_000),
         **terms,
     }
+    show_estimate(spec, reward_wei, as_json)
     _dry_run_post(protocol, args)
     address = store.put(spec.canonical_json())
     posted = protocol.post_job(**args)
@@ -116,6 +117,50 @@ def submit(
             f"posted job {posted.job_id} (spec {address}), escrowed {_crowd(escrow)}"
             f"{describe_terms(reward_wei, terms)}"
         )
+
+
+def show_estimate(spec: JobSpec, reward_wei: int, as_json: bool) -> None:
+    """The job's estimate and its price per PFLOP, shown before anything is sent (on stderr
+    under --json, so stdout stays one JSON object)."""
+    from cli.estimate import submit_lines
+
+    typer.echo("\n".join(submit_lines(spec, reward_wei)), err=as_json)
+
+
+@app.command("estimate")
+def estimate(
+    spec_path: Path = typer.Argument(..., help="Job spec (JSON or TOML)."),
+    device: str = typer.Option(
+        "cpu", help="Device whose measured throughput gives the expected time: cpu or cuda."
+    ),
+    as_json: bool = JsonOption,
+) -> None:
+    """What SPEC costs: parameters, FLOPs, peak memory, checkpoint size, verifier replay, time.
+
+    The expected time comes from a short measurement of this machine (cached under the data
+    folder; the first run takes about 10 s).
+    """
+    from cli.estimate import calibration_dir, estimate_lines, time_line
+    from node.training.calibrate import expected_seconds, load_calibration
+    from node.training.estimate import estimate_job
+    from node.training.spec import load_spec
+
+    if device not in ("cpu", "cuda"):
+        fail(f"--device must be cpu or cuda, got {device!r}")
+    spec = load_spec(spec_path)
+    result = estimate_job(spec)
+    calibration = load_calibration(calibration_dir(), device)
+    if as_json:
+        out = result.as_dict()
+        out["expected_seconds"] = expected_seconds(result, calibration, spec.runtime)
+        out["device"] = device
+        typer.echo(json.dumps(out))
+        return
+    kind = f"{spec.model.architecture}, {spec.runtime}" + (", rounds" if spec.rounds else "")
+    typer.echo(f"estimate of {spec_path} ({kind})")
+    typer.echo(
+        "\n".join([*estimate_lines(spec, result), time_line(result, calibration, spec.runtime)])
+    )
 
 
 def check_spec_inputs(spec: JobSpec, store: BlobStore) -> None:

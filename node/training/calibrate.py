@@ -79,11 +79,18 @@ def load_calibration(cache_dir: Path, device: str = "cpu", *, measure: bool = Tr
             "measure it)"
         )
     calibration = measure_calibration(device)
+    save_calibration(cache_dir, calibration)
+    return calibration
+
+
+def save_calibration(cache_dir: Path, calibration: Calibration) -> Path:
+    """Cache ``calibration`` (written whole or not at all); the file's path."""
+    path = cache_dir / f"calibration-{calibration.device}.json"
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(_cache_record(calibration), sort_keys=True))
-    tmp.replace(path)  # whole or not at all
-    return calibration
+    tmp.replace(path)
+    return path
 
 
 def expected_seconds(estimate: JobEstimate, calibration: Calibration, runtime: str) -> float:

@@ -7,15 +7,30 @@ against the encoded initial state; parameters: against the built model.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
+from typer.testing import CliRunner
 
+from cli.estimate import calibration_dir, submit_lines
+from cli.main import app
 from node.config import REPO_ROOT
+from node.errors import CrowdtrainError
 from node.trace.state import encode_state
+from node.training.calibrate import (
+    Calibration,
+    CalibrationError,
+    expected_seconds,
+    load_calibration,
+    save_calibration,
+)
 from node.training.estimate import JobEstimate, estimate_job, sampled_segments
-from node.training.measure import counted_matmul_flops, session_of
+from node.training.measure import counted_matmul_flops, measure_peak_memory, session_of
 from node.training.spec import JobSpec, load_spec, parse_spec
 
 EXAMPLES = sorted((REPO_ROOT / "examples" / "specs").glob("*.json"))
@@ -111,3 +126,138 @@ def test_a_big_model_is_estimated_without_being_built() -> None:
     assert 6.5e9 < e.params < 7.0e9
     assert e.checkpoint_bytes > 3 * 4 * e.params
     assert e.peak_memory_bytes["native"] > e.checkpoint_bytes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "runtime"),
+    [(name, "repro-v1") for name in sorted(SPECS)]
+    + [("big_llama", "native"), ("gpt_text", "native"), ("cnn_digits", "native")],
+)
+def test_peak_memory_matches_a_real_run(name: str, runtime: str) -> None:
+    """Within 25% of the live peak of two real steps and a checkpoint encode (fresh process)."""
+    spec = SPECS[name]
+    estimated = estimate_job(spec).peak_memory_bytes[runtime]
+    measured = measure_peak_memory(spec, runtime)
+    assert measured > 0
+    assert abs(estimated - measured) <= MEMORY_TOLERANCE * measured, (
+        f"{name} on {runtime}: estimated {estimated} B, measured {measured} B"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", ["big_llama", "gpt_text"])
+def test_peak_memory_matches_cuda_max_memory_allocated(name: str) -> None:
+    spec = SPECS[name]
+    estimated = estimate_job(spec).peak_memory_bytes[spec.runtime]
+    measured = measure_peak_memory(spec, spec.runtime, device="cuda")
+    assert abs(estimated - measured) <= MEMORY_TOLERANCE * measured, (
+        f"{name} on cuda: estimated {estimated} B, measured {measured} B"
+    )
+
+
+def test_submit_shows_the_estimate_and_price_per_pflop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CROWDTRAIN_DATA_DIR", str(tmp_path))
+    spec = SPECS["gpt_text"]
+    e = estimate_job(spec)
+    lines = submit_lines(spec, 3 * 10**18)
+    text = "\n".join(lines)
+    assert f"{e.params:,}" in text
+    assert f"{3 / e.pflop:.6g} CROWD" in text
+    assert "expected time" not in text  # nothing cached: submit never measures
+    save_calibration(calibration_dir(), Calibration("cpu", {"native": 1e9, "repro-v1": 1e8}))
+    timed = "\n".join(submit_lines(spec, 3 * 10**18))
+    assert "expected time" in timed and "repro-v1 at 100 MFLOP/s" in timed
+
+
+def _seed_calibration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROWDTRAIN_DATA_DIR", str(tmp_path))
+    save_calibration(calibration_dir(), Calibration("cpu", {"native": 2e9, "repro-v1": 1e8}))
+
+
+def test_job_estimate_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _seed_calibration(tmp_path, monkeypatch)
+    path = EXAMPLES[0]
+    out = CliRunner().invoke(app, ["job", "estimate", str(path), "--json"])
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.stdout)
+    expected = estimate_job(load_spec(path))
+    assert got == {
+        **expected.as_dict(),
+        "expected_seconds": expected.flops_total / 1e8,  # repro-v1 at the cached 1e8 FLOP/s
+        "device": "cpu",
+    }
+    assert set(got) >= {f.name for f in dataclasses.fields(JobEstimate)}
+
+
+def test_job_estimate_prints_each_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _seed_calibration(tmp_path, monkeypatch)
+    out = CliRunner().invoke(
+        app, ["job", "estimate", str(REPO_ROOT / "examples/specs/mlp_digits_rounds.json")]
+    )
+    assert out.exit_code == 0, out.output
+    for label in (
+        "parameters",
+        "FLOPs per step",
+        "FLOPs in total",
+        "peak memory",
+        "checkpoint",
+        "segments",
+        "verifier replay",
+        "expected time",
+    ):
+        assert label in out.stdout
+    assert "4,810" in out.stdout and "5 per unit" in out.stdout
+
+
+def test_job_estimate_refuses_bad_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _seed_calibration(tmp_path, monkeypatch)
+    bad = tmp_path / "bad.json"
+    data = json.loads(EXAMPLES[0].read_text())
+    data["batch_size"] = 0
+    bad.write_text(json.dumps(data))
+    out = CliRunner().invoke(app, ["job", "estimate", str(bad)])
+    assert out.exit_code == 1 and isinstance(out.exception, CrowdtrainError)
+    assert str(out.exception) == (
+        "invalid job spec: batch_size: Input should be greater than or equal to 1"
+    )
+    out = CliRunner().invoke(app, ["job", "estimate", str(EXAMPLES[0]), "--device", "tpu"])
+    assert out.exit_code == 1 and "--device must be cpu or cuda" in str(out.exception)
+
+
+def test_calibration_cache_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(CalibrationError, match="no calibration of cpu cached"):
+        load_calibration(tmp_path, "cpu", measure=False)
+    path = save_calibration(tmp_path, Calibration("cpu", {"native": 2e9, "repro-v1": 1e8}))
+    assert load_calibration(tmp_path, "cpu", measure=False).flops_per_second["repro-v1"] == 1e8
+    record = json.loads(path.read_text())
+    for broken in (
+        "{not json",
+        json.dumps({**record, "flops_per_second": {"native": 2e9, "repro-v1": -1}}),
+        json.dumps({**record, "threads": record["threads"] + 1}),  # made under another setting
+        json.dumps({**record, "flops_per_second": {"native": 2e9}}),
+    ):
+        path.write_text(broken)
+        with pytest.raises(CalibrationError):
+            load_calibration(tmp_path, "cpu", measure=False)
+    with pytest.raises(CalibrationError, match="unknown device"):
+        load_calibration(tmp_path, "tpu")
+    e = estimate_job(SPECS["mlp_digits"])
+    with pytest.raises(CalibrationError, match="no throughput of runtime"):
+        expected_seconds(e, Calibration("cpu", {"native": 1.0}), "repro-v1")
+
+
+@pytest.mark.slow
+def test_calibration_measures_once_and_caches(tmp_path: Path) -> None:
+    started = time.perf_counter()
+    first = load_calibration(tmp_path, "cpu")
+    took = time.perf_counter() - started
+    assert first.device == "cpu"
+    assert first.flops_per_second["native"] > first.flops_per_second["repro-v1"] > 0
+    assert took < 60  # about 5-10 s unloaded; a shared machine stretches it
+    started = time.perf_counter()
+    assert load_calibration(tmp_path, "cpu", measure=False) == first
+    assert time.perf_counter() - started < 0.5
