@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ DEVICES = ("cpu", "cuda")
 CALIBRATION_VERSION = 1
 SECONDS_PER_RUNTIME = 1.5
 """Timed steps run until this long has passed (after one untimed warm-up step)."""
-MIN_TIMED_STEPS = 2
+MIN_TIMED_STEPS = 3
 
 CALIBRATION_SPEC: dict[str, Any] = {
     "model": {
@@ -117,12 +118,15 @@ def measure_calibration(device: str) -> Calibration:
         session = session_of(spec, runtime, device)
         state = session.step(session.initial_state())  # warm-up: kernels, caches, allocator
         _sync(device)
-        steps, started = 0, time.perf_counter()
-        while steps < MIN_TIMED_STEPS or time.perf_counter() - started < SECONDS_PER_RUNTIME:
+        times: list[float] = []
+        started = time.perf_counter()
+        while len(times) < MIN_TIMED_STEPS or time.perf_counter() - started < SECONDS_PER_RUNTIME:
+            begun = time.perf_counter()
             state = session.step(state)
-            steps += 1
-        _sync(device)
-        rates[runtime] = per_step * steps / (time.perf_counter() - started)
+            _sync(device)
+            times.append(time.perf_counter() - begun)
+        # the median step: one step slowed by another process on a shared machine moves it less
+        rates[runtime] = per_step / statistics.median(times)
     return Calibration(device=device, flops_per_second=rates)
 
 
