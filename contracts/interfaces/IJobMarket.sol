@@ -326,7 +326,8 @@ interface IJobMarket {
     function submitterOf(uint256 jobId) external view returns (address);
     function jobCount() external view returns (uint256);
     function creditOf(address account) external view returns (uint256);
-    /// @notice Stake a solver locks for this job: max(minSolverStake, 2 × reward).
+    /// @notice Stake a claim of this job locks: max(minSolverStake, 2 × price), the price being the
+    /// current offer while the job is Open (`currentPrice`), the fixed price after a claim.
     function solverLockOf(uint256 jobId) external view returns (uint256);
     /// @notice The offer a claim would fix now while the job is Open; otherwise its reward (the price
     /// fixed by the claim, or the posted reward of a job never claimed).
