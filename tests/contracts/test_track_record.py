@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from protocol_kit import CHALLENGE_WINDOW, ETHER, MIN_SOLVER_STAKE, REVEAL_PHASE
 from protocol_world import Trace, World, claimed_job, committed_job
+from rounds_kit import post_rounds, units
 
 pytestmark = pytest.mark.chain
 
@@ -66,3 +67,17 @@ def test_a_job_asking_for_a_record_admits_only_solvers_that_have_it(
     finalize(world, first, solver)
     world.send(claim, solver)
     assert world.job(gated).solver == solver
+
+
+def test_rounds_units_carry_the_record_requirement(
+    world: World, submitter: str, solver: str
+) -> None:
+    rounds_id, _ = post_rounds(
+        world, submitter, workers=2, rounds=1, quorum=1, unit_min_finalized=2
+    )
+    unit = units(world, rounds_id, 0)[0]
+    assert world.market.functions.termsOf(unit).call()[4] == 2
+    world.stake(solver, MIN_SOLVER_STAKE)
+    world.expect_revert(
+        world.market.functions.claimJob(unit), solver, "JobMarketRecordTooLow", unit, 0, 2
+    )
