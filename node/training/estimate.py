@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import torch
 
-from node.runtime import optim
+from node.runtime import RUNTIMES, optim
 from node.runtime.rng import RngKey
 from node.trace import tensorfile
 from node.trace.state import STATE_METADATA, TrainState, no_loss
@@ -36,7 +36,7 @@ from node.training.session import optimizer_config
 from node.training.shapes import ModelShapes, model_shapes
 from node.training.spec import AdamWSpec, JobSpec
 
-RUNTIME_NAMES = ("native", "repro-v1")
+RUNTIME_NAMES = RUNTIMES
 FLOAT_BYTES = 4
 BPS = 10_000
 
@@ -48,6 +48,12 @@ OPTIMIZER_FLOPS = {"adamw": 14, "sgd": 6}
 corrections, ``sqrt``, divide and decay; SGD's momentum and decay."""
 CLIP_FLOPS = 3
 """Per parameter: square, sum, scale (global-norm clipping)."""
+
+STEP_OVERHEAD_BYTES = 256 << 10
+"""What a step holds besides tensors: autograd's graph nodes, tensor headers, the small-block
+heap (measured: about 0.2-0.3 MB on the example jobs, whatever their size)."""
+UPDATE_TEMPORARIES = {"adamw": 5, "sgd": 3}
+"""Tensors the size of one parameter alive at once inside its update (``node.runtime.optim``)."""
 
 
 @dataclass(frozen=True)
@@ -95,8 +101,7 @@ def estimate_job(spec: JobSpec) -> JobEstimate:
     """The estimate of ``spec`` (deterministic: equal specs give equal estimates)."""
     shapes = model_shapes(spec.model, spec.batch_size)
     params = shapes.param_count
-    optimizer = "adamw" if isinstance(spec.optimizer, AdamWSpec) else "sgd"
-    update = OPTIMIZER_FLOPS[optimizer] + (CLIP_FLOPS if spec.optimizer.grad_clip else 0)
+    update = OPTIMIZER_FLOPS[optimizer_name(spec)] + (CLIP_FLOPS if spec.optimizer.grad_clip else 0)
     matmul = shapes.matmul_flops
     per_step = matmul + ELEMENTWISE_FLOPS * shapes.activation_elements + update * params
     units = 1 if spec.rounds is None else spec.rounds.workers * spec.rounds.rounds
@@ -167,7 +172,8 @@ def peak_memory(spec: JobSpec, shapes: ModelShapes, runtime: str) -> int:
     (``node.runtime.repro.workspace``). On top, the larger of two phases:
 
     - backward: the activations the forward pass kept (``ModelShapes.saved_elements``), the
-      gradient of the largest one, and with accumulation the running gradient sums;
+      gradients around the largest one (``ModelShapes.backward_elements``), and with
+      accumulation the running gradient sums;
     - update: the gradients (twice with clipping or accumulation: the new copy beside the raw
       one), the next state beside the old one, and the optimizer's temporaries on the largest
       parameter.
@@ -179,7 +185,7 @@ def peak_memory(spec: JobSpec, shapes: ModelShapes, runtime: str) -> int:
     workspace = shapes.gemm_workspace_bytes if runtime == "repro-v1" else 0
     backward = (
         shapes.saved_elements[runtime] * FLOAT_BYTES
-        + shapes.largest_activation * FLOAT_BYTES
+        + shapes.backward_elements[runtime] * FLOAT_BYTES
         + (p if accumulating else 0)
     )
     temporaries = UPDATE_TEMPORARIES[optimizer_name(spec)] * shapes.largest_param * FLOAT_BYTES
@@ -187,14 +193,6 @@ def peak_memory(spec: JobSpec, shapes: ModelShapes, runtime: str) -> int:
     return STEP_OVERHEAD_BYTES + p + state + workspace + max(backward, update)
 
 
-STEP_OVERHEAD_BYTES = 256 << 10
-"""What a step holds besides tensors: autograd's graph nodes, tensor headers, the small-block
-heap (measured: about 0.2-0.3 MB on the example jobs, whatever their size)."""
-
-
-UPDATE_TEMPORARIES = {"adamw": 5, "sgd": 3}
-"""Tensors the size of one parameter alive at once inside its update (``node.runtime.optim``)."""
-
-
 def optimizer_name(spec: JobSpec) -> str:
+    """``adamw`` or ``sgd``: the keys of the per-optimizer constants above."""
     return "adamw" if isinstance(spec.optimizer, AdamWSpec) else "sgd"

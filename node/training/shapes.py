@@ -70,8 +70,11 @@ class ModelShapes:
     saved_elements: dict[str, int]
     """Per runtime: float32 elements (a bool or int64 counted by its bytes) the forward pass
     keeps for the backward pass, parameters left out."""
-    largest_activation: int
-    """Elements of the largest single activation (the backward pass holds its gradient too)."""
+    backward_elements: dict[str, int]
+    """Per runtime: elements the backward pass holds beyond the kept activations: the gradients
+    at the output and the input of the layer with the largest activation (one where the input
+    is the data, whose gradient is never computed: a cnn's first conv); repro-v1's conv also
+    its unfolded patch gradient and their reordered copy (``functions_gemm.Conv2d.backward``)."""
 
     @property
     def activation_elements(self) -> int:
@@ -134,7 +137,7 @@ def _mlp(model: MLPSpec, rows: int) -> ModelShapes:
     base = rows * (model.input_dim + model.num_classes + 2)
     saved = {"native": base + rows * hidden, "repro-v1": base + rows * hidden * 5 // 4}
     largest = rows * max(dims)
-    return ModelShapes(dict(sorted(params.items())), products, saved, largest)
+    return ModelShapes(dict(sorted(params.items())), products, saved, _same(largest))
 
 
 def _cnn(model: CNNSpec, rows: int) -> ModelShapes:
@@ -143,7 +146,7 @@ def _cnn(model: CNNSpec, rows: int) -> ModelShapes:
     products: list[Product] = []
     k2 = model.kernel_size**2
     side = model.image_size
-    outputs = unfolded = later_inputs = largest = 0
+    outputs = unfolded = later_inputs = largest = patch_grads = 0
     for i, (a, b) in enumerate(itertools.pairwise(chans)):
         params[f"convs.{i}.weight"] = (b, a, model.kernel_size, model.kernel_size)
         params[f"convs.{i}.bias"] = (b,)
@@ -151,7 +154,8 @@ def _cnn(model: CNNSpec, rows: int) -> ModelShapes:
         outputs += side * side * b
         unfolded += side * side * a * k2
         later_inputs += side * side * a if i > 0 else 0
-        largest = max(largest, side * side * b)
+        largest = max(largest, side * side * b * (2 if i > 0 else 1))
+        patch_grads = max(patch_grads, 2 * side * side * a * k2 if i > 0 else 0)
         side //= 2
     flat = chans[-1] * side * side
     _linear(params, "fc", flat, model.hidden)
@@ -164,7 +168,8 @@ def _cnn(model: CNNSpec, rows: int) -> ModelShapes:
     native = model.in_channels * model.image_size**2 + outputs * 7 // 4 + model.hidden + head
     repro = unfolded - later_inputs + outputs + model.hidden * 5 // 4 + head
     saved = {"native": rows * native, "repro-v1": rows * repro}
-    return ModelShapes(dict(sorted(params.items())), products, saved, rows * largest)
+    backward = {"native": rows * largest, "repro-v1": rows * max(largest, patch_grads)}
+    return ModelShapes(dict(sorted(params.items())), products, saved, backward)
 
 
 def _gpt(model: GPTSpec, rows: int) -> ModelShapes:
@@ -206,7 +211,7 @@ def _gpt(model: GPTSpec, rows: int) -> ModelShapes:
     repro = model.n_layer * (20 * c + ht + drop * (c + ht * 5 // 4)) + 2 * c + v + 12
     saved = {"native": tokens * native, "repro-v1": tokens * repro}
     largest = tokens * max(ht, v, 4 * c)
-    return ModelShapes(dict(sorted(params.items())), products, saved, largest)
+    return ModelShapes(dict(sorted(params.items())), products, saved, _same(largest))
 
 
 def _llama(model: LlamaSpec, rows: int) -> ModelShapes:
@@ -254,4 +259,10 @@ def _llama(model: LlamaSpec, rows: int) -> ModelShapes:
     repro = layers * (6 * c + 2 * kvd + 5 * inter + ht) + 2 * c + v + 4
     saved = {"native": tokens * native, "repro-v1": tokens * repro}
     largest = tokens * max(ht, v, inter)
-    return ModelShapes(dict(sorted(params.items())), products, saved, largest)
+    return ModelShapes(dict(sorted(params.items())), products, saved, _same(largest))
+
+
+def _same(largest: int) -> dict[str, int]:
+    """Both runtimes: a layer's backward holds the gradient arriving at its output and the one
+    it passes to its input, two tensors of the largest activation's size."""
+    return dict.fromkeys(("native", "repro-v1"), 2 * largest)

@@ -132,7 +132,7 @@ def test_a_big_model_is_estimated_without_being_built() -> None:
 @pytest.mark.parametrize(
     ("name", "runtime"),
     [(name, "repro-v1") for name in sorted(SPECS)]
-    + [("big_llama", "native"), ("gpt_text", "native"), ("cnn_digits", "native")],
+    + [("big_llama", "native"), ("gpt_text", "native"), ("llama_text", "native")],
 )
 def test_peak_memory_matches_a_real_run(name: str, runtime: str) -> None:
     """Within 25% of the live peak of two real steps and a checkpoint encode (fresh process)."""
@@ -261,3 +261,50 @@ def test_calibration_measures_once_and_caches(tmp_path: Path) -> None:
     started = time.perf_counter()
     assert load_calibration(tmp_path, "cpu", measure=False) == first
     assert time.perf_counter() - started < 0.5
+
+
+def test_micro_batches_cut_memory_not_flops() -> None:
+    spec = SPECS["big_llama"]
+    whole, micro = estimate_job(spec), estimate_job(spec.with_overrides(micro_batch_size=2))
+    assert micro.flops_total == whole.flops_total
+    for runtime in ("native", "repro-v1"):
+        assert micro.peak_memory_bytes[runtime] < whole.peak_memory_bytes[runtime]
+    sgd = estimate_job(spec.with_overrides(optimizer={"name": "sgd", "lr": 0.1}))
+    # SGD keeps one slot per parameter, AdamW two: 4 bytes per parameter less in the checkpoint
+    assert whole.checkpoint_bytes - sgd.checkpoint_bytes >= 4 * whole.params
+
+
+def _variant(example: str, batch: int, **model: Any) -> JobSpec:
+    data: dict[str, Any] = json.loads((REPO_ROOT / f"examples/specs/{example}.json").read_text())
+    data["model"].update(model)
+    data["batch_size"] = batch
+    return parse_spec(data)
+
+
+VARIANTS: dict[str, JobSpec] = {
+    "mlp no hidden": _variant("mlp_digits", 8, hidden=[]),
+    "mlp deep gelu": _variant("mlp_digits", 8, hidden=[32, 16, 8], activation="gelu"),
+    "cnn rgb k5": _variant(
+        "cnn_digits", 4, in_channels=3, image_size=16, channels=[4, 8, 8], kernel_size=5
+    ),
+    "cnn k1": _variant("cnn_digits", 4, channels=[6], kernel_size=1, hidden=8),
+    "gpt no bias": _variant("gpt_text", 2, bias=False, dropout=0.2, n_head=1, n_layer=1),
+    "llama tied MHA": _variant(
+        "llama_text", 2, tie_word_embeddings=True, num_key_value_heads=4, block_size=16
+    ),
+    "llama MQA": _variant(
+        "llama_text", 2, num_attention_heads=8, num_key_value_heads=1, intermediate_size=100
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_every_architecture_variant_is_walked_right(name: str) -> None:
+    """Bias off, tied heads, grouped and multi-query attention, no hidden layer, 1x1 and 5x5
+    kernels: parameters, checkpoint bytes and matmul FLOPs all equal to the real model's."""
+    spec = VARIANTS[name]
+    estimate = estimate_job(spec)
+    session = session_of(spec, "native")
+    assert estimate.params == sum(p.numel() for p in session.model.parameters())
+    assert estimate.checkpoint_bytes == len(encode_state(session.initial_state())[0])
+    assert estimate.matmul_flops_per_step == counted_matmul_flops(spec)
