@@ -77,9 +77,10 @@ def price_per_pflop(price_wei: int, estimate: JobEstimate) -> float:
     return price_wei / WEI_PER_TOKEN / estimate.pflop if estimate.flops_total else math.inf
 
 
-def submit_lines(spec: JobSpec, reward_wei: int) -> list[str]:
+def submit_lines(spec: JobSpec, reward_wei: int, floor_wei: int | None = None) -> list[str]:
     """What ``job submit`` shows before it sends: the estimate, the expected time when this
-    machine has a cached calibration (never measured here), and the reward per PFLOP."""
+    machine has a cached calibration (never measured here), and the price per PFLOP: the
+    reward's (the cap), and the floor's where an auction starts below the cap."""
     from node.training.calibrate import CalibrationError, load_calibration
     from node.training.estimate import estimate_job
 
@@ -90,8 +91,10 @@ def submit_lines(spec: JobSpec, reward_wei: int) -> list[str]:
         lines.append(time_line(estimate, calibration, spec.runtime))
     except CalibrationError:
         pass
-    lines.append(
-        f"  {'price per PFLOP':<16} {price_per_pflop(reward_wei, estimate):.6g} CROWD "
-        f"(reward / {estimate.pflop:.4g} PFLOP)"
-    )
+    cap = f"{price_per_pflop(reward_wei, estimate):.6g} CROWD"
+    if floor_wei is not None and floor_wei < reward_wei:
+        price = f"{price_per_pflop(floor_wei, estimate):.6g} CROWD at the floor, rising to {cap}"
+    else:
+        price = cap
+    lines.append(f"  {'price per PFLOP':<16} {price} ({estimate.pflop:.4g} PFLOP)")
     return lines

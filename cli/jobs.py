@@ -119,12 +119,14 @@ def submit(
         )
 
 
-def show_estimate(spec: JobSpec, reward_wei: int, as_json: bool) -> None:
+def show_estimate(
+    spec: JobSpec, reward_wei: int, as_json: bool, floor_wei: int | None = None
+) -> None:
     """The job's estimate and its price per PFLOP, shown before anything is sent (on stderr
     under --json, so stdout stays one JSON object)."""
     from cli.estimate import submit_lines
 
-    typer.echo("\n".join(submit_lines(spec, reward_wei)), err=as_json)
+    typer.echo("\n".join(submit_lines(spec, reward_wei, floor_wei)), err=as_json)
 
 
 @app.command("estimate")
@@ -141,7 +143,7 @@ def estimate(
     folder; the first run takes about 10 s).
     """
     from cli.estimate import calibration_dir, estimate_lines, time_line
-    from node.training.calibrate import expected_seconds, load_calibration
+    from node.training.calibrate import CalibrationError, expected_seconds, load_calibration
     from node.training.estimate import estimate_job
     from node.training.spec import load_spec
 
@@ -149,7 +151,11 @@ def estimate(
         fail(f"--device must be cpu or cuda, got {device!r}")
     spec = load_spec(spec_path)
     result = estimate_job(spec)
-    calibration = load_calibration(calibration_dir(), device)
+    try:
+        calibration = load_calibration(calibration_dir(), device, measure=False)
+    except CalibrationError:
+        typer.echo(f"measuring this {device}'s training throughput (once, about 10 s)", err=True)
+        calibration = load_calibration(calibration_dir(), device)
     if as_json:
         out = result.as_dict()
         out["expected_seconds"] = expected_seconds(result, calibration, spec.runtime)
