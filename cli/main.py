@@ -18,6 +18,7 @@ from cli import (
     devnet,
     jobs,
     keys,
+    market,
     model,
     rounds,
     solver,
@@ -58,6 +59,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(model.app, name="model")
 chain_cmds.register(app)
 train.register(app)
+market.register(app)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from marketplace_api.dispute_schemas import AttestationPublic, DisputePublic
+from marketplace_api.market_schemas import JobClaimPublic
 
 
 class _Public(BaseModel):
@@ -84,6 +85,8 @@ class JobDetail(JobPublic):
     attestations: list[AttestationPublic]
     disputes: list[DisputePublic]
     events: list[EventPublic]
+    claims: list[JobClaimPublic]
+    """Each attempt's claim and the price it fixed (docs/MARKET.md), oldest first."""
 
 
 class AccountPublic(_Public):

@@ -28,6 +28,7 @@ def build_state(settings: Settings, *, with_indexer: bool = True) -> AppState:
             on_commit=state.indexed,
         )
         state.indexer_thread = IndexerThread(indexer, interval=settings.poll_interval)
+        state.chain = protocol.market
     return state
 
 

@@ -21,6 +21,7 @@ from marketplace_api.api.routes import (
     dashboard,
     disputes,
     jobs,
+    market,
     metrics,
     rounds,
     specs,
@@ -53,7 +54,18 @@ def create_app(state: AppState) -> FastAPI:
         title="crowdtrain marketplace API", description=DESCRIPTION, lifespan=lifespan
     )
     app.state.crowdtrain = state
-    for module in (jobs, rounds, accounts, disputes, stats, blobs, specs, metrics, dashboard):
+    for module in (
+        jobs,
+        rounds,
+        market,
+        accounts,
+        disputes,
+        stats,
+        blobs,
+        specs,
+        metrics,
+        dashboard,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     state.metrics.add_gauges(lambda: _gauges(state))

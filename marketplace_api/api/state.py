@@ -12,7 +12,9 @@ from marketplace_api.cache import ResponseCache
 from marketplace_api.config import ApiConfig
 from marketplace_api.db import make_engine, migrate, session_factory
 from marketplace_api.indexer.runner import IndexerThread
+from marketplace_api.market_view import EstimateCache, TermsCache
 from marketplace_api.metrics import Metrics
+from node.chain.job_market import JobMarketAdapter
 
 
 @dataclass
@@ -24,6 +26,11 @@ class AppState:
     cache: ResponseCache
     metrics: Metrics = field(default_factory=Metrics)
     indexer_thread: IndexerThread | None = None
+    chain: JobMarketAdapter | None = None
+    """The deployment's JobMarket, read live by the market view (offers move with the clock);
+    None serves the index alone."""
+    estimates: EstimateCache = field(default_factory=EstimateCache)
+    terms: TermsCache = field(default_factory=TermsCache)
 
     @classmethod
     def open(cls, config: ApiConfig, *, run_migrations: bool = True) -> AppState:

@@ -35,6 +35,7 @@ from marketplace_api.dispute_models import (
 )
 from marketplace_api.indexer.projections import apply
 from marketplace_api.indexer.records import EventRecord, record_of
+from marketplace_api.market_models import Claim
 from marketplace_api.models import Account, Event, IndexedBlock, IndexerState, Job, utcnow
 from marketplace_api.rounds_models import RoundsJob, RoundsRound
 from node.chain.adapter import ContractAdapter
@@ -57,6 +58,7 @@ PROJECTION_TABLES = (
     Slash,
     RoundsJob,
     RoundsRound,
+    Claim,
 )
 """Every table that is a function of the ``events`` table (dropped and replayed after a reorg)."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from marketplace_api.indexer import ledger
+from marketplace_api.indexer import claims, ledger
 from marketplace_api.indexer.attestations import ATTESTATION_HANDLERS
 from marketplace_api.indexer.disputes import DISPUTE_HANDLERS
 from marketplace_api.indexer.projections_base import Handler, account_row, add_wei
@@ -70,6 +70,7 @@ def job_claimed(session: Session, r: EventRecord) -> None:
         job.attempt = int(r.args["attempt"])
         job.locked_stake = str(r.args["locked_stake"])
         job.deadline = int(r.args["solve_deadline"])
+        claims.job_claimed(session, r, job)
     account_row(session, r.args["solver"], r.block_number).jobs_claimed += 1
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from marketplace_api import dispute_models, rounds_models  # noqa: F401  (register their tables)
+from marketplace_api import dispute_models, market_models, rounds_models  # noqa: F401  (register their tables)
 from marketplace_api.models import Base
 
 target_metadata = Base.metadata

@@ -26,6 +26,7 @@ from marketplace_api.models import Blob, UploadNonce
 from node.chain.anvil import free_port
 from node.chain.client import increase_time
 from node.chain.deploy import DeploymentParams, deploy_protocol, write_deployment
+from node.chain.events import JobPosted
 from node.chain.protocol import Protocol
 from node.chain.reverts import project_decoder
 from node.chain.tx import TxSender
@@ -33,10 +34,12 @@ from node.chain.types import Commitment
 from node.storage.base import address_of
 from node.trace.manifest import Manifest, ManifestCheckpoint
 from node.trace.merkle import MerkleTree, checkpoint_leaf
+from node.training.spec import JobSpec
 
 CROWD = 10**18
 REPO = Path(__file__).resolve().parents[2]
 SEGMENTS, CHECKPOINT_EVERY = 4, 2
+EXAMPLE_SPEC = REPO / "examples" / "specs" / "mlp_digits.json"
 
 
 @dataclass
@@ -75,6 +78,24 @@ class Market:
             )
             ids.append(int(posted.job_id))
         return ids
+
+    def post_auction(
+        self, spec: JobSpec, *, cap: int, floor: int, ramp: int, min_finalized: int = 0
+    ) -> JobPosted:
+        """A job of ``spec``'s shape priced by the ascending auction (docs/MARKET.md, "Pricing"):
+        the offer rises from ``floor`` to ``cap`` over ``ramp`` seconds from its posting."""
+        return self.submitter.post_job(
+            spec_hash=spec.spec_hash(),
+            steps=spec.steps,
+            checkpoint_every=spec.checkpoint_every,
+            reward=cap,
+            verifier_fee=CROWD,
+            solve_timeout=600,
+            sample_rate_bps=round(spec.sample_rate * 10_000),
+            floor=floor,
+            ramp=ramp,
+            min_finalized=min_finalized,
+        )
 
     def post_rounds(self, *, workers: int = 3, rounds: int = 2, quorum: int = 2) -> int:
         """A rounds job of ``workers`` by ``rounds`` units of the kit's shape (docs/ROUNDS.md),

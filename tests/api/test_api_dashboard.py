@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from api_kit import REPO, Market, requires_ci_or_skip, wait_until
+from api_kit import CROWD, EXAMPLE_SPEC, REPO, Market, requires_ci_or_skip, wait_until
 
 from node.chain.anvil import free_port
 from node.storage.api import ApiBlobStore
@@ -180,5 +180,70 @@ def test_dashboard_shows_a_rounds_job_grid(chromium: Path, market: Market, serve
             assert "committed" in cell.inner_text()
             assert market.solver.address[:6] in cell.inner_text()
             page.screenshot(path=str(ARTIFACTS / "dashboard-rounds.png"), full_page=True)
+        finally:
+            browser.close()
+
+
+def test_dashboard_market_page(chromium: Path, market: Market, served: str) -> None:
+    """The market page lists an auction job in the order book with its price per PFLOP, shows
+    its offer climbing the ramp as chain time passes, draws the claim in the clearing chart at
+    the price it fixed, and lists the solver's record in sync with the chain."""
+    import json
+
+    from playwright.sync_api import sync_playwright
+
+    from node.chain.client import increase_time
+    from node.training.spec import load_spec
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    spec = load_spec(EXAMPLE_SPEC)
+    stored = requests.post(served + "/specs", json=json.loads(spec.canonical_json()), timeout=30)
+    assert stored.status_code == 201, stored.text
+    market.stake_solver()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.goto(served + "/ui/market")
+            page.wait_for_selector("#book thead")
+            assert page.locator("header nav a[href='/ui/market']").count() == 1
+            job_id = int(
+                market.post_auction(spec, cap=10 * CROWD, floor=4 * CROWD, ramp=1_000).job_id
+            )
+            row = f"#book tr:has(a[href='/ui/jobs/{job_id}'])"
+            page.wait_for_selector(row, timeout=5_000)
+            assert page.locator(f"{row} td.per-pflop").inner_text() != "—"
+            before = page.locator(f"{row} td.price").inner_text()
+            increase_time(market.w3, 400)
+            page.wait_for_function(
+                "([sel, old]) => { const c = document.querySelector(sel); "
+                "return c && c.textContent !== old; }",
+                arg=[f"{row} td.price", before],
+                timeout=5_000,
+            )
+            assert float(page.locator(f"{row} td.price").inner_text()) > float(before)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-market-book.png"), full_page=True)
+
+            claimed = market.solver.market.claim_job(job_id)
+            page.wait_for_selector(
+                f"#clearing-svg circle.claim-dot[data-job='{job_id}']", timeout=5_000
+            )
+            assert page.locator(row).count() == 0  # claimed: out of the book
+            page.wait_for_selector(
+                f"#records tr:has-text('{market.solver.address}'):has-text('in sync')",
+                timeout=5_000,
+            )
+            title = page.locator(f"circle.claim-dot[data-job='{job_id}'] title").text_content()
+            point = requests.get(served + "/market/clearing", timeout=10).json()["items"][0]
+            assert point["price"] == str(claimed.price)
+            assert (
+                title
+                == f"job {job_id}: "
+                + page.evaluate("(v) => v.toPrecision(4)", point["price_per_pflop"])
+                + " per PFLOP"
+            )
+            page.screenshot(path=str(ARTIFACTS / "dashboard-market.png"), full_page=True)
         finally:
             browser.close()

@@ -28,6 +28,7 @@ def test_fuzz_finds_no_server_error(
     played = play(market, dev_accounts[4:9])  # attestations, a dispute, a jury: real rows to read
     jobs = market.post(3)
     sqlite_state.indexer_thread = IndexerThread(market.indexer(sqlite_state), interval=0.1)
+    sqlite_state.chain = market.deployer.market  # the market view reads the chain live
     server = LiveServer(make_app(sqlite_state)).start()
     try:
         cli = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
@@ -44,6 +45,8 @@ def test_fuzz_finds_no_server_error(
                         "/disputes?outcome=challenger_wrong",
                         f"/jobs/{jobs[0]}",
                         "/stats",
+                        "/market",
+                        "/market/clearing",
                     ],
                 )
                 for _ in range(2)
@@ -86,6 +89,7 @@ def test_fuzz_finds_no_server_error(
     finally:
         server.stop()
         sqlite_state.indexer_thread = None
+        sqlite_state.chain = None
 
 
 def _hammer(base: str, paths: list[str], rounds: int = 60) -> list[int]:

@@ -17,14 +17,18 @@ NAV = (
     ("/", "Overview"),
     ("/ui/jobs", "Jobs"),
     ("/ui/rounds", "Rounds"),
+    ("/ui/market", "Market"),
     ("/ui/disputes", "Disputes"),
     ("/ui/leaderboards", "Leaderboards"),
 )
 
 
-def page(title: str, name: str, body: str, **data: str | int) -> HTMLResponse:
+def page(
+    title: str, name: str, body: str, *, scripts: tuple[str, ...] = (), **data: str | int
+) -> HTMLResponse:
     attrs = " ".join(f'data-{k.replace("_", "-")}="{escape(str(v))}"' for k, v in data.items())
     nav = " ".join(f'<a href="{href}">{label}</a>' for href, label in NAV)
+    extra = "".join(f'\n<script src="/static/{escape(s)}"></script>' for s in scripts)
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -34,7 +38,7 @@ def page(title: str, name: str, body: str, **data: str | int) -> HTMLResponse:
 <header><strong>crowdtrain</strong> <nav>{nav}</nav>
 <span id="live" title="refreshes every second">●&nbsp;live</span></header>
 <main>{body}</main>
-<script src="/static/app.js"></script>
+<script src="/static/app.js"></script>{extra}
 </body></html>"""
     return HTMLResponse(html)
 
@@ -128,4 +132,18 @@ def rounds_page(rounds_id: RoundsIdPath) -> HTMLResponse:
         '<h2>Rounds by slots</h2><table id="grid" class="grid"></table>'
         '<h2>Loss per round</h2><div id="round-loss" class="chart"></div>',
         rounds_id=rounds_id,
+    )
+
+
+@router.get("/ui/market", response_class=HTMLResponse)
+def market_page() -> HTMLResponse:
+    """The market: the order book (open jobs by price per PFLOP, offers moving with the ramp),
+    the clearing price per PFLOP of every claim over time, and the solvers' track records."""
+    return page(
+        "Market",
+        "market",
+        '<h1>Order book</h1><p id="book-now"></p><table id="book"></table>'
+        '<h2>Clearing price per PFLOP</h2><div id="clearing-chart" class="chart"></div>'
+        '<h2>Solver records</h2><table id="records"></table>',
+        scripts=("market.js",),
     )

@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from marketplace_api import crud, dispute_crud
+from marketplace_api import crud, dispute_crud, market_crud
 from marketplace_api.api.deps import SessionDep, StateDep
 from marketplace_api.api.routes.common import (
     AddressQuery,
@@ -25,6 +25,7 @@ from marketplace_api.api.routes.common import (
 from marketplace_api.api.routes.dispute_views import disputes_public
 from marketplace_api.api.state import AppState
 from marketplace_api.dispute_schemas import AttestationPublic
+from marketplace_api.market_schemas import JobClaimPublic
 from marketplace_api.models import Job
 from marketplace_api.schemas import EventPublic, JobDetail, JobsPage, LossPoint, TraceSummary
 
@@ -96,6 +97,9 @@ def get_job(job_id: JobIdPath, session: SessionDep, state: StateDep) -> JobDetai
             session, dispute_crud.list_disputes(session, job_id=job_id, limit=1_000)[0]
         ),
         events=events,
+        claims=[
+            JobClaimPublic.model_validate(c) for c in market_crud.job_claims(session, job_id=job_id)
+        ],
     )
 
 

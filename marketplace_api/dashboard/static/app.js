@@ -98,6 +98,7 @@ const pages = {
     $("job").innerHTML = [
       card("status", j.status + (j.frozen ? " (frozen)" : "")),
       card("reward", crowd(j.reward)), card("verifier fee", crowd(j.verifier_fee)),
+      ...(j.claims.length ? [card("price", crowd(j.claims[j.claims.length - 1].price))] : []),
       card("steps", j.steps), card("segments", j.segments), card("attempt", j.attempt),
       card("submitter", short(j.submitter)), card("solver", short(j.solver)),
       card("final loss", j.trace && j.trace.final_loss != null ? j.trace.final_loss.toFixed(4) : "—"),
