@@ -58,12 +58,10 @@ def estimate_summary(estimate: JobEstimate, steps: int) -> EstimateSummary:
 
 def requirements_of(spec: JobSpec) -> dict[str, Any] | None:
     """The spec's ``requirements`` section as JSON, None when it states none (the estimate then
-    decides what a machine needs). Read by name: the section is optional in the spec model, and
-    a spec from before it has none."""
-    section = getattr(spec, "requirements", None)
-    if section is None:
+    decides what a machine needs)."""
+    if spec.requirements is None:
         return None
-    dumped: dict[str, Any] = section.model_dump(mode="json")
+    dumped: dict[str, Any] = spec.requirements.model_dump(mode="json")
     return dumped
 
 
@@ -71,13 +69,14 @@ def needs_of(spec: JobSpec, estimate: JobEstimate) -> Needs:
     """What a machine needs, by the solver daemon's rule (``node.solver.policy``): the spec's
     device (else any), and the estimate's peak memory of the spec's runtime or the spec's stated
     minimum when larger (a requirement raises the bar, never lowers it)."""
-    section = getattr(spec, "requirements", None)
-    device = str(getattr(section, "device", "any"))
-    stated = getattr(section, "min_memory_bytes", None)
+    from node.solver.policy import memory_needed
+
+    device = spec.requirements.device if spec.requirements is not None else "any"
+    needed = memory_needed(spec, estimate)
     peak = estimate.peak_memory_bytes.get(spec.runtime)
-    if stated is not None and (peak is None or int(stated) > peak):
-        return Needs(device=device, memory_bytes=int(stated), memory_from="spec")
-    return Needs(device=device, memory_bytes=peak, memory_from="estimate")
+    return Needs(
+        device=device, memory_bytes=needed, memory_from="estimate" if needed == peak else "spec"
+    )
 
 
 def market_job(
