@@ -50,7 +50,10 @@ CHALLENGE_WINDOW = 45  # --challenge-window: raise it on a slow or busy machine
 REVEAL_PHASE = 10
 ROUND_MARGIN = 15
 """seconds of a round's deadline beyond the least the rounds market accepts (see round_timeout)."""
-JURY_PHASE = 15
+JURY_PHASE = 30
+"""seconds of each jury phase: a party's vote must land in it while its node is busy replaying
+other jobs (at 15 s a loaded 2-core machine could miss it, and a challenger that does not vote
+loses its dispute)."""
 SOLVE_TIMEOUT = 35
 """a unit's solve timeout, deployed as the least one: a unit trains in seconds, even with its
 state 0 to resolve on a loaded machine, and every second of it lengthens round 0."""
@@ -217,7 +220,12 @@ class Demo:
                 "--min-solve-timeout": SOLVE_TIMEOUT,
             }
             options = [str(x) for kv in windows.items() for x in kv]
-            self.crowdtrain(None, "devnet", "up", "--port", str(self.port), *options)
+            # The job's estimate also times this machine once (cached for every node on it), so
+            # the solvers started next do not each time it at once on a loaded machine.
+            self.side_by_side(
+                lambda: self.crowdtrain(None, "devnet", "up", "--port", str(self.port), *options),
+                lambda: self.crowdtrain(None, "job", "estimate", str(SPEC)),
+            )
             self.fund_extra_accounts()
             self.before = self.balances()
             stakes = [(self.solver, "300"), (self.cheater, "200"), (self.rounds_cheater, "200")]
