@@ -12,7 +12,7 @@ import pytest
 from e2e_dispute_kit import FEE, REWARD, World
 from eth_account.signers.local import LocalAccount
 from market_kit import Market
-from rounds_kit import (
+from rounds_run_kit import (
     RoundsRun,
     check_books,
     pay_finalized_units,

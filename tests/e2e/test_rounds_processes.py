@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from e2e_dispute_kit import FEE, REWARD, World
 from market_kit import CLI, REPO, Market, devnet_market, json_line, wait_until
-from rounds_kit import (
+from rounds_run_kit import (
     RoundsRun,
     check_books,
     pay_finalized_units,
