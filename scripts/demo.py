@@ -13,7 +13,7 @@ attest and are paid per segment.
 Every step is the real `crowdtrain` CLI in its own process, exactly as a user would type it; the
 script only sequences them, prints every party's balance change, writes ``demo-report.html`` and
 stops every process it started. The devnet is deployed with demo windows (a 45 s challenge window,
-10 s reveal and 15 s jury phases, a 35 s least solve timeout) so the whole story fits in a few
+10 s reveal and 30 s jury phases, a 35 s least solve timeout) so the whole story fits in a few
 minutes; the protocol's defaults (``crowdtrain devnet up``) are unchanged.
 
 Where the time goes: round 0 lasts its whole deadline (its convicted slot is never final) and
